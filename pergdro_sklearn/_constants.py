@@ -1,0 +1,39 @@
+"""Named constants shared across the package (one place, no magic numbers)."""
+
+# Inter-group adversary (phi-divergence ball)
+DIVERGENCE_NAMES = (
+    "kl",
+    "burg",
+    "chi2",
+    "modified_chi2",
+    "tv",
+    "hellinger",
+    "cressie_read",
+)
+DEFAULT_DIVERGENCE = "kl"
+DEFAULT_CRESSIE_READ_POWER = 2.0
+
+# Within-group adversary (Wasserstein ball)
+WASSERSTEIN_ORDERS = (1, 2, "inf")
+DEFAULT_WASSERSTEIN_ORDER = 2
+ATTACKS = ("pgd", "fgsm")
+DEFAULT_ATTACK_STEPS = 5
+# PGD step size as a multiple of eps / steps (Madry et al. use about 2.5).
+PGD_STEP_MULTIPLIER = 2.5
+# FGSM with random start (Wong et al. 2020): step = 1.25 * eps.
+FGSM_STEP_MULTIPLIER = 1.25
+
+# Training defaults
+DEFAULT_HIDDEN_LAYER_SIZES = (64, 64, 64)
+DEFAULT_GROUP_STEP_SIZE = 0.5
+DEFAULT_GROUPDRO_STEP_SIZE = 0.01
+MIN_ROWS_PER_GROUP = 2
+
+# Upper level (search)
+NONFINITE_SCORE_PENALTY = 1e6
+
+# Evaluation of the robust objective (Eq. 9) and the Proposition 1 bound:
+# projected gradient ascent with this many steps on whole groups.
+EVAL_ATTACK_STEPS = 10
+# Rows per forward pass at prediction time.
+PREDICT_CHUNK_ROWS = 65536
