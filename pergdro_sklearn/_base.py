@@ -1,0 +1,455 @@
+"""The scikit-learn surface shared by every estimator of the package.
+
+Public methods validate and then delegate to private ones; the training itself
+lives in :mod:`._training` and knows nothing about scikit-learn.
+"""
+
+import copy
+import functools
+import logging
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._constants import (
+    DEFAULT_HIDDEN_LAYER_SIZES,
+    MIN_ROWS_PER_GROUP,
+    PREDICT_CHUNK_ROWS,
+)
+from ._losses import LOSSES
+from ._network import MLP
+from ._training import AttackConfig, Trainer, default_batch_size, make_optimizer
+
+logger = logging.getLogger("pergdro_sklearn")
+
+SEED_MAX = 2**31 - 1
+
+
+# --------------------------------------------------------------------------
+# Validation helpers (numpy only)
+# --------------------------------------------------------------------------
+def encode_groups(groups, n_samples, min_rows=MIN_ROWS_PER_GROUP):
+    """Validate group labels; return ``(labels, group_index, counts)``.
+
+    ``groups=None`` means one group. Labels may be ints or strings; ``labels`` are
+    sorted and ``group_index`` maps each row to its position in ``labels``.
+    """
+    if groups is None:
+        return np.array([0]), np.zeros(n_samples, dtype=np.int64), np.array([n_samples])
+    groups = np.asarray(groups)
+    if groups.ndim != 1:
+        groups = groups.reshape(-1) if groups.ndim == 2 and 1 in groups.shape else groups
+    if groups.ndim != 1:
+        raise ValueError(f"groups must be 1-D, got shape {groups.shape}.")
+    if groups.shape[0] != n_samples:
+        raise ValueError(
+            f"groups has {groups.shape[0]} entries but X has {n_samples} rows; pass one "
+            "group label per row."
+        )
+    if groups.dtype.kind == "f" and not np.all(np.isfinite(groups)):
+        raise ValueError("groups contains NaN or infinite labels.")
+    if groups.dtype.kind == "O" and any(g is None for g in groups):
+        raise ValueError("groups contains None labels.")
+    try:
+        labels, group_index, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    except TypeError as exc:
+        raise ValueError(f"groups labels must be mutually comparable: {exc}") from None
+    small = labels[counts < min_rows]
+    if small.size:
+        raise ValueError(
+            f"Group(s) {small.tolist()} have fewer than {min_rows} rows "
+            f"(counts {counts[counts < min_rows].tolist()}); merge or drop them."
+        )
+    return labels, group_index.astype(np.int64).reshape(-1), counts
+
+
+def index_groups(groups, labels, n_samples):
+    """Map labels of new data onto the fitted ``labels``; unknown labels are errors."""
+    if groups is None:
+        if labels.shape[0] != 1:
+            raise ValueError(
+                f"groups is required: the model was fitted on {labels.shape[0]} groups."
+            )
+        return np.zeros(n_samples, dtype=np.int64)
+    groups = np.asarray(groups).reshape(-1)
+    if groups.shape[0] != n_samples:
+        raise ValueError(f"groups has {groups.shape[0]} entries but X has {n_samples} rows.")
+    position = np.searchsorted(labels, groups)
+    position = np.clip(position, 0, labels.shape[0] - 1)
+    unknown = labels[position] != groups
+    if np.any(unknown):
+        raise ValueError(
+            f"groups contains labels not seen in fit: {np.unique(groups[unknown]).tolist()}; "
+            f"fitted groups are {labels.tolist()}."
+        )
+    return position.astype(np.int64)
+
+
+def resolve_epsilons(epsilon, labels):
+    """Per-group radii in ``labels`` order from a float, an array or a dict."""
+    n_groups = labels.shape[0]
+    if isinstance(epsilon, dict):
+        unknown = [k for k in epsilon if k not in set(labels.tolist())]
+        if unknown:
+            raise ValueError(
+                f"epsilon names unknown groups {unknown}; fitted groups are {labels.tolist()}."
+            )
+        eps = np.array([float(epsilon.get(label, 0.0)) for label in labels.tolist()])
+    elif np.ndim(epsilon) == 0:
+        eps = np.full(n_groups, float(epsilon))
+    else:
+        eps = np.asarray(epsilon, dtype=float).reshape(-1)
+        if eps.shape[0] != n_groups:
+            raise ValueError(
+                f"epsilon has {eps.shape[0]} values but there are {n_groups} groups "
+                f"{labels.tolist()}; give one radius per group in that order."
+            )
+    if not np.all(np.isfinite(eps)) or np.any(eps < 0):
+        raise ValueError(f"epsilon must be finite and non-negative, got {eps.tolist()}.")
+    return eps
+
+
+def check_radius(value, name):
+    """A finite, non-negative scalar radius."""
+    value = float(value)
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be finite and non-negative, got {value}.")
+    return value
+
+
+def resolve_device(device):
+    """``"auto"`` picks CUDA when torch sees a GPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' was requested but torch sees no CUDA device.")
+    return torch.device(device)
+
+
+def make_generators(random_state, device):
+    """Seeded generators: (init on CPU, shuffling on CPU, attack on ``device``)."""
+    rng = check_random_state(random_state)
+    seeds = rng.randint(SEED_MAX, size=3)
+    init = torch.Generator().manual_seed(int(seeds[0]))
+    shuffle = torch.Generator().manual_seed(int(seeds[1]))
+    attack = torch.Generator(device=device).manual_seed(int(seeds[2]))
+    return init, shuffle, attack
+
+
+def as_float_tensor(array, device):
+    """A float32 tensor on ``device`` (a fresh, writable copy of ``array``)."""
+    return torch.from_numpy(np.array(array, dtype=np.float32)).to(device)
+
+
+def configure_progress_logging(verbose):
+    """Show the package's progress messages on stderr when ``verbose`` is set."""
+    if verbose and not any(not isinstance(h, logging.NullHandler) for h in logger.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("[pergdro_sklearn] %(message)s"))
+        logger.addHandler(handler)
+    if verbose:
+        logger.setLevel(logging.INFO)
+
+
+# --------------------------------------------------------------------------
+# Base estimator
+# --------------------------------------------------------------------------
+class BaseGroupRobustMLP(BaseEstimator):
+    """Shared parameters, validation, training call and prediction.
+
+    Subclasses provide ``_make_weighting(nominal, counts)`` (the inter-group
+    strategy), ``_epsilons(labels)`` (within-group radii) and the target handling
+    of classifiers or regressors.
+    """
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+        "solver": [StrOptions({"adam", "sgd"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "device": [StrOptions({"cpu", "cuda", "auto"})],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    # ---- hooks for subclasses ------------------------------------------------
+    def _make_weighting(self, nominal, counts):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _epsilons(self, labels):
+        return np.zeros(labels.shape[0])
+
+    def _attack_config(self, radii):
+        return None
+
+    def _epoch_callback(self, X, y, group_index):
+        return None
+
+    # ---- fit -----------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, groups=None):
+        """Train the network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Features; standardise them, since the Wasserstein ball is measured in
+            the features' own units.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        groups : array-like of shape (n_samples,), default=None
+            Group label of each row (ints or strings). ``None`` means one group.
+            Route it through Pipeline or GridSearchCV with
+            ``set_fit_request(groups=True)``.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        first_pass = not (self.warm_start and hasattr(self, "module_"))
+        setup = self._prepare_training(X, y, groups, first_pass)
+        trainer = Trainer(
+            self.module_, self._loss_fn(), setup["weighting"], self._optimizer,
+            setup["batch_size"], self.groups_.shape[0],
+            attack=self._attack_config(setup["radii"]), shuffle_generator=self._shuffle_gen,
+            attack_generator=self._attack_gen,
+            epoch_callback=self._epoch_callback(setup["X"], setup["y"], setup["groups"]),
+            verbose=self.verbose,
+        )
+        history = trainer.fit(setup["X"], setup["y"], setup["groups"], self.max_iter,
+                              start_epoch=self.n_iter_)
+        self._record_history(history, setup["weighting"].weights)
+        return self
+
+    def _prepare_training(self, X, y, groups, first_pass):
+        """Validate the data and parameters; build the network and its optimiser.
+
+        Returns the tensors, the started inter-group strategy, the radii and the batch
+        size. Shared by :meth:`fit` and by batched training of many candidates.
+        """
+        X, y = self._validate_X_y(X, y, reset=first_pass)
+        labels, group_index, counts = encode_groups(groups, X.shape[0])
+        if not first_pass and not np.array_equal(labels, self.groups_):
+            raise ValueError(
+                f"warm_start needs the same groups as the first fit: {self.groups_.tolist()}, "
+                f"got {labels.tolist()}."
+            )
+        self.groups_ = labels
+        self.group_counts_ = counts
+        self.epsilons_ = self._epsilons(labels)
+        configure_progress_logging(self.verbose)
+        device = resolve_device(self.device)
+        if first_pass:
+            self._init_gen, self._shuffle_gen, self._attack_gen = make_generators(
+                self.random_state, device)
+        X_t = as_float_tensor(X, device)
+        y_t = self._target_tensor(y, device)
+        g_t = torch.as_tensor(group_index, device=device)
+        nominal = counts / counts.sum()
+        if first_pass:
+            sizes = self.hidden_layer_sizes
+            sizes = (sizes,) if np.ndim(sizes) == 0 else tuple(int(s) for s in sizes)
+            self.module_ = MLP(X.shape[1], self._n_outputs, sizes, self.activation,
+                               generator=self._init_gen).to(device)
+            self._optimizer = make_optimizer(self.solver, self.module_.parameters(),
+                                             self.learning_rate_init, self.alpha)
+            self.loss_curve_, self.group_loss_curve_, self.group_weight_history_ = [], [], []
+            self.n_iter_ = 0
+        else:
+            self.module_.to(device)
+        weighting = self._make_weighting(nominal, counts)
+        weighting.start(nominal)
+        if not first_pass:
+            weighting.weights = np.array(self.group_weights_, dtype=float)
+        return {
+            "X": X_t, "y": y_t, "groups": g_t, "weighting": weighting,
+            "radii": torch.as_tensor(self.epsilons_, dtype=torch.float32, device=device),
+            "batch_size": default_batch_size(self.batch_size, X.shape[0]),
+        }
+
+    def _record_history(self, history, final_weights, candidate=None):
+        """Store the per-epoch records (of one candidate when training a batch)."""
+        pick = (lambda a: a) if candidate is None else (lambda a: a[candidate])
+        self.loss_curve_ += [float(pick(r.loss)) for r in history]
+        self.group_loss_curve_ += [pick(r.group_losses) for r in history]
+        self.group_weight_history_ += [pick(r.group_weights) for r in history]
+        self.group_weights_ = np.array(pick(final_weights), dtype=float)
+        self.n_iter_ += len(history)
+
+    # ---- prediction ------------------------------------------------------------
+    def _validate_X_y(self, X, y, reset):
+        return validate_data(self, X, y, reset=reset, dtype=np.float64,
+                             multi_output=not self._is_classifier_flag,
+                             y_numeric=not self._is_classifier_flag)
+
+    def _forward_numpy(self, X):
+        """Network outputs for validated ``X`` in chunks, as float64 numpy.
+
+        Prediction runs in float64 so that a row's output does not depend on which
+        other rows share its batch (float32 BLAS kernels block differently by size).
+        """
+        module = copy.deepcopy(self.module_).double()
+        device = next(module.parameters()).device
+        out = []
+        with torch.no_grad():
+            for start in range(0, X.shape[0], PREDICT_CHUNK_ROWS):
+                chunk = torch.from_numpy(np.array(X[start:start + PREDICT_CHUNK_ROWS],
+                                                  dtype=np.float64)).to(device)
+                out.append(module(chunk).cpu().numpy())
+        if not out:
+            return np.zeros((0, self._n_outputs))
+        return np.concatenate(out)
+
+    def _decision(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return self._forward_numpy(X)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        for key in ("_init_gen", "_shuffle_gen", "_attack_gen"):
+            gen = state.pop(key, None)
+            if gen is not None:
+                state[key + "_state"] = (str(gen.device), gen.get_state())
+        if "module_" in state:
+            module = state["module_"]
+            if next(module.parameters()).device.type != "cpu":
+                state["module_"] = copy.deepcopy(module).cpu()
+        return state
+
+    def __setstate__(self, state):
+        for key in ("_init_gen", "_shuffle_gen", "_attack_gen"):
+            saved = state.pop(key + "_state", None)
+            if saved is not None:
+                device, gen_state = saved
+                if device.startswith("cuda") and not torch.cuda.is_available():
+                    device = "cpu"
+                gen = torch.Generator(device=device)
+                try:
+                    gen.set_state(gen_state)
+                except RuntimeError:
+                    pass
+                state[key] = gen
+        self.__dict__.update(state)
+
+    # ---- tags ------------------------------------------------------------------
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+class ClassifierOutputs:
+    """Target handling for classifiers: labels, cross-entropy, probabilities."""
+
+    _is_classifier_flag = True
+    _loss_name = "cross_entropy"
+
+    def _loss_fn(self):
+        return LOSSES["cross_entropy"]
+
+    def _target_tensor(self, y, device):
+        check_classification_targets(y)
+        if hasattr(self, "classes_") and self.warm_start and hasattr(self, "module_"):
+            classes = self.classes_
+            if not np.all(np.isin(np.unique(y), classes)):
+                raise ValueError("warm_start fit got classes not seen in the first fit.")
+        else:
+            classes = np.unique(y)
+            if classes.shape[0] < 2:
+                raise ValueError(
+                    f"The target has only one class ({classes.tolist()}); a classifier "
+                    "needs at least two."
+                )
+            self.classes_ = classes
+            self._n_outputs = classes.shape[0]
+        return torch.as_tensor(np.searchsorted(self.classes_, y), device=device)
+
+    def decision_function(self, X):
+        """Raw network outputs (logits).
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) for two classes, else (n_samples, n_classes)
+        """
+        logits = self._decision(X)
+        if logits.shape[1] == 2:
+            return logits[:, 1] - logits[:, 0]
+        return logits
+
+    def predict_proba(self, X):
+        """Class probabilities (softmax of the logits), columns in ``classes_`` order."""
+        logits = self._decision(X)
+        logits = logits - logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`."""
+        logits = self._decision(X)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+    def predict(self, X):
+        """Most probable class of each row."""
+        scores = self._decision(X)
+        return self.classes_[np.argmax(scores, axis=1)]
+
+
+class RegressorOutputs:
+    """Target handling for regressors: float targets, one or several outputs."""
+
+    _is_classifier_flag = False
+
+    @property
+    def _loss_name(self):
+        return self.loss
+
+    def _loss_fn(self):
+        if self.loss == "huber":
+            return functools.partial(LOSSES["huber"], delta=self.huber_delta)
+        return LOSSES[self.loss]
+
+    def _target_tensor(self, y, device):
+        y = np.asarray(y, dtype=np.float64)
+        self._y_is_1d = y.ndim == 1
+        y2 = y.reshape(-1, 1) if y.ndim == 1 else y
+        if hasattr(self, "module_") and self.warm_start and y2.shape[1] != self._n_outputs:
+            raise ValueError("warm_start fit got a different number of outputs.")
+        self._n_outputs = y2.shape[1]
+        return as_float_tensor(y2, device)
+
+    def predict(self, X):
+        """Predicted targets, shape ``(n_samples,)`` or ``(n_samples, n_outputs)``."""
+        out = self._decision(X)
+        return out.ravel() if self._y_is_1d else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
+
+__all__ = [
+    "AttackConfig",
+    "BaseGroupRobustMLP",
+    "ClassifierOutputs",
+    "DEFAULT_HIDDEN_LAYER_SIZES",
+    "RegressorOutputs",
+    "check_radius",
+    "encode_groups",
+    "index_groups",
+    "resolve_epsilons",
+]

@@ -1,0 +1,116 @@
+"""The MLP module, and its batched form that trains many candidates at once.
+
+Nothing here knows about scikit-learn or about robustness: these are plain
+``torch.nn.Module`` objects with a seeded, global-state-free initialisation.
+"""
+
+import math
+
+import torch
+from torch import nn
+
+ACTIVATIONS = {
+    "relu": nn.functional.relu,
+    "tanh": torch.tanh,
+    "logistic": torch.sigmoid,
+    "identity": lambda x: x,
+}
+# Lipschitz constant of each activation (used by the certified bound).
+ACTIVATION_LIPSCHITZ = {"relu": 1.0, "tanh": 1.0, "logistic": 0.25, "identity": 1.0}
+
+
+def _init_linear_(weight, bias, generator):
+    """PyTorch's default ``nn.Linear`` init, drawn from ``generator``."""
+    fan_in = weight.shape[-1]
+    bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+    with torch.no_grad():
+        weight.uniform_(-bound, bound, generator=generator)
+        bias.uniform_(-bound, bound, generator=generator)
+
+
+class MLP(nn.Module):
+    """A fully connected network ``n_in -> hidden... -> n_out``.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Input and output widths.
+    hidden_layer_sizes : tuple of int
+        Widths of the hidden layers.
+    activation : {"relu", "tanh", "logistic", "identity"}
+        Hidden activation.
+    generator : torch.Generator, optional
+        Source of the initial weights (CPU generator).
+    """
+
+    def __init__(self, n_in, n_out, hidden_layer_sizes, activation="relu", generator=None):
+        super().__init__()
+        sizes = [n_in, *hidden_layer_sizes, n_out]
+        self.activation = activation
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        if generator is not None:
+            for layer in self.layers:
+                _init_linear_(layer.weight, layer.bias, generator)
+
+    def forward(self, x):
+        act = ACTIVATIONS[self.activation]
+        for layer in self.layers[:-1]:
+            x = act(layer(x))
+        return self.layers[-1](x)
+
+    def weight_matrices(self):
+        """Weight matrices in layer order, each of shape ``(out, in)``."""
+        return [layer.weight for layer in self.layers]
+
+
+class BatchedMLP(nn.Module):
+    """``C`` independent MLPs of one architecture evaluated with batched matmuls.
+
+    Inputs have shape ``(C, n, n_in)`` and outputs ``(C, n, n_out)``. Built from a
+    list of :class:`MLP` so that candidate ``c`` starts from exactly the weights a
+    sequential fit with the same seed would use; :meth:`unstack` gives them back.
+    """
+
+    def __init__(self, mlps):
+        super().__init__()
+        if not mlps:
+            raise ValueError("BatchedMLP needs at least one MLP.")
+        self.activation = mlps[0].activation
+        n_layers = len(mlps[0].layers)
+        # weights stored as (C, in, out) for baddbmm; biases as (C, 1, out)
+        self.weights = nn.ParameterList(
+            nn.Parameter(torch.stack([m.layers[i].weight.detach().T for m in mlps]).clone())
+            for i in range(n_layers)
+        )
+        self.biases = nn.ParameterList(
+            nn.Parameter(torch.stack([m.layers[i].bias.detach()[None] for m in mlps]).clone())
+            for i in range(n_layers)
+        )
+
+    @property
+    def n_candidates(self):
+        return self.weights[0].shape[0]
+
+    def forward(self, x):
+        act = ACTIVATIONS[self.activation]
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
+            x = torch.baddbmm(b, x, w)
+            if i < last:
+                x = act(x)
+        return x
+
+    def weight_matrices(self):
+        """Weight matrices in layer order, each of shape ``(C, out, in)``."""
+        return [w.transpose(1, 2) for w in self.weights]
+
+    def unstack(self, c):
+        """Candidate ``c`` as a plain :class:`MLP` (a copy, on the same device)."""
+        sizes = [self.weights[0].shape[1]] + [w.shape[2] for w in self.weights]
+        mlp = MLP(sizes[0], sizes[-1], tuple(sizes[1:-1]), self.activation)
+        mlp = mlp.to(device=self.weights[0].device, dtype=self.weights[0].dtype)
+        with torch.no_grad():
+            for layer, w, b in zip(mlp.layers, self.weights, self.biases):
+                layer.weight.copy_(w[c].T)
+                layer.bias.copy_(b[c, 0])
+        return mlp

@@ -1,0 +1,441 @@
+"""PerGDROClassifier and PerGDRORegressor (the paper's Algorithm 1)."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import (
+    BaseGroupRobustMLP,
+    ClassifierOutputs,
+    RegressorOutputs,
+    as_float_tensor,
+    check_radius,
+    index_groups,
+    resolve_epsilons,
+)
+from ._constants import (
+    DEFAULT_ATTACK_STEPS,
+    DEFAULT_GROUP_STEP_SIZE,
+    DEFAULT_HIDDEN_LAYER_SIZES,
+    EVAL_ATTACK_STEPS,
+    PGD_STEP_MULTIPLIER,
+)
+from ._risk import (
+    certified_loss_lipschitz,
+    empirical_loss_lipschitz,
+    group_mean_losses,
+    proposition1_terms,
+    robust_objective,
+)
+from ._training import AttackConfig, PhiDivergenceWeighting
+from .divergences import CressieRead, check_divergence
+
+ORDERS = {1: 1, 2: 2, "inf": "inf", float("inf"): "inf"}
+
+
+def normalise_order(order):
+    """``wasserstein_order`` as 1, 2 or ``"inf"``."""
+    try:
+        return ORDERS[order]
+    except (KeyError, TypeError):
+        raise ValueError(f"wasserstein_order must be 1, 2 or 'inf', got {order!r}.") from None
+
+
+class PerGDROMixin:
+    """Parameters and methods that Per-GDRO adds to the shared base."""
+
+    _pergdro_constraints: dict = {
+        "rho": [Interval(Real, 0, None, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="left"), "array-like", dict],
+        "divergence": [StrOptions({"kl", "burg", "chi2", "modified_chi2", "tv",
+                                   "hellinger", "cressie_read"}), CressieRead],
+        "wasserstein_order": [StrOptions({"inf"}), Interval(Real, 1, None, closed="left")],
+        "attack": [StrOptions({"pgd", "fgsm"})],
+        "attack_steps": [Interval(Integral, 0, None, closed="left")],
+        "attack_step_size": [Interval(Real, 0, None, closed="neither")],
+        "group_step_size": [Interval(Real, 0, 1, closed="both")],
+        "group_weight_update": [StrOptions({"epoch", "batch"})],
+        "track_risk_bound": ["boolean"],
+    }
+
+    # ---- hooks used by BaseGroupRobustMLP --------------------------------------
+    def _epsilons(self, labels):
+        check_radius(self.rho, "rho")
+        check_divergence(self.divergence)
+        normalise_order(self.wasserstein_order)
+        return resolve_epsilons(self.epsilon, labels)
+
+    def _make_weighting(self, nominal, counts):
+        return PhiDivergenceWeighting(self.rho, check_divergence(self.divergence),
+                                      self.group_step_size, self.group_weight_update)
+
+    def _attack_config(self, radii):
+        return AttackConfig(radii=radii, order=normalise_order(self.wasserstein_order),
+                            method=self.attack, steps=self.attack_steps,
+                            step_size=self.attack_step_size,
+                            random_start=self.attack == "fgsm")
+
+    def _eval_attack(self, radii):
+        steps = max(self.attack_steps, EVAL_ATTACK_STEPS)
+        return AttackConfig(radii=radii, order=normalise_order(self.wasserstein_order),
+                            method="pgd", steps=steps, step_size=PGD_STEP_MULTIPLIER)
+
+    def _epoch_callback(self, X, y, group_index):
+        if not self.track_risk_bound:
+            self.risk_bound_history_ = None
+            return None
+        history = getattr(self, "risk_bound_history_", None)
+        if not self.warm_start or not history:
+            self.risk_bound_history_ = {}
+
+        def record(trainer, epoch_record):
+            terms = self._bound_terms(X, y, group_index, self.rho, self.epsilons_)
+            terms["epoch"] = epoch_record.epoch
+            for key, value in terms.items():
+                self.risk_bound_history_.setdefault(key, []).append(value)
+
+        return record
+
+    # ---- robust evaluation -------------------------------------------------------
+    def _tensors(self, X, y, groups):
+        check_is_fitted(self)
+        X, y = validate_data(self, X, y, reset=False, dtype=np.float64,
+                             multi_output=not self._is_classifier_flag,
+                             y_numeric=not self._is_classifier_flag)
+        group_index = index_groups(groups, self.groups_, X.shape[0])
+        device = next(self.module_.parameters()).device
+        X_t = as_float_tensor(X, device)
+        if self._is_classifier_flag:
+            position = np.searchsorted(self.classes_, y)
+            position = np.clip(position, 0, self.classes_.shape[0] - 1)
+            if np.any(self.classes_[position] != y):
+                raise ValueError("y contains classes not seen in fit.")
+            y_t = torch.as_tensor(position, device=device)
+        else:
+            y2 = np.asarray(y, dtype=np.float64).reshape(X.shape[0], -1)
+            y_t = as_float_tensor(y2, device)
+        return X_t, y_t, torch.as_tensor(group_index, device=device)
+
+    def _group_losses(self, X_t, y_t, g_t, epsilons):
+        radii = torch.as_tensor(epsilons, dtype=torch.float32, device=X_t.device)
+        return group_mean_losses(self.module_, self._loss_fn(), X_t, y_t, g_t,
+                                 self.groups_.shape[0], self._eval_attack(radii))
+
+    def _nominal(self, g_t):
+        counts = np.bincount(g_t.cpu().numpy(), minlength=self.groups_.shape[0])
+        return counts / counts.sum()
+
+    def _bound_terms(self, X_t, y_t, g_t, rho, epsilons):
+        divergence = check_divergence(self.divergence)
+        clean, robust = self._group_losses(X_t, y_t, g_t, epsilons)
+        nominal = self._nominal(g_t)
+        value, p = robust_objective(robust, nominal, rho, divergence)
+        order = normalise_order(self.wasserstein_order)
+        counts = np.bincount(g_t.cpu().numpy(), minlength=self.groups_.shape[0])
+        lip_cert = certified_loss_lipschitz(
+            self.module_, self._loss_name, self._n_outputs,
+            huber_delta=getattr(self, "huber_delta", 1.0), X=X_t, y=y_t,
+            epsilons=epsilons, group_sizes=counts, order=order)
+        lip_emp = empirical_loss_lipschitz(self.module_, self._loss_fn(), X_t, y_t)
+        cert = proposition1_terms(clean, nominal, p, epsilons, lip_cert)
+        emp = proposition1_terms(clean, nominal, p, epsilons, lip_emp)
+        return {
+            "robust_risk": value,
+            "nominal_risk": cert["nominal_risk"],
+            "dispersion": cert["dispersion"],
+            "within_group_certified": cert["within_group"],
+            "bound_certified": cert["bound"],
+            "within_group_empirical": emp["within_group"],
+            "bound_empirical": emp["bound"],
+            "lipschitz_certified": lip_cert,
+            "lipschitz_empirical": lip_emp,
+        }
+
+    def robust_risk(self, X, y, groups=None, rho=None, epsilon=None):
+        """The robust objective of Eq. (9) on ``(X, y, groups)``.
+
+        Each group's rows are attacked within that group's Wasserstein budget
+        (projected gradient ascent on the whole group), then the exact phi-divergence
+        best response with radius ``rho`` around the proportions of ``groups``
+        reweights the per-group robust losses.
+
+        Parameters
+        ----------
+        X, y : array-like
+            Data, typically a validation split.
+        groups : array-like of shape (n_samples,), default=None
+            Group labels, all seen in fit.
+        rho : float, default=None
+            Inter-group radius; the fitted ``rho`` by default.
+        epsilon : float, array-like or dict, default=None
+            Within-group radii; the fitted ``epsilons_`` by default.
+
+        Returns
+        -------
+        risk : float
+        """
+        X_t, y_t, g_t = self._tensors(X, y, groups)
+        rho = self.rho if rho is None else check_radius(rho, "rho")
+        eps = self.epsilons_ if epsilon is None else resolve_epsilons(epsilon, self.groups_)
+        _, robust = self._group_losses(X_t, y_t, g_t, eps)
+        value, _ = robust_objective(robust, self._nominal(g_t), rho,
+                                    check_divergence(self.divergence))
+        return value
+
+    def group_losses(self, X, y, groups=None, epsilon=None):
+        """Mean loss per group, clean and under the within-group attack.
+
+        Returns
+        -------
+        losses : dict
+            ``{"clean": ndarray (G,), "robust": ndarray (G,)}`` in ``groups_`` order;
+            groups absent from ``groups`` get 0.
+        """
+        X_t, y_t, g_t = self._tensors(X, y, groups)
+        eps = self.epsilons_ if epsilon is None else resolve_epsilons(epsilon, self.groups_)
+        clean, robust = self._group_losses(X_t, y_t, g_t, eps)
+        return {"clean": clean, "robust": robust}
+
+    def risk_bound(self, X, y, groups=None):
+        """Proposition 1 on ``(X, y, groups)``: its three terms and the robust risk.
+
+        The within-group term needs Lip(l), the loss's Lipschitz constant in the
+        features. Two are reported: ``*_certified`` uses a certified upper bound
+        (the loss's constant in the output times the product of the layers' spectral
+        norms and the activations' constants), so ``bound_certified`` is a true upper
+        bound on ``robust_risk``; ``*_empirical`` uses the largest input-gradient norm
+        at the data, which is not certified.
+
+        Returns
+        -------
+        terms : dict
+            ``robust_risk``, ``nominal_risk``, ``dispersion``,
+            ``within_group_certified``, ``bound_certified``, ``within_group_empirical``,
+            ``bound_empirical``, ``lipschitz_certified``, ``lipschitz_empirical``.
+        """
+        X_t, y_t, g_t = self._tensors(X, y, groups)
+        return self._bound_terms(X_t, y_t, g_t, self.rho, self.epsilons_)
+
+
+_PERGDRO_PARAMS_DOC = """
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(64, 64, 64)
+        Hidden widths; the default with its output layer is the paper's 4-layer MLP.
+    rho : float, default=0.1
+        Radius of the phi-divergence ball around the training group proportions
+        (inter-group adversary). ``0`` keeps the nominal proportions.
+    epsilon : float, array-like of shape (n_groups,) or dict, default=0.1
+        Wasserstein radius of each group (within-group adversary): one value for all
+        groups, one per group in ``groups_`` order, or ``{label: radius}`` (groups not
+        named get 0). Measured in the features' units: standardise them.
+    divergence : {"kl", "burg", "chi2", "modified_chi2", "tv", "hellinger", \
+"cressie_read"} or CressieRead, default="kl"
+        The phi-divergence of the inter-group ball (the paper's Table 1).
+    wasserstein_order : {1, 2, "inf"}, default=2
+        ``"inf"``: each row moves at most ``epsilon_g``; ``2``: the group's rows share
+        the budget ``mean ||delta||^2 <= epsilon_g^2``; ``1``: ``mean ||delta|| <=
+        epsilon_g``. Budgets apply to a group's rows in each minibatch.
+    attack : {"pgd", "fgsm"}, default="pgd"
+        ``"pgd"``: ``attack_steps`` steps of projected gradient ascent; ``"fgsm"``: one
+        step from a random start (fast adversarial training).
+    attack_steps : int, default=5
+        PGD steps per minibatch.
+    attack_step_size : float, default=2.5
+        PGD step as a multiple of ``epsilon_g / attack_steps``.
+    group_step_size : float, default=0.5
+        ``eta_p`` of Algorithm 1: ``p <- (1 - eta_p) p + eta_p p*``.
+    group_weight_update : {"epoch", "batch"}, default="epoch"
+        Move ``p`` once per epoch from the per-group losses accumulated during it
+        (no extra pass over the data), or after every minibatch.
+    track_risk_bound : bool, default=False
+        Record Proposition 1's terms and the robust loss on the training data at
+        the end of every epoch in ``risk_bound_history_`` (costs one attacked pass).
+    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+    solver : {"adam", "sgd"}, default="adam"
+    learning_rate_init : float, default=1e-3
+    batch_size : int or "auto", default="auto"
+        ``"auto"`` is ``min(128, n_samples)``.
+    max_iter : int, default=100
+        Epochs.
+    alpha : float, default=1e-4
+        Weight decay of the optimiser.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, the minibatch order and the attack's random
+        starts; a fixed value gives identical models on CPU.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+    verbose : int, default=0
+        Log one line per epoch to the ``pergdro_sklearn`` logger.
+    warm_start : bool, default=False
+        Continue from the previous fit (weights, optimiser and group weights).
+"""
+
+_FITTED_DOC = """
+    Attributes
+    ----------
+    groups_ : ndarray of shape (n_groups,)
+        Sorted group labels.
+    group_counts_ : ndarray of shape (n_groups,)
+        Training rows per group.
+    epsilons_ : ndarray of shape (n_groups,)
+        The resolved per-group radii.
+    group_weights_ : ndarray of shape (n_groups,)
+        Final inter-group weights ``p``.
+    group_weight_history_ : list of ndarray
+        ``p`` after each epoch.
+    loss_curve_ : list of float
+        Mean robust training loss per epoch.
+    group_loss_curve_ : list of ndarray
+        Mean robust training loss per group per epoch.
+    risk_bound_history_ : dict of lists or None
+        Proposition 1 per epoch when ``track_risk_bound=True``.
+    module_ : torch.nn.Module
+        The trained network.
+    n_iter_ : int
+        Epochs run.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when ``X`` had feature names.
+"""
+
+
+class PerGDROClassifier(PerGDROMixin, ClassifierOutputs, ClassifierMixin, BaseGroupRobustMLP):
+    __doc__ = (
+        """Per-group distributionally robust MLP classifier (Per-GDRO, Algorithm 1).
+
+    Trains a torch MLP with cross-entropy against two adversaries: a phi-divergence
+    ball of radius ``rho`` that reweights whole groups, and a Wasserstein ball of
+    radius ``epsilon_g`` per group that moves the features of that group's rows.
+    ``rho = 0`` and ``epsilon = 0`` is ERM; ``epsilon = 0`` with a large ``rho``
+    weights the worst group, as GroupDRO does. Group labels are needed in ``fit``
+    only, never in ``predict``.
+"""
+        + _PERGDRO_PARAMS_DOC
+        + _FITTED_DOC
+        + """
+    classes_ : ndarray of shape (n_classes,)
+
+    See Also
+    --------
+    PerGDROSearchCV : learns ``rho`` and the per-group radii (Algorithm 2).
+    GroupDROClassifier : the GroupDRO baseline.
+
+    Examples
+    --------
+    >>> from pergdro_sklearn import PerGDROClassifier
+    >>> from pergdro_sklearn.datasets import make_shifted_groups
+    >>> data = make_shifted_groups(random_state=0)
+    >>> clf = PerGDROClassifier(rho=0.5, epsilon={3: 1.0}, max_iter=5, random_state=0)
+    >>> clf = clf.fit(data.X_train, data.y_train, groups=data.groups_train)
+    >>> clf.epsilons_.tolist()
+    [0.0, 0.0, 0.0, 1.0]
+    >>> clf.predict(data.X_test[:3]).shape
+    (3,)
+"""
+    )
+
+    _parameter_constraints = {
+        **BaseGroupRobustMLP._parameter_constraints,
+        **PerGDROMixin._pergdro_constraints,
+    }
+
+    def __init__(self, hidden_layer_sizes=DEFAULT_HIDDEN_LAYER_SIZES, *, rho=0.1, epsilon=0.1,
+                 divergence="kl", wasserstein_order=2, attack="pgd",
+                 attack_steps=DEFAULT_ATTACK_STEPS, attack_step_size=PGD_STEP_MULTIPLIER,
+                 group_step_size=DEFAULT_GROUP_STEP_SIZE, group_weight_update="epoch",
+                 track_risk_bound=False, activation="relu", solver="adam",
+                 learning_rate_init=1e-3, batch_size="auto", max_iter=100, alpha=1e-4,
+                 random_state=None, device="cpu", verbose=0, warm_start=False):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.rho = rho
+        self.epsilon = epsilon
+        self.divergence = divergence
+        self.wasserstein_order = wasserstein_order
+        self.attack = attack
+        self.attack_steps = attack_steps
+        self.attack_step_size = attack_step_size
+        self.group_step_size = group_step_size
+        self.group_weight_update = group_weight_update
+        self.track_risk_bound = track_risk_bound
+        self.activation = activation
+        self.solver = solver
+        self.learning_rate_init = learning_rate_init
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.alpha = alpha
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+
+class PerGDRORegressor(PerGDROMixin, RegressorOutputs, RegressorMixin, BaseGroupRobustMLP):
+    __doc__ = (
+        """Per-group distributionally robust MLP regressor (Per-GDRO, Algorithm 1).
+
+    As :class:`PerGDROClassifier`, with a regression loss and one or several outputs.
+"""
+        + _PERGDRO_PARAMS_DOC
+        + """    loss : {"squared_error", "absolute_error", "huber"}, default="squared_error"
+    huber_delta : float, default=1.0
+        Where the Huber loss turns from quadratic to linear.
+"""
+        + _FITTED_DOC
+        + """
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pergdro_sklearn import PerGDRORegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3)); y = X @ [1.0, -2.0, 0.5]
+    >>> groups = np.where(X[:, 0] > 0, "a", "b")
+    >>> reg = PerGDRORegressor(epsilon={"b": 0.2}, max_iter=5, random_state=0)
+    >>> reg.fit(X, y, groups=groups).predict(X[:2]).shape
+    (2,)
+"""
+    )
+
+    _parameter_constraints = {
+        **BaseGroupRobustMLP._parameter_constraints,
+        **PerGDROMixin._pergdro_constraints,
+        "loss": [StrOptions({"squared_error", "absolute_error", "huber"})],
+        "huber_delta": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __init__(self, hidden_layer_sizes=DEFAULT_HIDDEN_LAYER_SIZES, *, loss="squared_error",
+                 huber_delta=1.0, rho=0.1, epsilon=0.1, divergence="kl", wasserstein_order=2,
+                 attack="pgd", attack_steps=DEFAULT_ATTACK_STEPS,
+                 attack_step_size=PGD_STEP_MULTIPLIER, group_step_size=DEFAULT_GROUP_STEP_SIZE,
+                 group_weight_update="epoch", track_risk_bound=False, activation="relu",
+                 solver="adam", learning_rate_init=1e-3, batch_size="auto", max_iter=100,
+                 alpha=1e-4, random_state=None, device="cpu", verbose=0, warm_start=False):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.loss = loss
+        self.huber_delta = huber_delta
+        self.rho = rho
+        self.epsilon = epsilon
+        self.divergence = divergence
+        self.wasserstein_order = wasserstein_order
+        self.attack = attack
+        self.attack_steps = attack_steps
+        self.attack_step_size = attack_step_size
+        self.group_step_size = group_step_size
+        self.group_weight_update = group_weight_update
+        self.track_risk_bound = track_risk_bound
+        self.activation = activation
+        self.solver = solver
+        self.learning_rate_init = learning_rate_init
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.alpha = alpha
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+
+__all__ = ["PerGDROClassifier", "PerGDRORegressor"]

@@ -1,0 +1,31 @@
+import numpy as np
+import pytest
+import torch
+
+# Two cores: keep torch from oversubscribing them during the test run.
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def shifted():
+    from pergdro_sklearn.datasets import make_shifted_groups
+
+    return make_shifted_groups(random_state=0)
+
+
+@pytest.fixture
+def small_classification():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)
+    groups = np.repeat(["a", "b", "c"], 40)
+    return X, y, groups
+
+
+def pytest_collection_modifyitems(config, items):
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)

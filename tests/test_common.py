@@ -1,0 +1,43 @@
+"""scikit-learn's estimator checks for every estimator of the package.
+
+Expected failures are listed here, in one place, each with its reason.
+"""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from pergdro_sklearn import (
+    GroupDROClassifier,
+    GroupDRORegressor,
+    PerGDROClassifier,
+    PerGDRORegressor,
+    PerGDROSearchCV,
+)
+
+# Small networks and few epochs keep the checks fast; the learning rate is raised
+# so that the accuracy checks (check_classifiers_train) still learn their toy data.
+FAST = dict(hidden_layer_sizes=(16,), max_iter=30, learning_rate_init=0.01, random_state=0)
+
+# The search with a tiny budget: two candidates, small radii so that the refit
+# still learns the checks' toy data; "sampling" keeps the GP's acquisition cheap.
+SEARCH_BUDGET = dict(rho_bounds=(0.0, 0.5), epsilon_bounds=(0.0, 0.1), n_iter=2,
+                     n_initial_points=2, acq_optimizer="sampling", random_state=0)
+
+ESTIMATORS = [
+    PerGDROClassifier(**FAST),
+    PerGDRORegressor(**FAST),
+    GroupDROClassifier(**FAST),
+    GroupDRORegressor(**FAST),
+    PerGDROSearchCV(PerGDROClassifier(**FAST), **SEARCH_BUDGET),
+    PerGDROSearchCV(PerGDRORegressor(**FAST), **SEARCH_BUDGET),
+]
+
+# No expected failures at present.
+EXPECTED_FAILED_CHECKS = {}
+
+
+@parametrize_with_checks(
+    ESTIMATORS,
+    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(type(est).__name__, {}),
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
