@@ -37,3 +37,13 @@ NONFINITE_SCORE_PENALTY = 1e6
 EVAL_ATTACK_STEPS = 10
 # Rows per forward pass at prediction time.
 PREDICT_CHUNK_ROWS = 65536
+
+# PerGDROSearchCV
+# Default validation: one stratified holdout with this fraction of each group's rows
+# (the paper tunes on a single train/validation split).
+DEFAULT_SEARCH_HOLDOUT = 0.2
+CHECKPOINT_FORMAT = "pergdro_sklearn.PerGDROSearchCV checkpoint"
+CHECKPOINT_VERSION = 1
+# Above this many points, the top-up of the factorial initial grid is sampled
+# instead of enumerated.
+MAX_ENUMERATED_GRID_POINTS = 1_000_000
