@@ -26,10 +26,13 @@ BATCHABLE_PARAMS = frozenset({"rho", "epsilon"})
 
 def can_batch(estimator, params_list):
     """Whether ``params_list`` only varies what batched training supports."""
+    from ._base import BaseGroupRobustMLP
     from ._pergdro import PerGDROMixin
 
     if not isinstance(estimator, PerGDROMixin) or len(params_list) < 2:
         return False
+    if type(estimator).fit is not BaseGroupRobustMLP.fit:
+        return False  # a subclass that customises fit must be fitted as written
     if estimator.get_params().get("warm_start") or estimator.get_params().get(
             "track_risk_bound"):
         return False

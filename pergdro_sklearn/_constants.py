@@ -47,3 +47,4 @@ CHECKPOINT_VERSION = 1
 # Above this many points, the top-up of the factorial initial grid is sampled
 # instead of enumerated.
 MAX_ENUMERATED_GRID_POINTS = 1_000_000
+DEFAULT_BATCH_CANDIDATES = 16

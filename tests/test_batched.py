@@ -42,3 +42,11 @@ def test_can_batch_rules():
     assert not can_batch(est, [dict(rho=0.1, max_iter=3), dict(rho=0.2)])
     assert not can_batch(GroupDROClassifier(), [dict(step_size=0.1), dict(step_size=0.2)])
     assert not can_batch(PerGDROClassifier(track_risk_bound=True), PARAMS)
+
+
+def test_subclass_with_own_fit_is_not_batched():
+    class Custom(PerGDROClassifier):
+        def fit(self, X, y, groups=None):
+            return super().fit(X, y, groups=groups)
+
+    assert not can_batch(Custom(), PARAMS)

@@ -614,7 +614,8 @@ def test_callbacks_stop_the_search(data):
         seen.append(len(result.x_iters))
         return True
 
-    search = _search(n_points=2, n_iter=6, callbacks=stop_after_first_round, refit=False)
+    search = _search(n_points=2, n_iter=6, callbacks=stop_after_first_round, refit=False,
+                     batch_candidates=1)
     search.fit(X, y, groups=groups)
     assert seen == [2]
     assert len(search.cv_results_["params"]) == 2
@@ -622,7 +623,8 @@ def test_callbacks_stop_the_search(data):
 
 def test_max_time_stops_after_the_first_round(data):
     X, y, groups = data
-    search = _search(n_iter=6, max_time=1e-6, refit=False).fit(X, y, groups=groups)
+    search = _search(n_iter=6, max_time=1e-6, refit=False, batch_candidates=1)
+    search.fit(X, y, groups=groups)
     assert len(search.cv_results_["params"]) == 1
 
 
@@ -675,3 +677,35 @@ def test_group_too_small_for_the_splits_is_named(data):
     groups[:2] = 7  # a group of two rows
     with pytest.raises(ValueError, match=r"\[7\]"):
         _search(cv=3).fit(X, y, groups=groups)
+
+
+def test_design_rounds_follow_batch_candidates(data):
+    """The initial design is trained in rounds of batch_candidates, as one network."""
+    X, y, groups = data
+    seen = []
+    search = _search(n_points=1, n_iter=6, n_initial_points=4, batch_candidates=4,
+                     callbacks=lambda result: seen.append(len(result.x_iters)), refit=False)
+    search.fit(X, y, groups=groups)
+    assert seen == [4, 5, 6]
+
+
+def test_batched_search_matches_unbatched(data):
+    X, y, groups = data
+    kwargs = dict(n_iter=5, n_initial_points=4, refit=False)
+    one = _search(batch_candidates=1, **kwargs).fit(X, y, groups=groups)
+    many = _search(batch_candidates=4, **kwargs).fit(X, y, groups=groups)
+    np.testing.assert_allclose(many.cv_results_["mean_test_objective"][:4],
+                               one.cv_results_["mean_test_objective"][:4], rtol=1e-3)
+    assert [p["rho"] for p in many.cv_results_["params"][:4]] == [
+        p["rho"] for p in one.cv_results_["params"][:4]]
+
+
+def test_gp_refit_every_keeps_kernel_fixed_between_refits(data):
+    X, y, groups = data
+    search = _search(n_iter=7, n_initial_points=3, gp_refit_every=3, refit=False,
+                     batch_candidates=1).fit(X, y, groups=groups)
+    models = search.optimizer_result_.models
+    assert models, "the GP was never fitted"
+    # the last model was fitted with the fixed kernel: no hyperparameter search
+    assert models[-1].optimizer is None
+    assert len(search.cv_results_["params"]) == 7
