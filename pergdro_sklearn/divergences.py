@@ -25,7 +25,8 @@ that is monotone along the solution path:
   ``p ~ q (L - eta)_+ ** (1 / (theta - 1))``.
 * Cressie-Read power ``theta < 1`` (``burg`` is ``theta = 0``, ``chi2`` is ``theta = -1``,
   ``hellinger`` is ``theta = 1/2``): ``p ~ q (c - L) ** (-1 / (1 - theta))`` with ``c``
-  above every loss. These divergences price mass on a zero-nominal group at
+  above every loss (Burg ``q / (c - L)``, Neyman ``q / sqrt(c - L)``, Hellinger
+  ``q / (c - L) ** 2``). These divergences price mass on a zero-nominal group at
   ``lim phi(t) / t < inf`` per unit, so when a zero-nominal group has the largest loss the
   solution runs ``c`` down to that loss and then mixes the boundary solution with a point
   mass on that group.
@@ -61,10 +62,13 @@ _SUM_TOLERANCE = 1e-8
 _LOG_SMALLEST = 690.0
 # Python's math.exp overflows above this argument.
 _LOG_LARGEST = 709.0
-# Newton iterations on the log-scaled parameters: relative step tolerance, iteration cap,
-# step taken when the slope is unusable, and how far below the small-radius guess the
-# search range starts.
-_XTOL = 1e-10
+# Newton iterations on the log-scaled parameters (see _newton_increasing): relative width
+# of a bracket that ends the search, |log(D / rho)| below which quadratic convergence is
+# trusted, target |log(D / rho)|, iteration cap, step taken when the slope is unusable,
+# and how far below the small-radius guess the search range starts.
+_XTOL = 1e-12
+_NEAR_ROOT = 1e-2
+_GTOL = 1e-9
 _NEWTON_MAXITER = 100
 _EXPAND = 8.0
 _BELOW_GUESS = 60.0
@@ -100,7 +104,8 @@ class _Divergence:
         chi-square, ``1/2`` for Hellinger, ``2`` for Pearson's chi-square), ``None`` for
         KL and total variation.
     scale : float
-        ``phi`` equals ``scale`` times the Cressie-Read function of power ``theta``.
+        ``phi`` equals ``scale`` times the Cressie-Read function of power ``theta`` (for
+        ``theta = 0``, Burg's entropy, its limit).
 
     Attributes
     ----------
@@ -230,6 +235,11 @@ class CressieRead(_Divergence):
     ----------
     power : float, default=DEFAULT_CRESSIE_READ_POWER
         The power ``theta``; finite and not 0 or 1.
+
+    Attributes
+    ----------
+    power : float
+        The validated power.
 
     Raises
     ------
@@ -437,23 +447,32 @@ def nominal_weights(group_counts):
 
 
 def _newton_increasing(evaluate, rho, x0, x_lo, x_hi):
-    """Solve ``D(x) = rho`` for a non-decreasing ``D`` by safeguarded Newton on ``log D``.
+    """Solve ``D(x) = rho`` for a non-decreasing ``D`` by a safeguarded Newton iteration.
 
     ``evaluate(x)`` returns ``(D(x), D'(x))``. The search stays in ``[x_lo, x_hi]``;
     ``x_hi`` is returned when ``D(x_hi) <= rho`` and ``x_lo`` when ``D(x_lo) > rho``.
-    A bracket ``a <= root < b`` is kept from the signs seen. A Newton step that leaves
-    it is replaced by a jump to the untried end of the range or by bisection, and so is
-    one that shrinks too slowly (as in Numerical Recipes' ``rtsafe``). In the solvers'
-    variables ``log D`` is close to linear for small radii and flattens near saturation.
-    The iteration stops once two successive Newton steps predict (by quadratic
-    convergence) an error below ``_XTOL`` relative.
+    The steps are Newton's on ``log D``, which in the solvers' variables is close to
+    linear for small radii and flattens near saturation. A bracket ``a <= root < b`` is
+    kept from the signs seen. Above the root, a step that would leave the bracket is
+    replaced by Newton's step on ``D`` itself, which is shorter there
+    (``log u >= 1 - 1/u``); any step still outside it by a jump to the untried end of the
+    range or by bisection, and so is one that shrinks too slowly (as in Numerical
+    Recipes' ``rtsafe``).
+
+    With ``g = log(D / rho)`` the iteration returns once ``|g|`` at the returned point is
+    below ``_GTOL``: either measured, or predicted from quadratic convergence
+    (``g_next ~ g ** 3 / g_previous ** 2``) after two consecutive Newton steps near the
+    root. The optimal value moves by about ``rho * dOPT/drho * g``, at most ``|g|``
+    times the loss range, so this bounds the relative error of the objective. The
+    bracket shrinking below ``_XTOL`` relative also ends it.
     """
     log_rho = math.log(rho)
     a, b = x_lo, x_hi
     a_seen = b_seen = False
     x = min(max(x0, x_lo), x_hi)
     last_step = older_step = math.inf
-    last_newton = math.inf
+    # |g| before the previous step, if that step was a Newton step taken near the root.
+    previous_g = math.inf
     for _ in range(_NEWTON_MAXITER):
         value, slope = evaluate(x)
         g = math.log(value) - log_rho if value > 0 else -math.inf
@@ -467,14 +486,15 @@ def _newton_increasing(evaluate, rho, x0, x_lo, x_hi):
                 return x
         if a_seen and b_seen and b - a <= _XTOL * (1.0 + abs(a)):
             return a
+        size = abs(g)
         x_new = math.nan
-        tolerance = _XTOL * (1.0 + abs(x))
         if math.isfinite(g) and slope > 0:
             step = -g * value / slope
-            size = abs(step)
-            if size <= tolerance:
+            if g > 0 and x + step <= a:
+                step = (rho - value) / slope  # Newton on D: shorter above the root
+            if size <= _GTOL:
                 return x if g <= 0 else max(x + step, a)
-            if last_newton < math.inf and size * (size / last_newton) ** 2 <= tolerance:
+            if size < previous_g < math.inf and size**3 <= _GTOL * previous_g**2:
                 return min(max(x + step, a), b)
             x_new = x + step
         both = a_seen and b_seen
@@ -491,7 +511,7 @@ def _newton_increasing(evaluate, rho, x0, x_lo, x_hi):
             newton = False
             x_new = 0.5 * (a + b)
         older_step, last_step = last_step, abs(x_new - x)
-        last_newton = last_step if newton else math.inf
+        previous_g = size if newton and size <= _NEAR_ROOT else math.inf
         x = x_new
     return a if a_seen else x
 
@@ -575,7 +595,13 @@ def _solve_power_above_one(div, q, v, gap, variance, rho):
         value, slope = _power_sum_value(
             div, b_mid, b_high, (beta + 1.0) * (b_high - b_mid), beta * (b_mid - b_low))
         if value < _PRECISE_BELOW:
-            value = float(np.dot(q, div._phi(w * (1.0 / b_mid))))
+            # Term by term: D = sum q phi(t), D' = sum q t phi'(t) (l' - E_p l') with
+            # l' = d log w / dx = -beta / b + constant.
+            t = w * (1.0 / b_mid)
+            value = float(np.dot(q, div._phi(t)))
+            inverse = 1.0 / np.maximum(base, 1e-300)
+            centred = inverse - float(np.dot(q * t, inverse))
+            slope = -beta * float(np.dot(q * div._t_phi_prime(t), centred))
         return value, slope
 
     x_hi = -math.log(gap)
@@ -619,7 +645,12 @@ def _solve_power_below_one(div, q, v, v_min, variance, rho):
             value, slope = _power_sum_value(
                 div, s_mid, s_low, (alpha - 1.0) * k * (s_mid - s_low), slope_mid)
         if value < _PRECISE_BELOW:
-            value = float(np.dot(q, div._phi(w * (1.0 / s_mid))))
+            # Term by term: D = sum q phi(t), D' = sum q t phi'(t) (l' - E_p l') with
+            # l' = d log w / dx = alpha k s + constant.
+            t = w * (1.0 / s_mid)
+            value = float(np.dot(q, div._phi(t)))
+            centred = s - float(np.dot(q * t, s))
+            slope = alpha * k * float(np.dot(q * div._t_phi_prime(t), centred))
         return value, slope
 
     if v_min > 0:
@@ -773,20 +804,22 @@ def _solve(div, losses, q, positive, best, worst, rho):
     return p
 
 
-def _pull_toward_nominal(div, p, q, positive, rho):
-    """Mix ``p`` with ``q`` just enough that the computed divergence is at most ``rho``.
+def _pull_toward_nominal(div, p, q, nominal, positive, rho):
+    """Mix ``p`` with ``q`` just enough that ``I_phi(p || nominal)`` is at most ``rho``.
 
-    The divergence is convex in ``p`` and zero at ``q``, so the mixture
-    ``(1 - s) p + s q`` has divergence at most ``(1 - s) I_phi(p || q)``.
+    ``q`` is ``nominal`` normalised to sum to one (the two differ by rounding at most);
+    the divergence is measured against ``nominal`` as the caller would measure it. It is
+    convex in ``p`` and (up to that rounding) zero at ``q``, so the mixture
+    ``(1 - s) p + s q`` has divergence at most about ``(1 - s) I_phi(p || nominal)``.
     """
-    value = div._value(p, q, positive)
+    value = div._value(p, nominal, positive)
     if value <= rho + _ROUNDING_SLACK * min(rho, 1.0):
         return p
     s = (value - rho) / value if math.isfinite(value) else 1e-12
     for _ in range(64):
         s = min(1.0, max(s, _MIN_MIX))
         candidate = p * (1.0 - s) + q * s
-        if s == 1.0 or div._value(candidate, q, positive) <= rho:
+        if s == 1.0 or div._value(candidate, nominal, positive) <= rho:
             return candidate
         s *= 2.0
     return q.copy()
@@ -819,8 +852,9 @@ def worst_case_weights(losses, nominal, rho, divergence="kl"):
     Returns
     -------
     p : ndarray of shape (n_groups,)
-        Worst-case weights: on the simplex, ``I_phi(p || nominal) <= rho`` as computed by
-        :func:`divergence_value`, and maximising ``p @ losses``.
+        Worst-case weights: on the simplex, with ``I_phi(p || nominal)`` as computed by
+        :func:`divergence_value` at most ``rho`` (up to ``1e-13 * min(rho, 1)`` of
+        rounding), and maximising ``p @ losses`` (to about 1e-9 relative).
 
     Raises
     ------
@@ -858,4 +892,4 @@ def worst_case_weights(losses, nominal, rho, divergence="kl"):
     positive = None if smallest > 0 else q > 0
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         p = _solve(div, losses, q, positive, best, worst, rho)
-        return _pull_toward_nominal(div, p, q, positive, rho)
+        return _pull_toward_nominal(div, p, q, nominal, positive, rho)
