@@ -271,7 +271,7 @@ class BaseGroupRobustMLP(BaseEstimator):
         weighting = self._make_weighting(nominal, counts)
         weighting.start(nominal)
         if not first_pass:
-            weighting.weights = np.array(self.group_weights_, dtype=float)
+            weighting.set_weights(self.group_weights_)
         return {
             "X": X_t, "y": y_t, "groups": g_t, "weighting": weighting,
             "radii": torch.as_tensor(self.epsilons_, dtype=torch.float32, device=device),

@@ -8,15 +8,14 @@ in the network output (L2 norm), or ``None`` where it depends on the residual.
 
 import math
 
-import torch
 from torch.nn import functional as F
 
 
 def cross_entropy(outputs, y):
     """Multi-class cross-entropy; ``y`` holds class indices."""
-    log_proba = torch.log_softmax(outputs, dim=-1)
-    index = y.expand(outputs.shape[:-1]).unsqueeze(-1)
-    return -log_proba.gather(-1, index).squeeze(-1)
+    lead = outputs.shape[:-1]
+    flat = outputs.reshape(-1, outputs.shape[-1])
+    return F.cross_entropy(flat, y.expand(lead).reshape(-1), reduction="none").reshape(lead)
 
 
 def squared_error(outputs, y):

@@ -27,7 +27,7 @@ from numbers import Integral, Real
 from typing import NamedTuple
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from scipy.stats import rankdata
 from sklearn import config_context
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone, is_classifier
@@ -695,8 +695,9 @@ default=(0.0, 3.0)
         one batched network (stacked weights, batched matmuls): at these sizes
         per-call overhead dominates, so this is several times faster than fitting
         them one after another, with the same results up to float rounding. The
-        initial design is evaluated in rounds of ``max(n_points, batch_candidates)``.
-        ``1`` trains every candidate separately.
+        initial design is evaluated in rounds of ``max(n_points, batch_candidates *
+        n_jobs)``, split into one batch per job. ``1`` trains every candidate
+        separately.
     gp_refit_every : int, default=1
         Re-optimise the GP kernel's hyperparameters every this many rounds; in
         between the kernel stays fixed and refitting the GP is one Cholesky
@@ -866,7 +867,8 @@ default=(0.0, 3.0)
 
     def _fit_candidates_batched(self, params_list, X, y, groups, folds):
         """:meth:`_fit_candidates` with chunks of candidates trained as one network."""
-        size = self.batch_candidates
+        workers = max(1, effective_n_jobs(self.n_jobs))
+        size = min(self.batch_candidates, -(-len(params_list) // workers))
         chunks = [list(range(i, min(i + size, len(params_list))))
                   for i in range(0, len(params_list), size)]
         tasks = [(chunk, k) for chunk in chunks for k in range(len(folds))]
@@ -1189,7 +1191,8 @@ default=(0.0, 3.0)
         while len(records) < self.n_iter and not stop:
             round_size = self.n_points
             if pending and self.batch_candidates > 1:
-                round_size = max(self.n_points, self.batch_candidates)
+                workers = max(1, effective_n_jobs(self.n_jobs))
+                round_size = max(self.n_points, self.batch_candidates * workers)
             n_new = min(round_size, self.n_iter - len(records))
             if pending:
                 origins, pending = pending[:n_new], pending[n_new:]

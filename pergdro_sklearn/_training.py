@@ -31,6 +31,11 @@ def group_sums(values, group_index, n_groups):
     return out.index_add_(-1, group_index, values)
 
 
+def sum_of_means(losses):
+    """Each candidate's mean over rows, summed over candidates (one op for one model)."""
+    return losses.mean() if losses.dim() == 1 else losses.mean(dim=-1).sum()
+
+
 def group_counts(group_index, n_groups, dtype):
     """Rows per group as a float tensor of shape ``(n_groups,)``."""
     ones = torch.ones_like(group_index, dtype=dtype)
@@ -52,9 +57,13 @@ class GroupWeighting:
         self.nominal = np.asarray(nominal, dtype=float)
         self.weights = np.broadcast_to(self.nominal, tuple(batch_shape) + self.nominal.shape).copy()
 
+    def set_weights(self, weights):
+        """Continue from given weights (warm start)."""
+        self.weights = np.array(weights, dtype=float)
+
     def batch_objective(self, losses, group_index):
         """Scalar to minimise for a batch; candidates are summed (independent grads)."""
-        return losses.mean(dim=-1).sum()
+        return sum_of_means(losses)
 
     def after_epoch(self, group_losses):
         """Hook called with the epoch's mean robust loss per group ``(..., G)``."""
@@ -81,6 +90,12 @@ class PhiDivergenceWeighting(GroupWeighting):
         self._rho = np.broadcast_to(np.asarray(self.rho, dtype=float), tuple(batch_shape))
         self._last = None
         self._ratio = None
+        self._at_nominal = True
+
+    def set_weights(self, weights):
+        super().set_weights(weights)
+        self._ratio = None
+        self._at_nominal = bool(np.all(self.weights == self.nominal))
 
     def _ratio_tensor(self, like):
         if self._ratio is None:
@@ -89,8 +104,11 @@ class PhiDivergenceWeighting(GroupWeighting):
         return self._ratio
 
     def batch_objective(self, losses, group_index):
-        ratio = self._ratio_tensor(losses)[..., group_index]
-        objective = (ratio * losses).mean(dim=-1).sum()
+        if self._at_nominal:
+            objective = sum_of_means(losses)  # nominal weights: the plain mean
+        else:
+            ratio = self._ratio_tensor(losses)[..., group_index]
+            objective = sum_of_means(ratio * losses)
         if self.update == "batch":
             n_groups = self.nominal.shape[0]
             with torch.no_grad():
@@ -118,6 +136,7 @@ class PhiDivergenceWeighting(GroupWeighting):
             flat_weights[c] = (1.0 - self.step_size) * flat_weights[c] + self.step_size * best
         self.weights = flat_weights.reshape(self.weights.shape)
         self._ratio = None
+        self._at_nominal = bool(np.all(self.weights == self.nominal))
 
 
 class GroupDROWeighting(GroupWeighting):
@@ -139,6 +158,10 @@ class GroupDROWeighting(GroupWeighting):
         self.weights = np.full(tuple(batch_shape) + (n_groups,), 1.0 / n_groups)
         self._log_q = None
         self._q = None
+
+    def set_weights(self, weights):
+        super().set_weights(weights)
+        self._log_q = None
 
     def batch_objective(self, losses, group_index):
         n_groups = self.nominal.shape[0]
@@ -269,18 +292,19 @@ class Trainer:
         return losses.detach()
 
     def run_epoch(self, X, y, group_index):
-        """One pass over the data in shuffled minibatches (no copy of the data)."""
+        """One pass over the data in shuffled minibatches (no copy of the data).
+
+        Each batch's robust per-row losses go into one buffer; the per-group means
+        are computed once at the end of the epoch.
+        """
         n = X.shape[0]
         perm = torch.randperm(n, generator=self.shuffle_generator).to(X.device)
-        dtype = X.dtype
-        sums = torch.zeros(self.candidate_shape + (self.n_groups,), dtype=dtype, device=X.device)
-        counts = torch.zeros(self.n_groups, dtype=dtype, device=X.device)
+        row_losses = X.new_empty(self.candidate_shape + (n,))
         for start in range(0, n, self.batch_size):
             idx = perm[start:start + self.batch_size]
-            g = group_index[idx]
-            losses = self.train_step(X[idx], y[idx], g)
-            sums += group_sums(losses, g, self.n_groups)
-            counts += group_counts(g, self.n_groups, dtype)
+            row_losses[..., idx] = self.train_step(X[idx], y[idx], group_index[idx])
+        sums = group_sums(row_losses, group_index, self.n_groups)
+        counts = group_counts(group_index, self.n_groups, X.dtype)
         group_losses = (sums / counts.clamp(min=1)).cpu().numpy().astype(float)
         total = (sums.sum(dim=-1) / n).cpu().numpy().astype(float)
         return total, group_losses
@@ -309,12 +333,26 @@ class Trainer:
 
 
 def make_optimizer(solver, params, learning_rate, weight_decay, momentum=0.9):
-    """``"adam"`` or ``"sgd"`` (with momentum) over ``params``."""
+    """``"adam"`` or ``"sgd"`` (with momentum) over ``params``.
+
+    The fused implementations update all tensors in one kernel: at the paper's
+    sizes the per-tensor Python loop of the default implementation costs about
+    as much as the backward pass.
+    """
+    params = list(params)
     if solver == "adam":
-        return torch.optim.Adam(params, lr=learning_rate, weight_decay=weight_decay)
+        try:
+            return torch.optim.Adam(params, lr=learning_rate, weight_decay=weight_decay,
+                                    fused=True)
+        except (RuntimeError, TypeError):  # pragma: no cover - older torch or devices
+            return torch.optim.Adam(params, lr=learning_rate, weight_decay=weight_decay)
     if solver == "sgd":
-        return torch.optim.SGD(params, lr=learning_rate, momentum=momentum,
-                               weight_decay=weight_decay)
+        try:
+            return torch.optim.SGD(params, lr=learning_rate, momentum=momentum,
+                                   weight_decay=weight_decay, fused=True)
+        except (RuntimeError, TypeError):  # pragma: no cover
+            return torch.optim.SGD(params, lr=learning_rate, momentum=momentum,
+                                   weight_decay=weight_decay)
     raise ValueError(f"Unknown solver {solver!r}; valid: ['adam', 'sgd'].")
 
 

@@ -1,0 +1,62 @@
+"""Shared pieces of the benchmark scripts: environment, tables, result files."""
+
+import logging
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+logger = logging.getLogger("benchmarks")
+
+
+def setup_logging():
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
+
+
+def environment():
+    """Machine and versions, as Markdown lines."""
+    import scipy
+    import sklearn
+    import skopt
+    import torch
+
+    import pergdro_sklearn
+
+    cpu = platform.processor() or platform.machine()
+    return [
+        f"- machine: {platform.system()} {platform.machine()} ({cpu}), "
+        f"{os.cpu_count()} CPU cores, torch threads {torch.get_num_threads()}",
+        f"- versions: python {platform.python_version()}, pergdro_sklearn "
+        f"{pergdro_sklearn.__version__}, torch {torch.__version__}, numpy {np.__version__}, "
+        f"scipy {scipy.__version__}, scikit-learn {sklearn.__version__}, "
+        f"scikit-optimize {skopt.__version__}",
+        f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+    ]
+
+
+def markdown_table(header, rows):
+    """A Markdown table from a header list and rows of cells."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def mean_std(values, digits=3):
+    values = np.asarray(values, dtype=float)
+    return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
+
+
+def write_result(name, title, sections, wall_time):
+    """Write ``benchmarks/results/<name>.md`` with the environment and wall time."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    text = [f"# {title}", "", *environment(), f"- wall time: {wall_time:.1f} s", ""]
+    for section in sections:
+        text += [section, ""]
+    path = RESULTS / f"{name}.md"
+    path.write_text("\n".join(text))
+    logger.info("wrote %s", path.relative_to(RESULTS.parent.parent))
+    return path

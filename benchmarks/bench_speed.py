@@ -1,0 +1,234 @@
+"""Speed of the package, as ratios against baselines run in the same process.
+
+Run from the repository root::
+
+    python -m benchmarks.bench_speed            # everything (about 15 minutes)
+    python -m benchmarks.bench_speed --quick    # smaller sizes
+
+Parts: the lower level (Per-GDRO fit vs our ERM fit vs sklearn's MLPClassifier),
+batched candidates (one batched network vs sequential fits), and large data
+(time and memory from 10^3 to 10^6 rows and from 2 to 1,000 groups). Writes
+``benchmarks/results/speed[_quick].md``.
+"""
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+import torch
+
+from ._common import logger, markdown_table, setup_logging, write_result
+
+ARCH = (64, 64, 64)
+
+
+def _timed(fn, repeats=1):
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def lower_level(epochs, repeats):
+    """Per-GDRO with a k-step attack and with FGSM against ERM and sklearn's MLP."""
+    from sklearn.neural_network import MLPClassifier
+
+    from pergdro_sklearn import GroupDROClassifier, PerGDROClassifier
+    from pergdro_sklearn.datasets import make_shifted_groups
+
+    data = make_shifted_groups(random_state=0)
+    fit = (data.X_train, data.y_train)
+    net = dict(hidden_layer_sizes=ARCH, max_iter=epochs, batch_size=128, random_state=0)
+
+    def ours(**kw):
+        return lambda: PerGDROClassifier(**net, **kw).fit(*fit, groups=data.groups_train)
+
+    def sk():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            MLPClassifier(ARCH, batch_size=128, max_iter=epochs, random_state=0,
+                          n_iter_no_change=10**9, tol=0.0).fit(*fit)
+
+    ours(rho=0.0, epsilon=0.0, max_iter=2)()  # warm up torch
+    erm = _timed(ours(rho=0.0, epsilon=0.0), repeats)
+    times = {
+        "ERM (ours)": erm,
+        "sklearn MLPClassifier": _timed(sk, repeats),
+        "GroupDRO": _timed(lambda: GroupDROClassifier(**net).fit(
+            *fit, groups=data.groups_train), repeats),
+    }
+    rows = [["ERM (ours)", f"{erm:.2f}", "1.00", "-", "-"]]
+    rows.append(["sklearn MLPClassifier", f"{times['sklearn MLPClassifier']:.2f}",
+                 f"{times['sklearn MLPClassifier'] / erm:.2f}", "ERM <= sklearn",
+                 str(erm <= times["sklearn MLPClassifier"])])
+    rows.append(["GroupDRO", f"{times['GroupDRO']:.2f}", f"{times['GroupDRO'] / erm:.2f}",
+                 "-", "-"])
+    for k in (1, 3, 5, 10):
+        t = _timed(ours(rho=0.5, epsilon=0.5, attack_steps=k), repeats)
+        target = 1.2 * (k + 1)
+        rows.append([f"Per-GDRO, PGD k={k}", f"{t:.2f}", f"{t / erm:.2f}",
+                     f"<= {target:.1f}", str(t / erm <= target)])
+    t = _timed(ours(rho=0.5, epsilon=0.5, attack="fgsm"), repeats)
+    rows.append(["Per-GDRO, FGSM", f"{t:.2f}", f"{t / erm:.2f}", "<= 2.5", str(t / erm <= 2.5)])
+    header = ["fit (Appendix E data, 1200 rows)", "seconds", "ratio to our ERM", "target",
+              "met"]
+    return markdown_table(header, rows)
+
+
+def batched_candidates(epochs, n_candidates):
+    """Candidates per minute: one batched network against sequential fits."""
+    from pergdro_sklearn import PerGDROClassifier
+    from pergdro_sklearn._batched import fit_candidates
+    from pergdro_sklearn.datasets import make_shifted_groups
+
+    data = make_shifted_groups(random_state=0)
+    rng = np.random.default_rng(0)
+    params = [dict(rho=float(rng.uniform(0, 3)),
+                   epsilon=rng.uniform(0, [3, 3, 5, 5])) for _ in range(n_candidates)]
+    template = PerGDROClassifier(hidden_layer_sizes=ARCH, max_iter=epochs, random_state=0)
+    fit = (data.X_train, data.y_train, data.groups_train)
+    seq = _timed(lambda: [PerGDROClassifier(hidden_layer_sizes=ARCH, max_iter=epochs,
+                                            random_state=0, **p).fit(*fit[:2], groups=fit[2])
+                          for p in params])
+    rows = [["sequential", n_candidates, f"{seq:.1f}", f"{60 * n_candidates / seq:.1f}",
+             "1.00"]]
+    for c in sorted({4, 8, 16, n_candidates}):
+        if c > n_candidates:
+            continue
+        chunks = [params[i:i + c] for i in range(0, n_candidates, c)]
+        t = _timed(lambda ch=chunks: [fit_candidates(template, chunk, *fit) for chunk in ch])
+        rows.append([f"batched, {c} per network", n_candidates, f"{t:.1f}",
+                     f"{60 * n_candidates / t:.1f}", f"{seq / t:.2f}"])
+    header = ["training", "candidates", "seconds", "candidates / minute", "speed-up"]
+    return markdown_table(header, rows)
+
+
+def paper_protocol(epochs, n_initial, n_iter, n_jobs, refit_every):
+    """One PerGDROSearchCV with the paper's budget on the Appendix E data."""
+    from sklearn.model_selection import PredefinedSplit
+
+    from pergdro_sklearn import PerGDROClassifier, PerGDROSearchCV
+    from pergdro_sklearn.datasets import make_shifted_groups
+
+    data = make_shifted_groups(random_state=0)
+    X = np.vstack([data.X_train, data.X_val])
+    y = np.concatenate([data.y_train, data.y_val])
+    groups = np.concatenate([data.groups_train, data.groups_val])
+    split = PredefinedSplit(np.r_[np.full(len(data.y_train), -1), np.zeros(len(data.y_val))])
+    search = PerGDROSearchCV(
+        PerGDROClassifier(hidden_layer_sizes=ARCH, max_iter=epochs, random_state=0),
+        rho_bounds=(0.0, 3.0), epsilon_bounds={0: (0, 3), 1: (0, 3), 2: (0, 5), 3: (0, 5)},
+        objective="worst_group_loss", n_initial_points=n_initial, n_iter=n_iter, n_points=8,
+        initial_point_generator="grid", cv=split, refit=False, random_state=0,
+        n_jobs=n_jobs, gp_refit_every=refit_every)
+    start = time.perf_counter()
+    search.fit(X, y, groups=groups)
+    total = time.perf_counter() - start
+    res = search.cv_results_
+    fit_total = float(np.sum(res["mean_fit_time"])) / max(1, n_jobs)
+    header = ["evaluations", "epochs", "n_jobs", "gp_refit_every", "wall (s)",
+              "training (s, approx.)", "GP + scoring (s, approx.)", "target"]
+    row = [f"{n_initial} grid + {n_iter - n_initial} GP", epochs, n_jobs, refit_every,
+           f"{total:.0f}", f"{fit_total:.0f}", f"{total - fit_total:.0f}",
+           f"< 600 s: {total < 600}"]
+    return markdown_table(header, [row])
+
+
+LARGE_SCRIPT = """
+import json, resource, sys, time
+import numpy as np, torch
+from pergdro_sklearn import PerGDROClassifier
+n, d, G, epochs, batch = (int(a) for a in sys.argv[1:6])
+rng = np.random.default_rng(0)
+X = rng.standard_normal((n, d))
+groups = rng.integers(0, G, size=n)
+y = (X[:, 0] + 0.1 * groups / G + 0.5 * rng.standard_normal(n) > 0).astype(int)
+est = PerGDROClassifier(hidden_layer_sizes=(64, 64, 64), rho=0.5, epsilon=0.1,
+                        max_iter=epochs, batch_size=batch, random_state=0)
+start = time.perf_counter()
+est.fit(X, y, groups=groups)
+fit_time = time.perf_counter() - start
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"fit_s": fit_time, "peak_rss_mb": rss, "data_mb": X.nbytes / 2**20}))
+"""
+
+
+def _large_run(n, d, groups, epochs, batch):
+    out = subprocess.run([sys.executable, "-c", LARGE_SCRIPT, str(n), str(d), str(groups),
+                          str(epochs), str(batch)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def large_data(max_rows, epochs, batch):
+    rows = []
+    for n in [10**3, 10**4, 10**5, 10**6]:
+        if n > max_rows:
+            break
+        r = _large_run(n, 50, 100, 1, batch)
+        rows.append([f"{n:,}", 50, 100, 1, f"{r['fit_s']:.1f}",
+                     f"{r['fit_s'] / n * 1e6:.1f}", f"{r['peak_rss_mb']:.0f}"])
+        logger.info("rows %d: %s", n, r)
+    n_groups_rows = min(10**5, max_rows)
+    for g in [2, 10, 100, 1000]:
+        r = _large_run(n_groups_rows, 50, g, 1, batch)
+        rows.append([f"{n_groups_rows:,}", 50, g, 1, f"{r['fit_s']:.1f}",
+                     f"{r['fit_s'] / n_groups_rows * 1e6:.1f}", f"{r['peak_rss_mb']:.0f}"])
+        logger.info("groups %d: %s", g, r)
+    full = _large_run(max_rows, 50, 100, epochs, batch)
+    rows.append([f"**{max_rows:,}**", 50, 100, epochs, f"**{full['fit_s']:.1f}**",
+                 f"{full['fit_s'] / max_rows / epochs * 1e6:.1f}",
+                 f"**{full['peak_rss_mb']:.0f}**"])
+    header = ["rows", "features", "groups", "epochs", "fit seconds",
+              "microseconds / row / epoch", "peak RSS (MB)"]
+    note = (f"Per-GDRO (rho=0.5, epsilon=0.1, PGD k=5, order 2), MLP 50-64-64-64-2, batch "
+            f"{batch}, each run in a fresh process (peak RSS includes the data, "
+            f"{full['data_mb']:.0f} MB for the largest X).")
+    return note + "\n\n" + markdown_table(header, rows), full
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--parts", default="lower,batched,protocol,large")
+    args = parser.parse_args(argv)
+    setup_logging()
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    parts = args.parts.split(",")
+    sections = ["All fits on one torch thread, in this process or in fresh subprocesses "
+                "(large data); ratios compare runs made in the same invocation."]
+    if "lower" in parts:
+        epochs = 30 if args.quick else 100
+        sections += [f"## Lower level ({epochs} epochs, batch 128, MLP 2-64-64-64-2, best "
+                     "of 3)", lower_level(epochs, 3)]
+        logger.info(sections[-1])
+    if "batched" in parts:
+        epochs, n = (30, 16) if args.quick else (100, 16)
+        sections += [f"## Batched candidates ({n} candidates, {epochs} epochs, PGD k=5)",
+                     batched_candidates(epochs, n)]
+        logger.info(sections[-1])
+    if "protocol" in parts:
+        n_initial, n_iter, epochs = (27, 51, 30) if args.quick else (243, 543, 100)
+        sections += ["## The paper's Appendix E search protocol, one search",
+                     paper_protocol(epochs, n_initial, n_iter, n_jobs=2, refit_every=5)]
+        logger.info(sections[-1])
+    if "large" in parts:
+        max_rows, epochs = (10**5, 2) if args.quick else (10**6, 5)
+        table, _ = large_data(max_rows, epochs, batch=1024)
+        sections += ["## Large data", table]
+        logger.info(sections[-1])
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    sections.append(f"Peak RSS of the driver process: {peak:.0f} MB.")
+    write_result("speed_quick" if args.quick else "speed", "Speed benchmarks", sections,
+                 time.perf_counter() - start)
+
+
+if __name__ == "__main__":
+    main()
