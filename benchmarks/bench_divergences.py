@@ -31,6 +31,7 @@ import cvxpy as cp
 import numpy as np
 import scipy
 
+from pergdro_sklearn._constants import DIVERGENCE_NAMES
 from pergdro_sklearn.divergences import (
     CressieRead,
     check_divergence,
@@ -40,18 +41,7 @@ from pergdro_sklearn.divergences import (
 
 LOGGER = logging.getLogger("bench_divergences")
 
-DIVERGENCES = (
-    "kl",
-    "burg",
-    "chi2",
-    "modified_chi2",
-    "tv",
-    "hellinger",
-    "cressie_read",
-    CressieRead(0.5),
-    CressieRead(-1.0),
-    CressieRead(3.0),
-)
+DIVERGENCES = (*DIVERGENCE_NAMES, CressieRead(0.5), CressieRead(-1.0), CressieRead(3.0))
 SIZES = (4, 100, 10_000)
 # (instances, repeats of our solver per instance) by size, for full and quick runs.
 PLAN = {

@@ -48,7 +48,7 @@ def lower_level(epochs, repeats):
     net = dict(hidden_layer_sizes=ARCH, max_iter=epochs, batch_size=128, random_state=0)
 
     def ours(**kw):
-        return lambda: PerGDROClassifier(**net, **kw).fit(*fit, groups=data.groups_train)
+        return lambda: PerGDROClassifier(**{**net, **kw}).fit(*fit, groups=data.groups_train)
 
     def sk():
         with warnings.catch_warnings():

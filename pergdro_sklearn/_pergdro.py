@@ -21,6 +21,7 @@ from ._constants import (
     DEFAULT_ATTACK_STEPS,
     DEFAULT_GROUP_STEP_SIZE,
     DEFAULT_HIDDEN_LAYER_SIZES,
+    DIVERGENCE_NAMES,
     EVAL_ATTACK_STEPS,
     PGD_STEP_MULTIPLIER,
 )
@@ -51,8 +52,7 @@ class PerGDROMixin:
     _pergdro_constraints: dict = {
         "rho": [Interval(Real, 0, None, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="left"), "array-like", dict],
-        "divergence": [StrOptions({"kl", "burg", "chi2", "modified_chi2", "tv",
-                                   "hellinger", "cressie_read"}), CressieRead],
+        "divergence": [StrOptions(set(DIVERGENCE_NAMES)), CressieRead],
         "wasserstein_order": [StrOptions({"inf"}), Interval(Real, 1, None, closed="left")],
         "attack": [StrOptions({"pgd", "fgsm"})],
         "attack_steps": [Interval(Integral, 0, None, closed="left")],

@@ -28,6 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
+from scipy.linalg import solve_triangular
 from scipy.stats import rankdata
 from sklearn import config_context
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone, is_classifier
@@ -39,6 +40,8 @@ from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, St
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+from skopt.learning import GaussianProcessRegressor
+from skopt.utils import cook_estimator
 
 from . import metrics as _metrics
 from ._base import SEED_MAX, configure_progress_logging, encode_groups
@@ -398,6 +401,39 @@ def make_group_folds(cv, group_index, labels, classes_index=None, random_state=N
 # --------------------------------------------------------------------------
 # Fitting and scoring one candidate on one split
 # --------------------------------------------------------------------------
+class _BlasGaussianProcess(GaussianProcessRegressor):
+    """skopt's GP with a predictive standard deviation computed by matrix products.
+
+    skopt computes ``diag(K* K^-1 K*^T)`` with a three-operand ``einsum`` that
+    does not use BLAS: about 0.3 s for 2,000 query points at 540 training points,
+    paid on every acquisition. Here it is ``||L^-1 K*^T||^2`` by column, one
+    triangular solve with the Cholesky factor (BLAS, and numerically steadier
+    than the explicit inverse). Gradients and covariances still use skopt's code.
+    """
+
+    def predict(self, X, return_std=False, return_cov=False, return_mean_grad=False,
+                return_std_grad=False):
+        fast = (return_std and not (return_cov or return_mean_grad or return_std_grad)
+                and hasattr(self, "X_train_"))
+        if not fast:
+            return super().predict(X, return_std=return_std, return_cov=return_cov,
+                                   return_mean_grad=return_mean_grad,
+                                   return_std_grad=return_std_grad)
+        X = np.asarray(X, dtype=float)
+        K_trans = self.kernel_(X, self.X_train_)
+        y_mean = self.y_train_std_ * (K_trans @ self.alpha_) + self.y_train_mean_
+        v = solve_triangular(self.L_, K_trans.T, lower=True, check_finite=False)
+        y_var = self.kernel_.diag(X) - np.einsum("ij,ij->j", v, v)
+        y_var = np.maximum(y_var, 0.0) * self.y_train_std_**2
+        return y_mean, np.sqrt(y_var)
+
+
+def _surrogate(dimensions, seed):
+    """skopt's default GP surrogate (Matern 5/2, Gaussian noise) with the fast predict."""
+    default = cook_estimator("GP", space=dimensions, random_state=seed, noise="gaussian")
+    return _BlasGaussianProcess(**default.get_params(deep=False))
+
+
 class _KernelRefitSchedule:
     """Refit the GP's kernel hyperparameters only every ``every`` rounds.
 
@@ -653,6 +689,11 @@ default=(0.0, 3.0)
         ``"sampling"`` is cheaper than ``"lbfgs"`` when many points are told.
     acq_func_kwargs : dict, default=None
         Options of the acquisition function, e.g. ``{"xi": 0.01, "kappa": 1.96}``.
+    acq_optimizer_kwargs : dict, default=None
+        Options of skopt's acquisition optimiser, e.g. ``{"n_points": 2000,
+        "n_restarts_optimizer": 5}``. Every tell (and every provisional tell of
+        the constant liar) scores ``n_points`` random points (default 10,000);
+        with hundreds of evaluations that prediction dominates the GP's cost.
     cv : int, float, cross-validation splitter or iterable, default=0.2
         A float in (0, 1): one holdout split with that fraction of the rows for
         validation (the paper tunes on one train/validation split). An int ``k``:
@@ -783,6 +824,7 @@ default=(0.0, 3.0)
         "acq_func": [StrOptions({"EI", "PI", "LCB", "gp_hedge"})],
         "acq_optimizer": [StrOptions({"auto", "lbfgs", "sampling"})],
         "acq_func_kwargs": [dict, None],
+        "acq_optimizer_kwargs": [dict, None],
         "cv": ["cv_object", Interval(RealNotInt, 0, 1, closed="neither")],
         "n_points": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
@@ -800,7 +842,8 @@ default=(0.0, 3.0)
     def __init__(self, estimator, *, rho_bounds=(0.0, 3.0), epsilon_bounds=(0.0, 3.0),
                  shared_epsilon=False, objective="robust", n_iter=50, n_initial_points=10,
                  initial_point_generator="grid", acq_func="EI", acq_optimizer="auto",
-                 acq_func_kwargs=None, cv=DEFAULT_SEARCH_HOLDOUT, n_points=1, n_jobs=None,
+                 acq_func_kwargs=None, acq_optimizer_kwargs=None, cv=DEFAULT_SEARCH_HOLDOUT,
+                 n_points=1, n_jobs=None,
                  checkpoint=None, refit=True, random_state=None, verbose=0, callbacks=None,
                  max_time=None, error_score=np.nan, batch_candidates=DEFAULT_BATCH_CANDIDATES,
                  gp_refit_every=1):
@@ -817,6 +860,7 @@ default=(0.0, 3.0)
         self.acq_func = acq_func
         self.acq_optimizer = acq_optimizer
         self.acq_func_kwargs = acq_func_kwargs
+        self.acq_optimizer_kwargs = acq_optimizer_kwargs
         self.cv = cv
         self.n_points = n_points
         self.n_jobs = n_jobs
@@ -1027,6 +1071,7 @@ default=(0.0, 3.0)
             "acq_func": self.acq_func,
             "acq_optimizer": self.acq_optimizer,
             "acq_func_kwargs": _stable_repr(self.acq_func_kwargs),
+            "acq_optimizer_kwargs": _stable_repr(self.acq_optimizer_kwargs),
             "cv": _stable_repr(cv),
             "random_state": _stable_repr(self.random_state),
             "error_score": _stable_repr(self.error_score),
@@ -1172,9 +1217,11 @@ default=(0.0, 3.0)
                    "evaluations": records}
 
         optimizer = Optimizer(
-            space.dimensions(), base_estimator="GP", n_initial_points=self.n_initial_points,
+            space.dimensions(), base_estimator=_surrogate(space.dimensions(), int(optimizer_seed)),
+            n_initial_points=self.n_initial_points,
             initial_point_generator="random", acq_func=self.acq_func,
             acq_optimizer=self.acq_optimizer, acq_func_kwargs=self.acq_func_kwargs,
+            acq_optimizer_kwargs=self.acq_optimizer_kwargs,
             random_state=int(optimizer_seed), model_queue_size=1,
         )
         gp = _KernelRefitSchedule(optimizer, self.gp_refit_every)

@@ -279,6 +279,7 @@ class Trainer:
             self.forward, self.get_loss, X, y, group_index, cfg.radii, order=cfg.order,
             method=cfg.method, steps=cfg.steps, step_size=cfg.step_size,
             random_start=cfg.random_start, generator=self.attack_generator,
+            check_input=False,
         )
 
     def train_step(self, X, y, group_index):

@@ -128,18 +128,24 @@ class _GroupLayout(NamedTuple):
     width: int  # largest group size (at least 1)
 
 
-def _group_layout(group_index, n_groups, dtype):
-    """Compute the group sizes and each row's slot in a padded ``(G, width)`` layout."""
+def _group_layout(group_index, n_groups, dtype, order=1):
+    """Compute the group sizes and, for order 1, each row's slot in a ``(G, width)`` layout.
+
+    Only the W1 projection sorts within groups, so the slots (a sort and a few
+    scatters) are skipped for the other orders.
+    """
     n_rows = group_index.shape[0]
     device = group_index.device
     counts_long = torch.bincount(group_index, minlength=n_groups)
+    if order != 1:
+        return _GroupLayout(group_index, n_groups, counts_long.to(dtype), None, 1)
     width = max(int(counts_long.max()) if n_rows else 0, 1)
-    order = torch.sort(group_index, stable=True).indices
+    order_ = torch.sort(group_index, stable=True).indices
     starts = torch.cumsum(counts_long, 0) - counts_long
-    sorted_groups = group_index[order]
+    sorted_groups = group_index[order_]
     position_sorted = torch.arange(n_rows, device=device) - starts[sorted_groups]
     position = torch.empty_like(position_sorted)
-    position[order] = position_sorted
+    position[order_] = position_sorted
     slot = group_index * width + position
     return _GroupLayout(group_index, n_groups, counts_long.to(dtype), slot, width)
 
@@ -273,7 +279,7 @@ def project_perturbations(delta, group_index, radii, order):
         raise ValueError(f"delta must have a floating dtype; got {delta.dtype}.")
     radii = _check_radii(radii, delta.shape[:-2], delta.dtype, delta.device)
     group_index = _check_group_index(group_index, delta.shape[-2], radii.shape[-1], delta.device)
-    layout = _group_layout(group_index, radii.shape[-1], delta.dtype)
+    layout = _group_layout(group_index, radii.shape[-1], delta.dtype, order)
     return _project(delta, radii, order, layout)
 
 
@@ -378,7 +384,7 @@ def sample_in_budget(shape, group_index, radii, order, generator=None, device=No
         raise ValueError(f"dtype must be floating; got {dtype}.")
     radii = _check_radii(radii, shape[:-2], dtype, device)
     group_index = _check_group_index(group_index, shape[-2], radii.shape[-1], radii.device)
-    layout = _group_layout(group_index, radii.shape[-1], dtype)
+    layout = _group_layout(group_index, radii.shape[-1], dtype, order)
     return _sample(shape[:-2], shape[-2], shape[-1], radii, order, layout, generator)
 
 
@@ -435,6 +441,7 @@ def wasserstein_attack(
     random_start=False,
     generator=None,
     callback: Callable[[int, torch.Tensor], None] | None = None,
+    check_input=True,
 ):
     """Worst-case feature shift of every group within its Wasserstein budget.
 
@@ -489,6 +496,11 @@ def wasserstein_attack(
     callback : callable, optional
         ``callback(step, delta)`` is called after every projected step with the current
         (detached) perturbation; for inspection, e.g. to check the budget holds at every step.
+    check_input : bool, default=True
+        Validate the arguments. The training loop, which validated them once and
+        calls the attack on every minibatch, passes False: then ``order`` must be
+        normalised, ``radii`` a non-negative tensor with at least one positive
+        entry, and ``group_index`` a valid LongTensor on ``X``'s device.
 
     Returns
     -------
@@ -517,6 +529,10 @@ def wasserstein_attack(
     >>> bool(torch.equal(X_adv[3:], X[3:]))
     True
     """
+    if not check_input:
+        return _attack(forward, loss, X.detach(), y, group_index,
+                       radii.expand(*X.shape[:-2], radii.shape[-1]), order, method, steps,
+                       step_size, random_start, generator, callback)
     order = _check_order(order)
     if method not in ATTACKS:
         raise ValueError(f"method must be one of {ATTACKS}; got {method!r}.")
@@ -536,7 +552,19 @@ def wasserstein_attack(
     group_index = _check_group_index(group_index, X.shape[-2], radii.shape[-1], X.device)
     if (method == "pgd" and steps == 0) or not bool((radii > 0).any()):
         return X.clone()
-    layout = _group_layout(group_index, radii.shape[-1], X.dtype)
+    return _attack(forward, loss, X, y, group_index, radii, order, method, steps, step_size,
+                   random_start, generator, callback)
+
+
+def _attack(forward, loss, X, y, group_index, radii, order, method, steps, step_size,
+            random_start, generator, callback):
+    """The attack itself, on validated arguments (see :func:`wasserstein_attack`)."""
+    lead = X.shape[:-2]
+    if step_size is None:
+        multiplier = PGD_STEP_MULTIPLIER if method == "pgd" else FGSM_STEP_MULTIPLIER
+    else:
+        multiplier = float(step_size)
+    layout = _group_layout(group_index, radii.shape[-1], X.dtype, order)
     n_rows, n_features = X.shape[-2], X.shape[-1]
 
     if method == "fgsm" or random_start:
