@@ -209,7 +209,7 @@ def large_data(max_rows, epochs, batch):
     note = (f"Per-GDRO (rho=0.5, epsilon=0.1, PGD k=5, order 2), MLP 50-64-64-64-2, batch "
             f"{batch}, each run in a fresh process (peak RSS includes the data, "
             f"{full['data_mb']:.0f} MB for the largest X). A fresh process's first fit also pays "
-            "about 1 s of torch's one-time start-up, which dominates the smallest sizes."))
+            "about 1 s of torch's one-time start-up, which dominates the smallest sizes.")
     return note + "\n\n" + markdown_table(header, rows), full
 
 
