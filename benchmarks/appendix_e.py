@@ -58,7 +58,7 @@ BUDGETS = {
     # n_initial_points, n_iter (total evaluations), n_points per round
     "quick": dict(n_initial_points=8, n_iter=16, n_points=4, initial_point_generator="lhs"),
     "full": dict(n_initial_points=243, n_iter=543, n_points=8, initial_point_generator="grid",
-                 gp_refit_every=5),
+                 gp_refit_every=5, acq_optimizer="sampling"),
 }
 
 
