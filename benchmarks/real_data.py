@@ -15,6 +15,7 @@ Writes ``benchmarks/results/real_data[_quick].md``.
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -33,7 +34,7 @@ from pergdro_sklearn import (
 from pergdro_sklearn.metrics import group_scores
 
 from . import real_datasets
-from ._common import logger, markdown_table, mean_std, setup_logging, write_result
+from ._common import RESULTS, logger, markdown_table, mean_std, setup_logging, write_result
 
 DATASETS = {
     # name: (loader, kwargs, task, shared_epsilon in the search)
@@ -109,12 +110,58 @@ def run(name, seed, args):
     return results, times, picks, meta
 
 
+def figure(summary, path):
+    """Average against worst-group metric per method, one panel per data set."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(summary), figsize=(6 * len(summary), 4.8))
+    axes = np.atleast_1d(axes)
+    for ax, (name, (metric, methods)) in zip(axes, summary.items()):
+        for method, (avg, avg_sd, worst, worst_sd) in methods.items():
+            ax.errorbar(avg, worst, xerr=avg_sd, yerr=worst_sd, fmt="o", capsize=3,
+                        label=method)
+        better = "up and right" if metric == "accuracy" else "down and left"
+        ax.set_xlabel(f"average {metric}")
+        ax.set_ylabel(f"worst-group {metric}")
+        ax.set_title(f"{name}\n(better: {better}; mean ± std over seeds)", fontsize=10)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def summary_from_markdown(path):
+    """Means and stds of the main tables of a results file (to redraw its figure)."""
+    summary, name, metric = {}, None, None
+    for line in Path(path).read_text().splitlines():
+        if line.startswith("## "):
+            name = line[3:].strip()
+        elif line.startswith("| method | average"):
+            metric = line.split("|")[2].strip().split()[-1]
+            summary[name] = (metric, {})
+        elif name in summary and line.startswith("| ") and "±" in line:
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            if len(cells) == 4:
+                avg, worst = (tuple(float(v) for v in c.split("±")) for c in cells[1:3])
+                summary[name][1][cells[0]] = (*avg, *worst)
+    return summary
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--figure-only", action="store_true",
+                        help="redraw the figure from an existing results file")
     args = parser.parse_args(argv)
+    name = "real_data_quick" if args.quick else "real_data"
+    if args.figure_only:
+        figure(summary_from_markdown(RESULTS / f"{name}.md"), RESULTS / f"{name}.png")
+        return
     quick = args.quick
     args.seeds = args.seeds or (2 if quick else 5)
     args.epochs = 10 if quick else 30
@@ -135,6 +182,7 @@ def main(argv=None):
         "(one shared epsilon for Adult's 10 groups), one fixed validation split. Groups "
         f"with fewer than {MIN_GROUP_SIZE} rows are dropped before splitting.",
     ]
+    summary = {}
     for name in args.datasets.split(","):
         per_seed = []
         for seed in range(args.seeds):
@@ -150,6 +198,10 @@ def main(argv=None):
                  f"{np.mean([r[1][m] for r in per_seed]):.1f}"] for m in methods]
         group_rows = [[m, *[mean_std([r[0][m][2][g] for r in per_seed]) for g in group_names]]
                       for m in methods]
+        summary[name] = (metric, {
+            m: (np.mean([r[0][m][0] for r in per_seed]), np.std([r[0][m][0] for r in per_seed]),
+                np.mean([r[0][m][1] for r in per_seed]), np.std([r[0][m][1] for r in per_seed]))
+            for m in methods})
         meta = per_seed[0][3]
         sections += [
             f"## {name}",
@@ -163,8 +215,9 @@ def main(argv=None):
                 for k, v in per_seed[0][2].items()),
         ]
         logger.info("\n".join(sections[-5:]))
-    write_result("real_data_quick" if quick else "real_data", "Real data benchmarks",
-                 sections, time.perf_counter() - start)
+    figure(summary, RESULTS / f"{name}.png")
+    sections.append(f"![average vs worst group]({name}.png)")
+    write_result(name, "Real data benchmarks", sections, time.perf_counter() - start)
 
 
 if __name__ == "__main__":

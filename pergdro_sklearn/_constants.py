@@ -48,3 +48,5 @@ CHECKPOINT_VERSION = 1
 # instead of enumerated.
 MAX_ENUMERATED_GRID_POINTS = 1_000_000
 DEFAULT_BATCH_CANDIDATES = 16
+# Chosen from benchmarks/results (README, "Choosing the objective").
+DEFAULT_SEARCH_OBJECTIVE = "worst_group_loss"

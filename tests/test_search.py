@@ -56,7 +56,8 @@ def holdout(data):
 @pytest.fixture(scope="module")
 def fitted(data, holdout):
     X, y, groups = data
-    search = PerGDROSearchCV(PerGDROClassifier(**NET), cv=holdout, **BUDGET)
+    search = PerGDROSearchCV(PerGDROClassifier(**NET), cv=holdout, objective="robust",
+                             **BUDGET)
     return search.fit(X, y, groups=groups)
 
 
