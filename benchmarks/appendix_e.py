@@ -241,7 +241,8 @@ def main(argv=None):
               f"{np.mean(timings[name]):.1f}" if name in timings else "-"]
              for name, rows in results.items()]
     paper = [[name, *values] for name, values in PAPER_TABLE.items()]
-    suffix = "_quick" if args.quick else ""
+    suffix = ("_quick" if args.quick else "") + (
+        "" if args.order == 2 else f"_order_{args.order}")
     fig2 = RESULTS / f"appendix_e_boundaries{suffix}.png"
     fig4 = RESULTS / f"appendix_e_bound{suffix}.png"
     figure_boundaries(args, fig2)
