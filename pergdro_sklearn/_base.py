@@ -17,14 +17,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._constants import (
-    DEFAULT_HIDDEN_LAYER_SIZES,
-    MIN_ROWS_PER_GROUP,
-    PREDICT_CHUNK_ROWS,
-)
+from ._constants import MIN_ROWS_PER_GROUP, PREDICT_CHUNK_ROWS
 from ._losses import LOSSES
 from ._network import MLP
-from ._training import AttackConfig, Trainer, default_batch_size, make_optimizer
+from ._training import Trainer, default_batch_size, make_optimizer
 
 logger = logging.getLogger("pergdro_sklearn")
 
@@ -376,6 +372,15 @@ class ClassifierOutputs:
             self._n_outputs = classes.shape[0]
         return torch.as_tensor(np.searchsorted(self.classes_, y), device=device)
 
+    def _known_target_tensor(self, y, device):
+        """Class indices of ``y`` for a fitted model; unseen classes are errors."""
+        position = np.clip(np.searchsorted(self.classes_, y), 0, self.classes_.shape[0] - 1)
+        if np.any(self.classes_[position] != y):
+            raise ValueError(
+                f"y contains classes not seen in fit: {np.unique(y[self.classes_[position] != y])}."
+            )
+        return torch.as_tensor(position, device=device)
+
     def decision_function(self, X):
         """Raw network outputs (logits).
 
@@ -430,6 +435,13 @@ class RegressorOutputs:
         self._n_outputs = y2.shape[1]
         return as_float_tensor(y2, device)
 
+    def _known_target_tensor(self, y, device):
+        """Targets of a fitted model as a float tensor of shape ``(n, n_outputs)``."""
+        y2 = np.asarray(y, dtype=np.float64).reshape(np.shape(y)[0], -1)
+        if y2.shape[1] != self._n_outputs:
+            raise ValueError(f"y has {y2.shape[1]} outputs; the model has {self._n_outputs}.")
+        return as_float_tensor(y2, device)
+
     def predict(self, X):
         """Predicted targets, shape ``(n_samples,)`` or ``(n_samples, n_outputs)``."""
         out = self._decision(X)
@@ -443,13 +455,15 @@ class RegressorOutputs:
 
 
 __all__ = [
-    "AttackConfig",
     "BaseGroupRobustMLP",
     "ClassifierOutputs",
-    "DEFAULT_HIDDEN_LAYER_SIZES",
     "RegressorOutputs",
+    "as_float_tensor",
     "check_radius",
+    "configure_progress_logging",
     "encode_groups",
     "index_groups",
+    "make_generators",
+    "resolve_device",
     "resolve_epsilons",
 ]

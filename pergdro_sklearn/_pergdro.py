@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import (
     BaseGroupRobustMLP,
@@ -26,10 +26,10 @@ from ._constants import (
     PGD_STEP_MULTIPLIER,
 )
 from ._risk import (
+    bound_report,
     certified_loss_lipschitz,
     empirical_loss_lipschitz,
     group_mean_losses,
-    proposition1_terms,
     robust_objective,
 )
 from ._training import AttackConfig, PhiDivergenceWeighting
@@ -103,57 +103,31 @@ class PerGDROMixin:
     # ---- robust evaluation -------------------------------------------------------
     def _tensors(self, X, y, groups):
         check_is_fitted(self)
-        X, y = validate_data(self, X, y, reset=False, dtype=np.float64,
-                             multi_output=not self._is_classifier_flag,
-                             y_numeric=not self._is_classifier_flag)
+        X, y = self._validate_X_y(X, y, reset=False)
         group_index = index_groups(groups, self.groups_, X.shape[0])
         device = next(self.module_.parameters()).device
-        X_t = as_float_tensor(X, device)
-        if self._is_classifier_flag:
-            position = np.searchsorted(self.classes_, y)
-            position = np.clip(position, 0, self.classes_.shape[0] - 1)
-            if np.any(self.classes_[position] != y):
-                raise ValueError("y contains classes not seen in fit.")
-            y_t = torch.as_tensor(position, device=device)
-        else:
-            y2 = np.asarray(y, dtype=np.float64).reshape(X.shape[0], -1)
-            y_t = as_float_tensor(y2, device)
-        return X_t, y_t, torch.as_tensor(group_index, device=device)
+        return (as_float_tensor(X, device), self._known_target_tensor(y, device),
+                torch.as_tensor(group_index, device=device))
 
     def _group_losses(self, X_t, y_t, g_t, epsilons):
         radii = torch.as_tensor(epsilons, dtype=torch.float32, device=X_t.device)
         return group_mean_losses(self.module_, self._loss_fn(), X_t, y_t, g_t,
                                  self.groups_.shape[0], self._eval_attack(radii))
 
-    def _nominal(self, g_t):
-        counts = np.bincount(g_t.cpu().numpy(), minlength=self.groups_.shape[0])
-        return counts / counts.sum()
+    def _group_counts(self, g_t):
+        return np.bincount(g_t.cpu().numpy(), minlength=self.groups_.shape[0])
 
     def _bound_terms(self, X_t, y_t, g_t, rho, epsilons):
-        divergence = check_divergence(self.divergence)
         clean, robust = self._group_losses(X_t, y_t, g_t, epsilons)
-        nominal = self._nominal(g_t)
-        value, p = robust_objective(robust, nominal, rho, divergence)
-        order = normalise_order(self.wasserstein_order)
-        counts = np.bincount(g_t.cpu().numpy(), minlength=self.groups_.shape[0])
-        lip_cert = certified_loss_lipschitz(
+        counts = self._group_counts(g_t)
+        lip_certified = certified_loss_lipschitz(
             self.module_, self._loss_name, self._n_outputs,
             huber_delta=getattr(self, "huber_delta", 1.0), X=X_t, y=y_t,
-            epsilons=epsilons, group_sizes=counts, order=order)
-        lip_emp = empirical_loss_lipschitz(self.module_, self._loss_fn(), X_t, y_t)
-        cert = proposition1_terms(clean, nominal, p, epsilons, lip_cert)
-        emp = proposition1_terms(clean, nominal, p, epsilons, lip_emp)
-        return {
-            "robust_risk": value,
-            "nominal_risk": cert["nominal_risk"],
-            "dispersion": cert["dispersion"],
-            "within_group_certified": cert["within_group"],
-            "bound_certified": cert["bound"],
-            "within_group_empirical": emp["within_group"],
-            "bound_empirical": emp["bound"],
-            "lipschitz_certified": lip_cert,
-            "lipschitz_empirical": lip_emp,
-        }
+            epsilons=epsilons, group_sizes=counts, order=normalise_order(self.wasserstein_order))
+        lip_empirical = empirical_loss_lipschitz(self.module_, self._loss_fn(), X_t, y_t)
+        return bound_report(clean, robust, counts / counts.sum(), rho,
+                            check_divergence(self.divergence), epsilons, lip_certified,
+                            lip_empirical)
 
     def robust_risk(self, X, y, groups=None, rho=None, epsilon=None):
         """The robust objective of Eq. (9) on ``(X, y, groups)``.
@@ -182,7 +156,8 @@ class PerGDROMixin:
         rho = self.rho if rho is None else check_radius(rho, "rho")
         eps = self.epsilons_ if epsilon is None else resolve_epsilons(epsilon, self.groups_)
         _, robust = self._group_losses(X_t, y_t, g_t, eps)
-        value, _ = robust_objective(robust, self._nominal(g_t), rho,
+        counts = self._group_counts(g_t)
+        value, _ = robust_objective(robust, counts / counts.sum(), rho,
                                     check_divergence(self.divergence))
         return value
 

@@ -28,7 +28,6 @@ from typing import NamedTuple
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
-from scipy.linalg import solve_triangular
 from scipy.stats import rankdata
 from sklearn import config_context
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone, is_classifier
@@ -40,8 +39,6 @@ from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, St
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skopt.learning import GaussianProcessRegressor
-from skopt.utils import cook_estimator
 
 from . import metrics as _metrics
 from ._base import SEED_MAX, configure_progress_logging, encode_groups
@@ -56,6 +53,7 @@ from ._constants import (
     MIN_ROWS_PER_GROUP,
     NONFINITE_SCORE_PENALTY,
 )
+from ._surrogate import KernelRefitSchedule, make_surrogate
 
 logger = logging.getLogger("pergdro_sklearn")
 
@@ -402,79 +400,6 @@ def make_group_folds(cv, group_index, labels, classes_index=None, random_state=N
 # --------------------------------------------------------------------------
 # Fitting and scoring one candidate on one split
 # --------------------------------------------------------------------------
-class _BlasGaussianProcess(GaussianProcessRegressor):
-    """skopt's GP with a predictive standard deviation computed by matrix products.
-
-    skopt computes ``diag(K* K^-1 K*^T)`` with a three-operand ``einsum`` that
-    does not use BLAS: about 0.3 s for 2,000 query points at 540 training points,
-    paid on every acquisition. Here it is ``||L^-1 K*^T||^2`` by column, one
-    triangular solve with the Cholesky factor (BLAS, and numerically steadier
-    than the explicit inverse). Gradients and covariances still use skopt's code.
-    """
-
-    def predict(self, X, return_std=False, return_cov=False, return_mean_grad=False,
-                return_std_grad=False):
-        fast = (return_std and not (return_cov or return_mean_grad or return_std_grad)
-                and hasattr(self, "X_train_"))
-        if not fast:
-            return super().predict(X, return_std=return_std, return_cov=return_cov,
-                                   return_mean_grad=return_mean_grad,
-                                   return_std_grad=return_std_grad)
-        X = np.asarray(X, dtype=float)
-        K_trans = self.kernel_(X, self.X_train_)
-        y_mean = self.y_train_std_ * (K_trans @ self.alpha_) + self.y_train_mean_
-        v = solve_triangular(self.L_, K_trans.T, lower=True, check_finite=False)
-        y_var = self.kernel_.diag(X) - np.einsum("ij,ij->j", v, v)
-        y_var = np.maximum(y_var, 0.0) * self.y_train_std_**2
-        return y_mean, np.sqrt(y_var)
-
-
-def _surrogate(dimensions, seed):
-    """skopt's default GP surrogate (Matern 5/2, Gaussian noise) with the fast predict."""
-    default = cook_estimator("GP", space=dimensions, random_state=seed, noise="gaussian")
-    return _BlasGaussianProcess(**default.get_params(deep=False))
-
-
-class _KernelRefitSchedule:
-    """Refit the GP's kernel hyperparameters only every ``every`` rounds.
-
-    skopt clones ``optimizer.base_estimator_`` and fits it on every ``tell`` (and
-    on every provisional tell of the constant liar), optimising the kernel's
-    hyperparameters each time: seconds per fit at a few hundred points. Between
-    scheduled refits this swaps in a GP whose kernel is the last fitted one, held
-    fixed (``optimizer=None``), so a fit is one Cholesky factorisation.
-    """
-
-    def __init__(self, optimizer, every):
-        self.full = optimizer.base_estimator_
-        self.every = every
-        self.rounds = 0
-
-    def tell(self, optimizer, xs, ys):
-        modelled = optimizer._n_initial_points - len(xs) <= 0
-        refit = modelled and self.rounds % self.every == 0
-        optimizer.base_estimator_ = self.full if refit or not modelled else \
-            optimizer.base_estimator_
-        result = optimizer.tell(xs, ys)
-        if modelled:
-            self.rounds += 1
-        if refit and optimizer.models:
-            optimizer.base_estimator_ = _fixed_kernel_gp(self.full, optimizer.models[-1])
-        return result
-
-
-def _fixed_kernel_gp(template, fitted):
-    """A copy of ``template`` that reuses ``fitted``'s kernel without optimising it."""
-    from skopt.learning.gaussian_process.kernels import WhiteKernel
-
-    kernel = fitted.kernel_
-    noise = getattr(fitted, "noise_", None)
-    if noise is not None and hasattr(kernel, "k1"):
-        kernel = kernel.k1 + WhiteKernel(noise_level=max(float(noise), 1e-10),
-                                         noise_level_bounds="fixed")
-    return clone(template).set_params(kernel=kernel, optimizer=None)
-
-
 class FitResult(NamedTuple):
     """A candidate trained on one split: the estimator (None if the fit failed)."""
 
@@ -1222,14 +1147,15 @@ default=(0.0, 3.0)
                    "evaluations": records}
 
         optimizer = Optimizer(
-            space.dimensions(), base_estimator=_surrogate(space.dimensions(), int(optimizer_seed)),
+            space.dimensions(),
+            base_estimator=make_surrogate(space.dimensions(), int(optimizer_seed)),
             n_initial_points=self.n_initial_points,
             initial_point_generator="random", acq_func=self.acq_func,
             acq_optimizer=self.acq_optimizer, acq_func_kwargs=self.acq_func_kwargs,
             acq_optimizer_kwargs=self.acq_optimizer_kwargs,
             random_state=int(optimizer_seed), model_queue_size=1,
         )
-        gp = _KernelRefitSchedule(optimizer, self.gp_refit_every)
+        gp = KernelRefitSchedule(optimizer, self.gp_refit_every)
         design = _initial_design(self.initial_point_generator, space, self.n_initial_points,
                                  int(design_seed))
         if records:

@@ -308,3 +308,15 @@ def test_radius_on_shifted_group_beats_erm():
             scores.append(worst_group_accuracy(d.y_test, est.predict(d.X_test),
                                                groups=d.groups_test))
     assert np.mean(robust_scores) > np.mean(erm_scores), (erm_scores, robust_scores)
+
+
+def test_robust_evaluation_rejects_unknown_targets(shifted):
+    clf = PerGDROClassifier(**FAST).fit(shifted.X_train, shifted.y_train,
+                                        groups=shifted.groups_train)
+    with pytest.raises(ValueError, match="classes not seen in fit"):
+        clf.robust_risk(shifted.X_val, shifted.y_val + 5, shifted.groups_val)
+    reg = PerGDRORegressor(**FAST).fit(shifted.X_train, shifted.y_train.astype(float),
+                                       groups=shifted.groups_train)
+    two_outputs = np.column_stack([shifted.y_val, shifted.y_val]).astype(float)
+    with pytest.raises(ValueError, match="2 outputs; the model has 1"):
+        reg.group_losses(shifted.X_val, two_outputs, shifted.groups_val)

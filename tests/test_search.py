@@ -716,13 +716,13 @@ def test_blas_gaussian_process_matches_skopt():
     from scipy.linalg import cho_solve
     from skopt.learning import GaussianProcessRegressor
 
-    from pergdro_sklearn._search import _surrogate
+    from pergdro_sklearn._surrogate import make_surrogate
 
     rng = np.random.default_rng(0)
     dims = [(0.0, 1.0), (0.0, 1.0), (0.0, 1.0)]
     X, Z = rng.uniform(size=(60, 3)), rng.uniform(size=(500, 3))
     y = np.sin(3 * X).sum(axis=1)
-    fast = _surrogate(dims, 0).fit(X, y)
+    fast = make_surrogate(dims, 0).fit(X, y)
     mean, std = fast.predict(Z, return_std=True)
     # skopt's own predict on the very same fitted model
     ref_mean, ref_std = GaussianProcessRegressor.predict(fast, Z, return_std=True)
