@@ -17,6 +17,7 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 
+import joblib
 import numpy as np
 
 from ._constants import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, NONFINITE_SCORE_PENALTY
@@ -186,10 +187,13 @@ def fingerprint(data_digest, labels, group_index, arguments):
 
 
 def digest_data(X, y, is_classifier):
-    """A sha256 object updated with numeric ``X`` and ``y`` (classes by position)."""
+    """A sha256 object updated with ``X`` and ``y`` (classes by position)."""
     digest = hashlib.sha256()
-    digest.update(repr(X.shape).encode())
-    digest.update(np.ascontiguousarray(X, dtype=np.float64).tobytes())
+    if isinstance(X, np.ndarray) and X.dtype.kind in "biuf":
+        digest.update(repr(X.shape).encode())
+        digest.update(np.ascontiguousarray(X, dtype=np.float64).tobytes())
+    else:  # what a Pipeline takes: a DataFrame, strings, ...
+        digest.update(joblib.hash(X).encode())
     if is_classifier:
         classes, y_index = np.unique(y, return_inverse=True)
         digest.update(repr(classes.tolist()).encode())

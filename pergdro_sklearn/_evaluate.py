@@ -19,13 +19,12 @@ import numpy as np
 from joblib import effective_n_jobs
 from scipy.stats import rankdata
 from sklearn import config_context
-from sklearn.base import clone
 from sklearn.exceptions import FitFailedWarning
 from sklearn.metrics import get_scorer as sklearn_get_scorer
 from sklearn.utils.parallel import Parallel, delayed
 
 from . import metrics as _metrics
-from ._batched import can_batch, fit_candidates
+from ._template import take
 
 BUILTIN_OBJECTIVES = ("robust", "worst_group_loss", "worst_group_error")
 
@@ -116,7 +115,10 @@ class Scoring:
     n_groups: int
 
     def per_group(self, est, X_val, y_val, g_val, val_index):
-        """Clean loss and accuracy (or MSE) per group, NaN for absent groups."""
+        """Clean loss and accuracy (or MSE) per group, NaN for absent groups.
+
+        ``est`` is the Per-GDRO step and ``X_val`` the rows as it receives them.
+        """
         present = np.bincount(val_index, minlength=self.n_groups) > 0
         clean = np.asarray(est.group_losses(X_val, y_val, g_val, epsilon=0.0)["clean"],
                            dtype=float).copy()
@@ -132,26 +134,30 @@ class Scoring:
                 metric[g] = float(np.mean(diff ** 2))
         return clean, metric
 
-    def score(self, est, params, X_val, y_val, g_val, val_index):
-        """``(objective, clean loss per group, metric per group)`` on a validation part."""
-        clean, metric = self.per_group(est, X_val, y_val, g_val, val_index)
+    def score(self, candidate, est, params, X_val, Xt_val, y_val, g_val, val_index):
+        """``(objective, clean loss per group, metric per group)`` on a validation part.
+
+        ``candidate`` is the fitted estimator (a Pipeline or the Per-GDRO estimator
+        itself), scored by a scorer on ``X_val``; ``est`` is its Per-GDRO step, which
+        the built-in objectives evaluate on ``Xt_val``, the rows as it receives them.
+        """
+        clean, metric = self.per_group(est, Xt_val, y_val, g_val, val_index)
         if self.objective == "robust":
-            value = est.robust_risk(X_val, y_val, g_val, rho=params["rho"],
+            value = est.robust_risk(Xt_val, y_val, g_val, rho=params["rho"],
                                     epsilon=params["epsilon"])
         elif self.objective == "worst_group_loss":
             value = np.nanmax(clean)
         elif self.objective == "worst_group_error":
             value = 1.0 - np.nanmin(metric) if self.is_classifier else np.nanmax(metric)
         else:
-            value = -float(_call_scorer(self.scorer, est, X_val, y_val, g_val))
+            value = -float(_call_scorer(self.scorer, candidate, X_val, y_val, g_val))
         return float(value), clean, metric
 
 
-def _fit_one(estimator, X, y, groups, train, params, error_score):
-    est = clone(estimator).set_params(rho=params["rho"], epsilon=params["epsilon"])
+def _fit_one(template, X, y, groups, train, params, error_score):
     start = time.perf_counter()
     try:
-        est.fit(X[train], y[train], groups=groups[train])
+        est = template.fit(params, take(X, train), y[train], groups[train])
     except Exception:
         if error_score == "raise":
             raise
@@ -159,20 +165,20 @@ def _fit_one(estimator, X, y, groups, train, params, error_score):
     return FitResult(est, time.perf_counter() - start, None)
 
 
-def _fit_batch(estimator, X, y, groups, train, params_list, error_score):
+def _fit_batch(template, X, y, groups, train, params_list, error_score):
     """Candidates trained together on one split; on failure, one at a time."""
     start = time.perf_counter()
     try:
-        fitted = fit_candidates(estimator, params_list, X[train], y[train], groups[train])
+        fitted = template.fit_batch(params_list, take(X, train), y[train], groups[train])
     except Exception:
         # one diverging candidate stops the batch: retry each alone to isolate it
-        return [_fit_one(estimator, X, y, groups, train, params, error_score)
+        return [_fit_one(template, X, y, groups, train, params, error_score)
                 for params in params_list]
     share = (time.perf_counter() - start) / len(params_list)
     return [FitResult(est, share, None) for est in fitted]
 
 
-def _score_fit(fit, params, X, y, groups, group_index, val, scoring):
+def _score_fit(fit, params, template, X, y, groups, group_index, val, scoring):
     """Score one fitted candidate on the validation rows ``val``."""
     start = time.perf_counter()
     nan = np.full(scoring.n_groups, np.nan)
@@ -180,8 +186,10 @@ def _score_fit(fit, params, X, y, groups, group_index, val, scoring):
         return SplitScore(np.nan, fit.fit_time, time.perf_counter() - start, nan, nan,
                           fit.error)
     try:
-        value, clean, metric = scoring.score(fit.estimator, params, X[val], y[val],
-                                             groups[val], group_index[val])
+        X_val = take(X, val)
+        value, clean, metric = scoring.score(
+            fit.estimator, template.final_of(fit.estimator), params, X_val,
+            template.transform(fit.estimator, X_val), y[val], groups[val], group_index[val])
     except Exception:
         if scoring.error_score == "raise":
             raise
@@ -190,32 +198,33 @@ def _score_fit(fit, params, X, y, groups, group_index, val, scoring):
     return SplitScore(value, fit.fit_time, time.perf_counter() - start, clean, metric)
 
 
-def _evaluate_one(estimator, X, y, groups, group_index, fold, params, scoring):
+def _evaluate_one(template, X, y, groups, group_index, fold, params, scoring):
     """Worker task: fit one candidate on a split and score it there."""
     train, val = fold
-    fit = _fit_one(estimator, X, y, groups, train, params, scoring.error_score)
-    return [_score_fit(fit, params, X, y, groups, group_index, val, scoring)]
+    fit = _fit_one(template, X, y, groups, train, params, scoring.error_score)
+    return [_score_fit(fit, params, template, X, y, groups, group_index, val, scoring)]
 
 
-def _evaluate_batch(estimator, X, y, groups, group_index, fold, params_list, scoring):
+def _evaluate_batch(template, X, y, groups, group_index, fold, params_list, scoring):
     """Worker task: fit candidates together on a split and score each there."""
     train, val = fold
-    fits = _fit_batch(estimator, X, y, groups, train, params_list, scoring.error_score)
-    return [_score_fit(fit, params, X, y, groups, group_index, val, scoring)
+    fits = _fit_batch(template, X, y, groups, train, params_list, scoring.error_score)
+    return [_score_fit(fit, params, template, X, y, groups, group_index, val, scoring)
             for fit, params in zip(fits, params_list)]
 
 
-def evaluate_candidates(estimator, params_list, X, y, groups, group_index, folds, scoring, *,
+def evaluate_candidates(template, params_list, X, y, groups, group_index, folds, scoring, *,
                         n_jobs=None, batch_candidates=1):
     """Fit and score every candidate on every split, in joblib workers.
 
     Parameters
     ----------
-    estimator : estimator
-        The template (cloned for each fit).
+    template : SearchTemplate
+        The searched estimator (cloned for each fit).
     params_list : list of dict
         ``{"rho": float, "epsilon": ndarray of shape (n_groups,)}`` per candidate.
-    X, y : ndarray
+    X : array-like (an ndarray, or what a Pipeline's first step takes)
+    y : ndarray
     groups : ndarray of shape (n_samples,)
         Group label of each row.
     group_index : ndarray of shape (n_samples,)
@@ -233,7 +242,7 @@ def evaluate_candidates(estimator, params_list, X, y, groups, group_index, folds
         has ``error`` set (with a ``FitFailedWarning``) and its objective is
         ``error_score``.
     """
-    if batch_candidates > 1 and can_batch(estimator, params_list):
+    if batch_candidates > 1 and template.can_batch(params_list):
         workers = max(1, effective_n_jobs(n_jobs))
         size = min(batch_candidates, -(-len(params_list) // workers))
         chunks = [list(range(i, min(i + size, len(params_list))))
@@ -244,7 +253,7 @@ def evaluate_candidates(estimator, params_list, X, y, groups, group_index, folds
         task, args = _evaluate_one, lambda chunk: params_list[chunk[0]]
     tasks = [(chunk, k) for chunk in chunks for k in range(len(folds))]
     results = Parallel(n_jobs=n_jobs)(
-        delayed(task)(estimator, X, y, groups, group_index, folds[k], args(chunk), scoring)
+        delayed(task)(template, X, y, groups, group_index, folds[k], args(chunk), scoring)
         for chunk, k in tasks
     )
     scores = [[None] * len(folds) for _ in params_list]

@@ -21,11 +21,16 @@ from numbers import Integral, Real
 
 import numpy as np
 from joblib import effective_n_jobs
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone, is_classifier
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import (
+    _num_samples,
+    check_array,
+    check_consistent_length,
+    validate_data,
+)
 
 from ._base import SEED_MAX, configure_progress_logging, encode_groups
 from ._checkpoint import (
@@ -54,6 +59,7 @@ from ._search_space import (
 )
 from ._splits import make_folds, make_group_folds
 from ._surrogate import KernelRefitSchedule, make_surrogate
+from ._template import SearchTemplate
 
 logger = logging.getLogger("pergdro_sklearn")
 
@@ -62,7 +68,8 @@ logger = logging.getLogger("pergdro_sklearn")
 class _SearchRun:
     """What one call of ``fit`` works on: validated data, space, splits, checkpoint."""
 
-    X: np.ndarray
+    template: SearchTemplate
+    X: object
     y: np.ndarray
     groups: np.ndarray
     labels: np.ndarray
@@ -89,9 +96,17 @@ class PerGDROSearchCV(BestEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
 
     Parameters
     ----------
-    estimator : PerGDROClassifier or PerGDRORegressor
+    estimator : PerGDROClassifier, PerGDRORegressor or Pipeline
         The template; its ``rho`` and ``epsilon`` are replaced by each candidate's.
-        Fix its ``random_state`` for reproducible searches.
+        Fix its ``random_state`` for reproducible searches. A Pipeline (Pipelines
+        may nest) must end in a Per-GDRO estimator: the radii go to
+        ``<step>__rho`` and ``<step>__epsilon``, the transformers are fitted on each
+        training part only (once per split for a batch of candidates), and the
+        Per-GDRO step receives the transformed rows with their group labels
+        whether metadata routing is on or off. The transformers get ``X`` and
+        ``y`` only; ``X`` reaches the first step as given (a DataFrame, say). The
+        built-in objectives evaluate the Per-GDRO step on the transformed
+        validation rows, scorers the whole fitted Pipeline.
     rho_bounds : (float, float), default=(0.0, 3.0)
         Search range of the inter-group radius. ``low == high`` fixes ``rho``.
     epsilon_bounds : (float, float), array-like of shape (n_groups, 2) or dict, \
@@ -375,23 +390,22 @@ default=(0.0, 3.0)
             self.__dict__.pop(stale, None)
         if self.refit:
             start = time.perf_counter()
-            self.best_estimator_ = clone(self.estimator).set_params(
-                rho=self.best_params_["rho"], epsilon=self.best_params_["epsilon"]).fit(
-                run.X, run.y, groups=run.groups)
+            self.best_estimator_ = run.template.fit(self.best_params_, run.X, run.y,
+                                                    run.groups)
             self.refit_time_ = time.perf_counter() - start
         return self
 
     # ---- set up --------------------------------------------------------------------
     def _setup(self, X, y, groups):
         """Validate, build the space, resume the checkpoint, make the splits."""
-        self._check_estimator()
+        template = SearchTemplate(self.estimator)
         self._is_classifier = is_classifier(self.estimator)
         configure_progress_logging(self.verbose)
         self._callbacks()  # fail early on bad callbacks
         objective_name, scorer = resolve_objective(self.objective)
-        X, y, classes_index = self._check_data(X, y)
+        X, y, classes_index = self._check_data(X, y, template)
         groups_given = groups is not None
-        labels, group_index, _ = encode_groups(groups, X.shape[0])
+        labels, group_index, _ = encode_groups(groups, _num_samples(X))
         groups = labels[group_index]
         space = SearchSpace(check_pair(self.rho_bounds, "rho_bounds"),
                             resolve_epsilon_bounds(self.epsilon_bounds, labels, groups_given),
@@ -401,7 +415,7 @@ default=(0.0, 3.0)
                              "estimator with those radii instead.")
 
         checkpoint = Checkpoint(self.checkpoint)
-        search_fingerprint = self._fingerprint(X, y, labels, group_index, space)
+        search_fingerprint = self._fingerprint(X, y, labels, group_index, space, template)
         state = checkpoint.load(search_fingerprint)
         if state is None:
             seed = int(check_random_state(self.random_state).randint(SEED_MAX))
@@ -417,19 +431,28 @@ default=(0.0, 3.0)
                          dimensions=space.names, groups=[str(g) for g in labels.tolist()])
         scoring = Scoring(objective_name, scorer, self._is_classifier, self.error_score,
                           labels.shape[0])
-        return _SearchRun(X, y, groups, labels, group_index, space, folds, scoring, checkpoint,
-                          [] if state is None else list(state["evaluations"]),
+        return _SearchRun(template, X, y, groups, labels, group_index, space, folds, scoring,
+                          checkpoint, [] if state is None else list(state["evaluations"]),
                           int(design_seed), int(optimizer_seed))
 
-    def _check_data(self, X, y):
-        """Validated ``X``, ``y`` and, for classifiers, each row's class position."""
-        X, y = validate_data(self, X, y, dtype=np.float64,
-                             multi_output=not self._is_classifier,
-                             y_numeric=not self._is_classifier)
-        if X.shape[0] < MIN_ROWS_PER_GROUP + 1:
+    def _check_data(self, X, y, template):
+        """Validated ``X``, ``y`` and, for classifiers, each row's class position.
+
+        A Pipeline gets ``X`` as given (a DataFrame with string columns, say); its
+        steps validate it.
+        """
+        if template.is_pipeline:
+            X, y = validate_data(self, X, y, skip_check_array=True)
+            y = check_array(y, ensure_2d=False, dtype=None if self._is_classifier else "numeric")
+            check_consistent_length(X, y)
+        else:
+            X, y = validate_data(self, X, y, dtype=np.float64,
+                                 multi_output=not self._is_classifier,
+                                 y_numeric=not self._is_classifier)
+        if _num_samples(X) < MIN_ROWS_PER_GROUP + 1:
             raise ValueError(
-                f"Found n_samples = {X.shape[0]}: too few rows to split into training and "
-                "validation parts."
+                f"Found n_samples = {_num_samples(X)}: too few rows to split into training "
+                "and validation parts."
             )
         classes_index = None
         if self._is_classifier:
@@ -442,15 +465,6 @@ default=(0.0, 3.0)
                 )
         return X, y, classes_index
 
-    def _check_estimator(self):
-        params = self.estimator.get_params(deep=False)
-        if not ({"rho", "epsilon"} <= set(params) and hasattr(self.estimator, "robust_risk")
-                and hasattr(self.estimator, "group_losses")):
-            raise ValueError(
-                "estimator must be a Per-GDRO estimator (PerGDROClassifier or "
-                f"PerGDRORegressor), got {type(self.estimator).__name__}."
-            )
-
     def _callbacks(self):
         if self.callbacks is None:
             return []
@@ -461,10 +475,13 @@ default=(0.0, 3.0)
                 raise ValueError(f"callbacks must be callables, got {callback!r}.")
         return callbacks
 
-    def _fingerprint(self, X, y, labels, group_index, space):
+    def _fingerprint(self, X, y, labels, group_index, space, template):
+        own = {template.path + name for name in ("rho", "epsilon", "verbose")}
+        deep = template.is_pipeline  # a Pipeline's steps by their parameters
         estimator_params = {
-            k: stable_repr(v) for k, v in self.estimator.get_params(deep=False).items()
-            if k not in ("rho", "epsilon", "verbose")
+            k: stable_repr(type(v) if deep and hasattr(v, "get_params") else v)
+            for k, v in self.estimator.get_params(deep=deep).items()
+            if k not in own and k != "steps"
         }
         cv = self.cv
         if not (cv is None or isinstance(cv, (Real, Integral)) or hasattr(cv, "split")):
@@ -506,7 +523,7 @@ default=(0.0, 3.0)
         records : list of EvaluationRecord
         """
         scores = evaluate_candidates(
-            self.estimator, params_list, run.X, run.y, run.groups, run.group_index,
+            run.template, params_list, run.X, run.y, run.groups, run.group_index,
             run.folds, run.scoring, n_jobs=self.n_jobs, batch_candidates=self.batch_candidates)
         return [EvaluationRecord.from_splits(params, splits)
                 for params, splits in zip(params_list, scores)]

@@ -3,6 +3,7 @@
 from copy import deepcopy
 
 import numpy as np
+from sklearn.pipeline import Pipeline
 from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -31,6 +32,8 @@ class BestEstimatorMixin:
     """``predict``, ``predict_proba``, ... and tags of ``best_estimator_``."""
 
     def _validate_X(self, X):
+        if isinstance(self.estimator, Pipeline):  # its steps validate X
+            return validate_data(self, X, reset=False, skip_check_array=True)
         return validate_data(self, X, reset=False, dtype=np.float64)
 
     # ---- delegation ----------------------------------------------------------------
