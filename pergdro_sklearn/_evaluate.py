@@ -24,6 +24,7 @@ from sklearn.metrics import get_scorer as sklearn_get_scorer
 from sklearn.utils.parallel import Parallel, delayed
 
 from . import metrics as _metrics
+from ._selection import collapsed_prediction, worst_group_standard_error
 from ._template import take
 
 BUILTIN_OBJECTIVES = ("robust", "worst_group_loss", "worst_group_error")
@@ -106,6 +107,8 @@ class Scoring:
     is_classifier : bool
     error_score : "raise" or float
     n_groups : int
+    keep_predictions : bool, default=False
+        Send each candidate's validation predictions back (for ensemble selection).
     """
 
     objective: str
@@ -113,6 +116,7 @@ class Scoring:
     is_classifier: bool
     error_score: object
     n_groups: int
+    keep_predictions: bool = False
 
     def per_group(self, est, X_val, y_val, g_val, val_index):
         """Clean loss and accuracy (or MSE) per group, NaN for absent groups.
@@ -190,12 +194,50 @@ def _score_fit(fit, params, template, X, y, groups, group_index, val, scoring):
         value, clean, metric = scoring.score(
             fit.estimator, template.final_of(fit.estimator), params, X_val,
             template.transform(fit.estimator, X_val), y[val], groups[val], group_index[val])
+        extra = selection_extras(fit.estimator, X_val, y[val], group_index[val], scoring)
     except Exception:
         if scoring.error_score == "raise":
             raise
         return SplitScore(np.nan, fit.fit_time, time.perf_counter() - start, nan, nan,
                           traceback.format_exc())
-    return SplitScore(value, fit.fit_time, time.perf_counter() - start, clean, metric)
+    return SplitScore(value, fit.fit_time, time.perf_counter() - start, clean, metric,
+                      extra=extra)
+
+
+def selection_extras(candidate, X_val, y_val, val_index, scoring):
+    """What the search's pick needs from one validation part, computed in the worker.
+
+    Returns a dict with ``std_error`` (standard error of the worst group's mean row
+    loss, log loss or squared error; of its error rate for ``"worst_group_error"``;
+    NaN for other objectives, whose spread comes from the splits), ``collapsed``
+    (the predictions are one class, or constant, for every row) and, when
+    ``scoring.keep_predictions``, ``predictions`` (class probabilities or
+    predicted values, float32) for ensemble selection.
+    """
+    n = np.shape(y_val)[0]
+    if scoring.is_classifier:
+        prediction = candidate.predict_proba(X_val)
+        position = np.searchsorted(candidate.classes_, y_val)
+        chosen = prediction.argmax(axis=1)
+        if scoring.objective == "worst_group_error":
+            rows = (chosen != position).astype(float)
+        else:
+            rows = -np.log(np.clip(prediction[np.arange(n), position], 1e-15, None))
+        collapsed = collapsed_prediction(chosen, True)
+    else:
+        prediction = np.asarray(candidate.predict(X_val), dtype=float).reshape(n, -1)
+        target = np.asarray(y_val, dtype=float).reshape(n, -1)
+        rows = ((prediction - target) ** 2).mean(axis=1)
+        collapsed = collapsed_prediction(prediction, False, target)
+    known = scoring.objective in ("worst_group_loss", "worst_group_error")
+    extra = {
+        "std_error": (worst_group_standard_error(rows, val_index, scoring.n_groups)
+                      if known else float("nan")),
+        "collapsed": bool(collapsed),
+    }
+    if scoring.keep_predictions:
+        extra["predictions"] = prediction.astype(np.float32)
+    return extra
 
 
 def _evaluate_one(template, X, y, groups, group_index, fold, params, scoring):
