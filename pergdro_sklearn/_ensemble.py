@@ -22,7 +22,11 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._base import encode_groups, index_groups
-from ._constants import MIN_ROWS_PER_GROUP
+from ._constants import (
+    DEFAULT_ENSEMBLE_MAX_MEMBERS,
+    DEFAULT_ENSEMBLE_VALIDATION_FRACTION,
+    MIN_ROWS_PER_GROUP,
+)
 from ._ensemble_selection import (
     SELECTION_OBJECTIVES,
     candidate_group_losses,
@@ -31,9 +35,6 @@ from ._ensemble_selection import (
     greedy_ensemble_selection,
 )
 from ._search import make_group_folds
-
-DEFAULT_MAX_MEMBERS = 20
-DEFAULT_VALIDATION_FRACTION = 0.2
 
 
 def _fit_takes_groups(estimator):
@@ -98,9 +99,9 @@ class _BaseEnsembleSelection(_BaseComposition):
         "random_state": ["random_state"],
     }
 
-    def __init__(self, estimators, *, max_members=DEFAULT_MAX_MEMBERS,
-                 objective="worst_group_loss", validation_fraction=DEFAULT_VALIDATION_FRACTION,
-                 random_state=None):
+    def __init__(self, estimators, *, max_members=DEFAULT_ENSEMBLE_MAX_MEMBERS,
+                 objective="worst_group_loss",
+                 validation_fraction=DEFAULT_ENSEMBLE_VALIDATION_FRACTION, random_state=None):
         self.estimators = estimators
         self.max_members = max_members
         self.objective = objective
@@ -441,9 +442,9 @@ class EnsembleSelectionClassifier(ClassifierMixin, _BaseEnsembleSelection):
 
     _task = "classification"
 
-    def __init__(self, estimators, *, max_members=DEFAULT_MAX_MEMBERS,
-                 objective="worst_group_loss", validation_fraction=DEFAULT_VALIDATION_FRACTION,
-                 random_state=None):
+    def __init__(self, estimators, *, max_members=DEFAULT_ENSEMBLE_MAX_MEMBERS,
+                 objective="worst_group_loss",
+                 validation_fraction=DEFAULT_ENSEMBLE_VALIDATION_FRACTION, random_state=None):
         super().__init__(estimators, max_members=max_members, objective=objective,
                          validation_fraction=validation_fraction, random_state=random_state)
 
@@ -646,9 +647,9 @@ class EnsembleSelectionRegressor(RegressorMixin, _BaseEnsembleSelection):
 
     _task = "regression"
 
-    def __init__(self, estimators, *, max_members=DEFAULT_MAX_MEMBERS,
-                 objective="worst_group_loss", validation_fraction=DEFAULT_VALIDATION_FRACTION,
-                 random_state=None):
+    def __init__(self, estimators, *, max_members=DEFAULT_ENSEMBLE_MAX_MEMBERS,
+                 objective="worst_group_loss",
+                 validation_fraction=DEFAULT_ENSEMBLE_VALIDATION_FRACTION, random_state=None):
         super().__init__(estimators, max_members=max_members, objective=objective,
                          validation_fraction=validation_fraction, random_state=random_state)
 

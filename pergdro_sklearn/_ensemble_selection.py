@@ -13,6 +13,7 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from ._constants import DEFAULT_ENSEMBLE_MAX_MEMBERS
 from .metrics import _log_loss_rows
 
 SELECTION_OBJECTIVES = ("worst_group_loss", "worst_group_error", "loss")
@@ -182,7 +183,8 @@ def _check_objective(objective):
 
 
 def greedy_ensemble_selection(predictions, y, group_index, n_groups,
-                              objective="worst_group_loss", max_members=20, init_size=1,
+                              objective="worst_group_loss",
+                              max_members=DEFAULT_ENSEMBLE_MAX_MEMBERS, init_size=1,
                               tol=0.0, task=None):
     """Greedy ensemble selection with replacement (Caruana et al., 2004).
 
