@@ -145,7 +145,7 @@ class _BaseEnsembleSelection(_BaseComposition):
         raise NotImplementedError
 
     def _validate_targets(self, y):
-        """``(y for the members, y for the selection)``."""
+        """``(y for the members, y for the selection, class index or None)``."""
         raise NotImplementedError
 
     def _member_predictions(self, members, X):
@@ -256,10 +256,14 @@ class _BaseEnsembleSelection(_BaseComposition):
         estimators = list(estimators)
         if not estimators:
             raise ValueError("estimators must be a non-empty list.")
-        if all(isinstance(item, tuple) and len(item) == 2 for item in estimators):
+        is_pair = [isinstance(item, tuple) for item in estimators]
+        if all(is_pair):
             pairs = estimators
-        else:
+        elif not any(is_pair):
             pairs = list(zip(_default_names(estimators), estimators))
+        else:
+            raise ValueError("estimators must be all (name, estimator) tuples or all "
+                             "estimators, not a mix.")
         ensemble = cls(estimators=pairs, **params)
         ensemble._validate_params()
         names, members = ensemble._validate_estimators()

@@ -372,6 +372,8 @@ def test_from_fitted_regressor_and_its_errors():
         EnsembleSelectionRegressor.from_fitted([low, high], [1, -1])
     with pytest.raises(ValueError, match="weights"):
         EnsembleSelectionRegressor.from_fitted([low, high], [0, 0])
+    with pytest.raises(ValueError, match="not a mix"):
+        EnsembleSelectionRegressor.from_fitted([("low", low), high])
 
 
 def test_group_losses_and_worst_group_scorers(shifted):
