@@ -19,7 +19,7 @@ from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import _num_samples, check_array, check_is_fitted, validate_data
 
 from ._base import encode_groups, index_groups
 from ._constants import (
@@ -61,6 +61,48 @@ def _fit_member(estimator, X, y, groups):
     if groups is not None and _fit_takes_groups(estimator):
         return estimator.fit(X, y, groups=groups)
     return estimator.fit(X, y)
+
+
+def stack_predictions(estimators, X, classes=None):
+    """Fitted estimators' predictions on ``X``, stacked for the greedy selection.
+
+    Parameters
+    ----------
+    estimators : list of fitted estimators
+    X : array-like of shape (n_samples, n_features)
+    classes : array-like of shape (n_classes,), default=None
+        Sorted class labels: stack the classifiers' ``predict_proba``, each member's
+        columns placed by its ``classes_`` (a class it never saw gets probability 0).
+        ``None``: stack the regressors' ``predict``.
+
+    Returns
+    -------
+    predictions : ndarray of shape (n_estimators, n_samples, n_columns)
+        ``n_columns`` is ``n_classes``, or the number of outputs for regressors.
+
+    Examples
+    --------
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from pergdro_sklearn._ensemble import stack_predictions
+    >>> member = DummyClassifier().fit([[0], [0]], ["b", "c"])
+    >>> stack_predictions([member], [[0]], classes=["a", "b", "c"]).tolist()
+    [[[0.0, 0.5, 0.5]]]
+    """
+    n_samples = _num_samples(X)
+    if classes is None:
+        return np.stack([np.asarray(est.predict(X), dtype=float).reshape(n_samples, -1)
+                         for est in estimators])
+    classes = np.asarray(classes)
+    out = np.zeros((len(estimators), n_samples, classes.shape[0]))
+    for k, est in enumerate(estimators):
+        columns = np.searchsorted(classes, est.classes_)
+        if np.any(columns >= classes.shape[0]) or np.any(classes[columns] != est.classes_):
+            raise ValueError(
+                f"{type(est).__name__} has classes {list(est.classes_)} outside "
+                f"{classes.tolist()}."
+            )
+        out[k][:, columns] = np.asarray(est.predict_proba(X), dtype=float)
+    return out
 
 
 def _default_names(estimators):
@@ -479,15 +521,7 @@ class EnsembleSelectionClassifier(ClassifierMixin, _BaseEnsembleSelection):
         self.classes_ = np.unique(np.concatenate([np.asarray(est.classes_) for est in members]))
 
     def _member_predictions(self, members, X):
-        n_classes = self.classes_.shape[0]
-        out = []
-        for est in members:
-            proba = np.asarray(est.predict_proba(X), dtype=float)
-            columns = np.searchsorted(self.classes_, est.classes_)
-            aligned = np.zeros((proba.shape[0], n_classes))
-            aligned[:, columns] = proba
-            out.append(aligned)
-        return np.stack(out)
+        return stack_predictions(members, X, classes=self.classes_)
 
     def _encode_y(self, y, n_samples):
         y = check_array(y, ensure_2d=False, dtype=None, ensure_all_finite=False)
@@ -665,9 +699,7 @@ class EnsembleSelectionRegressor(RegressorMixin, _BaseEnsembleSelection):
         return y, np.asarray(y, dtype=float).reshape(y.shape[0], -1), None
 
     def _member_predictions(self, members, X):
-        n_samples = X.shape[0]
-        return np.stack([np.asarray(est.predict(X), dtype=float).reshape(n_samples, -1)
-                         for est in members])
+        return stack_predictions(members, X)
 
     def _encode_y(self, y, n_samples):
         y = check_array(y, ensure_2d=False, dtype=np.float64)
@@ -752,4 +784,4 @@ class EnsembleSelectionRegressor(RegressorMixin, _BaseEnsembleSelection):
         return tags
 
 
-__all__ = ["EnsembleSelectionClassifier", "EnsembleSelectionRegressor"]
+__all__ = ["EnsembleSelectionClassifier", "EnsembleSelectionRegressor", "stack_predictions"]

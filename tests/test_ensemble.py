@@ -20,6 +20,7 @@ from pergdro_sklearn import (
     PerGDROClassifier,
     PerGDRORegressor,
 )
+from pergdro_sklearn._ensemble import stack_predictions
 from pergdro_sklearn._ensemble_selection import (
     candidate_group_losses,
     candidate_objectives,
@@ -422,3 +423,9 @@ def test_nested_parameters_reach_the_members():
     ensemble.set_params(logistic__C=0.5, tree=DecisionTreeClassifier(max_depth=1))
     params = ensemble.get_params()
     assert params["logistic__C"] == 0.5 and params["tree__max_depth"] == 1
+
+
+def test_stack_predictions_rejects_a_member_with_unknown_classes():
+    member = DummyClassifier().fit(np.zeros((2, 1)), ["b", "z"])
+    with pytest.raises(ValueError, match="outside"):
+        stack_predictions([member], np.zeros((1, 1)), classes=["a", "b"])
