@@ -16,6 +16,7 @@ import functools
 import logging
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -32,7 +33,13 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._base import SEED_MAX, configure_progress_logging, encode_groups
+from ._base import (
+    GROUPS_MISSING_FIX,
+    SEED_MAX,
+    GroupsMissingWarning,
+    configure_progress_logging,
+    encode_groups,
+)
 from ._checkpoint import (
     Checkpoint,
     EvaluationRecord,
@@ -407,7 +414,14 @@ default=(0.0, 3.0)
         groups_given = groups is not None
         labels, group_index, _ = encode_groups(groups, _num_samples(X))
         groups = labels[group_index]
-        space = SearchSpace(check_pair(self.rho_bounds, "rho_bounds"),
+        rho_bounds = check_pair(self.rho_bounds, "rho_bounds")
+        if not groups_given and rho_bounds[1] > 0:
+            warnings.warn(
+                f"{type(self).__name__} was fitted without groups: every candidate trains on "
+                f"one group, so searching rho in {rho_bounds} has no effect. "
+                + GROUPS_MISSING_FIX.replace("estimator.set_fit_request", "search.set_fit_request"),
+                GroupsMissingWarning, stacklevel=3)
+        space = SearchSpace(rho_bounds,
                             resolve_epsilon_bounds(self.epsilon_bounds, labels, groups_given),
                             self.shared_epsilon, labels)
         if space.n_dims == 0:
