@@ -3,6 +3,7 @@
 import logging
 
 from . import datasets, divergences, metrics
+from ._base import GroupsMissingWarning
 from ._ensemble import EnsembleSelectionClassifier, EnsembleSelectionRegressor
 from ._groupdro import GroupDROClassifier, GroupDRORegressor
 from ._pergdro import PerGDROClassifier, PerGDRORegressor
@@ -16,6 +17,7 @@ __all__ = [
     "EnsembleSelectionRegressor",
     "GroupDROClassifier",
     "GroupDRORegressor",
+    "GroupsMissingWarning",
     "PerGDROClassifier",
     "PerGDRORegressor",
     "PerGDROSearchCV",

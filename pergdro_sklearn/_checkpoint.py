@@ -16,9 +16,11 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass, field
+from numbers import Integral, Real
 
 import joblib
 import numpy as np
+from sklearn.base import is_classifier
 
 from ._constants import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, NONFINITE_SCORE_PENALTY
 
@@ -114,10 +116,11 @@ class EvaluationRecord:
     def penalised(self):
         """The value told to the optimiser: the mean objective, or the penalty.
 
-        Non-finite means become ``NONFINITE_SCORE_PENALTY``.
+        Non-finite means and failed candidates (whatever their ``error_score``)
+        become ``NONFINITE_SCORE_PENALTY``.
         """
         value = self.mean_objective
-        return value if np.isfinite(value) else NONFINITE_SCORE_PENALTY
+        return value if np.isfinite(value) and not self.failed else NONFINITE_SCORE_PENALTY
 
     def to_json(self):
         """The record as a JSON-ready dict (``extra`` only when it holds something)."""
@@ -201,6 +204,38 @@ def digest_data(X, y, is_classifier):
     else:
         digest.update(np.ascontiguousarray(y, dtype=np.float64).tobytes())
     return digest
+
+
+def search_fingerprint_of(search, X, y, labels, group_index, space, template):
+    """The fingerprint of a PerGDROSearchCV run: its data and every argument that
+    changes what it evaluates (not ``n_iter``, ``n_points``, ``n_jobs``, ...)."""
+    own = {template.path + name for name in ("rho", "epsilon", "verbose")}
+    deep = template.is_pipeline  # a Pipeline's steps by their parameters
+    estimator_params = {
+        k: stable_repr(type(v) if deep and hasattr(v, "get_params") else v)
+        for k, v in search.estimator.get_params(deep=deep).items()
+        if k not in own and k != "steps"
+    }
+    cv = search.cv
+    if not (cv is None or isinstance(cv, (Real, Integral)) or hasattr(cv, "split")):
+        cv = "iterable"
+    arguments = {
+        "estimator": stable_repr(type(search.estimator)),
+        "estimator_params": estimator_params,
+        "space": space.describe(),
+        "objective": stable_repr(search.objective),
+        "n_initial_points": int(search.n_initial_points),
+        "initial_point_generator": search.initial_point_generator,
+        "acq_func": search.acq_func,
+        "acq_optimizer": search.acq_optimizer,
+        "acq_func_kwargs": stable_repr(search.acq_func_kwargs),
+        "acq_optimizer_kwargs": stable_repr(search.acq_optimizer_kwargs),
+        "cv": stable_repr(cv),
+        "random_state": stable_repr(search.random_state),
+        "error_score": stable_repr(search.error_score),
+    }
+    return fingerprint(digest_data(X, y, is_classifier(search.estimator)), labels,
+                       group_index, arguments)
 
 
 def write_json_atomic(path, payload):
@@ -301,4 +336,4 @@ class Checkpoint:
 
 
 __all__ = ["Checkpoint", "EvaluationRecord", "digest_data", "fingerprint", "hash_folds",
-           "read_checkpoint", "stable_repr", "write_json_atomic"]
+           "read_checkpoint", "search_fingerprint_of", "stable_repr", "write_json_atomic"]

@@ -7,7 +7,6 @@ Only numbers come back (a :class:`SplitScore` per candidate and split), never a
 fitted network.
 """
 
-import contextlib
 import inspect
 import time
 import traceback
@@ -20,14 +19,13 @@ from joblib import effective_n_jobs
 from scipy.stats import rankdata
 from sklearn import config_context
 from sklearn.exceptions import FitFailedWarning
+from sklearn.metrics import accuracy_score, mean_squared_error
 from sklearn.metrics import get_scorer as sklearn_get_scorer
 from sklearn.utils.parallel import Parallel, delayed
 
 from . import metrics as _metrics
 from ._selection import collapsed_prediction, worst_group_standard_error
 from ._template import take
-
-BUILTIN_OBJECTIVES = ("robust", "worst_group_loss", "worst_group_error")
 
 
 class FitResult(NamedTuple):
@@ -75,19 +73,18 @@ def _call_scorer(scorer, estimator, X, y, groups):
 
 
 def resolve_objective(objective):
-    """``(name, scorer)``: a built-in objective name, or ``("scorer", callable)``."""
+    """``(name, scorer)``: a name of ``metrics.GROUP_METRICS``, or ``("scorer", callable)``."""
     if isinstance(objective, str):
-        if objective in BUILTIN_OBJECTIVES:
+        if objective in _metrics.GROUP_METRICS:
             return objective, None
-        with contextlib.suppress(ValueError):
-            return "scorer", _metrics.get_scorer(objective)
         try:
             return "scorer", sklearn_get_scorer(objective)
         except ValueError:
             raise ValueError(
-                f"Unknown objective {objective!r}: use one of {list(BUILTIN_OBJECTIVES)}, a "
-                "scorer name of pergdro_sklearn.metrics.get_scorer or "
-                "sklearn.metrics.get_scorer, or a callable scorer(estimator, X, y[, groups])."
+                f"Unknown objective {objective!r}: use a name of "
+                f"pergdro_sklearn.metrics.GROUP_METRICS {sorted(_metrics.GROUP_METRICS)}, a "
+                "scorer name of sklearn.metrics.get_scorer, or a callable "
+                "scorer(estimator, X, y[, groups])."
             ) from None
     if callable(objective):
         return "scorer", objective
@@ -101,12 +98,14 @@ class Scoring:
     Parameters
     ----------
     objective : str
-        A built-in objective name, or ``"scorer"``.
+        A name of ``metrics.GROUP_METRICS`` (minimised, or its negative when
+        greater is better), or ``"scorer"``.
     scorer : callable or None
         The scorer of a ``"scorer"`` objective (maximised).
     is_classifier : bool
     error_score : "raise" or float
-    n_groups : int
+    labels : ndarray of shape (n_groups,)
+        The group labels, in the order of the per-group arrays.
     keep_predictions : bool, default=False
         Send each candidate's validation predictions back (for ensemble selection).
     """
@@ -115,47 +114,36 @@ class Scoring:
     scorer: object
     is_classifier: bool
     error_score: object
-    n_groups: int
+    labels: np.ndarray
     keep_predictions: bool = False
 
-    def per_group(self, est, X_val, y_val, g_val, val_index):
-        """Clean loss and accuracy (or MSE) per group, NaN for absent groups.
+    @property
+    def n_groups(self):
+        return self.labels.shape[0]
 
-        ``est`` is the Per-GDRO step and ``X_val`` the rows as it receives them.
-        """
-        present = np.bincount(val_index, minlength=self.n_groups) > 0
-        clean = np.asarray(est.group_losses(X_val, y_val, g_val, epsilon=0.0)["clean"],
-                           dtype=float).copy()
-        clean[~present] = np.nan
-        pred = est.predict(X_val)
-        metric = np.full(self.n_groups, np.nan)
-        for g in np.flatnonzero(present):
-            rows = val_index == g
-            if self.is_classifier:
-                metric[g] = float(np.mean(pred[rows] == y_val[rows]))
-            else:
-                diff = np.asarray(pred[rows], dtype=float) - np.asarray(y_val[rows], dtype=float)
-                metric[g] = float(np.mean(diff ** 2))
-        return clean, metric
+    def _by_label(self, scores):
+        return np.array([scores.get(label, np.nan) for label in self.labels.tolist()],
+                        dtype=float)
 
-    def score(self, candidate, est, params, X_val, Xt_val, y_val, g_val, val_index):
+    def per_group(self, candidate, X_val, y_val, g_val):
+        """Clean loss and accuracy (or MSE) per group from :mod:`metrics`; NaN if absent."""
+        clean = _metrics.group_loss_scores(candidate, X_val, y_val, groups=g_val)
+        metric = _metrics.group_scores(
+            y_val, candidate.predict(X_val), g_val,
+            accuracy_score if self.is_classifier else mean_squared_error)
+        return self._by_label(clean), self._by_label(metric)
+
+    def score(self, candidate, X_val, y_val, g_val):
         """``(objective, clean loss per group, metric per group)`` on a validation part.
 
-        ``candidate`` is the fitted estimator (a Pipeline or the Per-GDRO estimator
-        itself), scored by a scorer on ``X_val``; ``est`` is its Per-GDRO step, which
-        the built-in objectives evaluate on ``Xt_val``, the rows as it receives them.
+        ``candidate`` is the fitted estimator (a Pipeline or the Per-GDRO estimator).
         """
-        clean, metric = self.per_group(est, Xt_val, y_val, g_val, val_index)
-        if self.objective == "robust":
-            value = est.robust_risk(Xt_val, y_val, g_val, rho=params["rho"],
-                                    epsilon=params["epsilon"])
-        elif self.objective == "worst_group_loss":
-            value = np.nanmax(clean)
-        elif self.objective == "worst_group_error":
-            value = 1.0 - np.nanmin(metric) if self.is_classifier else np.nanmax(metric)
-        else:
-            value = -float(_call_scorer(self.scorer, candidate, X_val, y_val, g_val))
-        return float(value), clean, metric
+        clean, metric = self.per_group(candidate, X_val, y_val, g_val)
+        if self.objective == "scorer":
+            return -float(_call_scorer(self.scorer, candidate, X_val, y_val, g_val)), clean, metric
+        entry = _metrics.GROUP_METRICS[self.objective]
+        value = entry.compute(candidate, X_val, y_val, groups=g_val)
+        return (-value if entry.greater_is_better else value), clean, metric
 
 
 def _fit_one(template, X, y, groups, train, params, error_score):
@@ -182,7 +170,7 @@ def _fit_batch(template, X, y, groups, train, params_list, error_score):
     return [FitResult(est, share, None) for est in fitted]
 
 
-def _score_fit(fit, params, template, X, y, groups, group_index, val, scoring):
+def _score_fit(fit, X, y, groups, val, scoring):
     """Score one fitted candidate on the validation rows ``val``."""
     start = time.perf_counter()
     nan = np.full(scoring.n_groups, np.nan)
@@ -190,11 +178,9 @@ def _score_fit(fit, params, template, X, y, groups, group_index, val, scoring):
         return SplitScore(np.nan, fit.fit_time, time.perf_counter() - start, nan, nan,
                           fit.error)
     try:
-        X_val = take(X, val)
-        value, clean, metric = scoring.score(
-            fit.estimator, template.final_of(fit.estimator), params, X_val,
-            template.transform(fit.estimator, X_val), y[val], groups[val], group_index[val])
-        extra = selection_extras(fit.estimator, X_val, y[val], group_index[val], scoring)
+        value, clean, metric = scoring.score(fit.estimator, take(X, val), y[val], groups[val])
+        extra = selection_extras(fit.estimator, take(X, val), y[val],
+                                 np.searchsorted(scoring.labels, groups[val]), scoring)
     except Exception:
         if scoring.error_score == "raise":
             raise
@@ -240,22 +226,21 @@ def selection_extras(candidate, X_val, y_val, val_index, scoring):
     return extra
 
 
-def _evaluate_one(template, X, y, groups, group_index, fold, params, scoring):
+def _evaluate_one(template, X, y, groups, fold, params, scoring):
     """Worker task: fit one candidate on a split and score it there."""
     train, val = fold
     fit = _fit_one(template, X, y, groups, train, params, scoring.error_score)
-    return [_score_fit(fit, params, template, X, y, groups, group_index, val, scoring)]
+    return [_score_fit(fit, X, y, groups, val, scoring)]
 
 
-def _evaluate_batch(template, X, y, groups, group_index, fold, params_list, scoring):
+def _evaluate_batch(template, X, y, groups, fold, params_list, scoring):
     """Worker task: fit candidates together on a split and score each there."""
     train, val = fold
     fits = _fit_batch(template, X, y, groups, train, params_list, scoring.error_score)
-    return [_score_fit(fit, params, template, X, y, groups, group_index, val, scoring)
-            for fit, params in zip(fits, params_list)]
+    return [_score_fit(fit, X, y, groups, val, scoring) for fit in fits]
 
 
-def evaluate_candidates(template, params_list, X, y, groups, group_index, folds, scoring, *,
+def evaluate_candidates(template, params_list, X, y, groups, folds, scoring, *,
                         n_jobs=None, batch_candidates=1):
     """Fit and score every candidate on every split, in joblib workers.
 
@@ -269,8 +254,6 @@ def evaluate_candidates(template, params_list, X, y, groups, group_index, folds,
     y : ndarray
     groups : ndarray of shape (n_samples,)
         Group label of each row.
-    group_index : ndarray of shape (n_samples,)
-        Position of each row's group.
     folds : list of (train, validation) index arrays
     scoring : Scoring
     n_jobs : int, default=None
@@ -295,7 +278,7 @@ def evaluate_candidates(template, params_list, X, y, groups, group_index, folds,
         task, args = _evaluate_one, lambda chunk: params_list[chunk[0]]
     tasks = [(chunk, k) for chunk in chunks for k in range(len(folds))]
     results = Parallel(n_jobs=n_jobs)(
-        delayed(task)(template, X, y, groups, group_index, folds[k], args(chunk), scoring)
+        delayed(task)(template, X, y, groups, folds[k], args(chunk), scoring)
         for chunk, k in tasks
     )
     scores = [[None] * len(folds) for _ in params_list]
@@ -340,7 +323,8 @@ def build_cv_results(records, labels, n_splits, is_classifier):
     mean = objective.mean(axis=1)
     results["mean_test_objective"] = mean
     results["std_test_objective"] = objective.std(axis=1)
-    ranked = np.where(np.isfinite(mean), mean, np.inf)
+    failed = np.array([r.failed for r in records], dtype=bool)
+    ranked = np.where(np.isfinite(mean) & ~failed, mean, np.inf)  # failures rank last
     results["rank_test_objective"] = rankdata(ranked, method="min").astype(np.int32)
     results["mean_test_score"] = -mean
     for key in ("fit_time", "score_time"):
@@ -359,5 +343,5 @@ def build_cv_results(records, labels, n_splits, is_classifier):
     return results
 
 
-__all__ = ["BUILTIN_OBJECTIVES", "FitResult", "Scoring", "SplitScore", "build_cv_results",
+__all__ = ["FitResult", "Scoring", "SplitScore", "build_cv_results",
            "evaluate_candidates", "resolve_objective"]

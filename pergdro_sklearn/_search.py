@@ -16,6 +16,7 @@ import functools
 import logging
 import os
 import time
+import warnings
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -32,15 +33,14 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._base import SEED_MAX, configure_progress_logging, encode_groups
-from ._checkpoint import (
-    Checkpoint,
-    EvaluationRecord,
-    digest_data,
-    fingerprint,
-    hash_folds,
-    stable_repr,
+from ._base import (
+    GROUPS_MISSING_FIX,
+    SEED_MAX,
+    GroupsMissingWarning,
+    configure_progress_logging,
+    encode_groups,
 )
+from ._checkpoint import Checkpoint, EvaluationRecord, hash_folds, search_fingerprint_of
 from ._constants import (
     DEFAULT_BATCH_CANDIDATES,
     DEFAULT_SEARCH_HOLDOUT,
@@ -132,10 +132,15 @@ default=(0.0, 3.0)
           (in the benchmarks it nearly always returned ``rho = 0, epsilon = 0``);
         - ``"worst_group_error"``: one minus the worst group accuracy
           (classifiers), the worst group mean squared error (regressors);
-        - a scorer: a name of :func:`pergdro_sklearn.metrics.get_scorer` (e.g.
-          ``"worst_group_accuracy"``) or of :func:`sklearn.metrics.get_scorer`, or a
-          callable ``scorer(estimator, X, y)`` or ``scorer(estimator, X, y,
-          groups=...)``. Scorers are maximised (their negative is minimised).
+        - any other name of ``pergdro_sklearn.metrics.GROUP_METRICS``
+          (``"worst_group_accuracy"``, ``"worst_group_mse"``,
+          ``"worst_group_log_loss"``): one registry of names, so a name means the
+          same here as in :func:`pergdro_sklearn.metrics.get_scorer` (the search
+          minimises the metric, or its negative when greater is better, i.e. the
+          negated scorer);
+        - a scorer: a name of :func:`sklearn.metrics.get_scorer`, or a callable
+          ``scorer(estimator, X, y)`` or ``scorer(estimator, X, y, groups=...)``.
+          Scorers are maximised (their negative is minimised).
 
         A non-finite objective is handed to the optimiser as
         ``NONFINITE_SCORE_PENALTY`` (1e6); ``cv_results_`` shows the true value.
@@ -196,8 +201,12 @@ default=(0.0, 3.0)
     max_time : float, default=None
         Time budget in seconds for this call of ``fit``, checked after each round.
     error_score : "raise" or float, default=np.nan
-        Objective value recorded for a (candidate, split) whose fit or scoring fails,
-        with a ``FitFailedWarning``; ``"raise"`` raises instead.
+        Objective value recorded in ``cv_results_`` for a (candidate, split) whose
+        fit or scoring fails, with a ``FitFailedWarning``; ``"raise"`` raises
+        instead. An error score never wins: a candidate that failed on any split is
+        never ``best_``, ranks last in ``rank_test_objective`` and is told to the
+        optimiser as ``NONFINITE_SCORE_PENALTY``, even when ``error_score`` (say 0)
+        is better than every real objective.
     batch_candidates : int, default=16
         Up to this many candidates of a round are trained together on one split as
         one batched network (stacked weights, batched matmuls): at these sizes
@@ -407,7 +416,14 @@ default=(0.0, 3.0)
         groups_given = groups is not None
         labels, group_index, _ = encode_groups(groups, _num_samples(X))
         groups = labels[group_index]
-        space = SearchSpace(check_pair(self.rho_bounds, "rho_bounds"),
+        rho_bounds = check_pair(self.rho_bounds, "rho_bounds")
+        if not groups_given and rho_bounds[1] > 0:
+            warnings.warn(
+                f"{type(self).__name__} was fitted without groups: every candidate trains on "
+                f"one group, so searching rho in {rho_bounds} has no effect. "
+                + GROUPS_MISSING_FIX.replace("estimator.set_fit_request", "search.set_fit_request"),
+                GroupsMissingWarning, stacklevel=4)
+        space = SearchSpace(rho_bounds,
                             resolve_epsilon_bounds(self.epsilon_bounds, labels, groups_given),
                             self.shared_epsilon, labels)
         if space.n_dims == 0:
@@ -415,7 +431,8 @@ default=(0.0, 3.0)
                              "estimator with those radii instead.")
 
         checkpoint = Checkpoint(self.checkpoint)
-        search_fingerprint = self._fingerprint(X, y, labels, group_index, space, template)
+        search_fingerprint = search_fingerprint_of(self, X, y, labels, group_index, space,
+                                                  template)
         state = checkpoint.load(search_fingerprint)
         if state is None:
             seed = int(check_random_state(self.random_state).randint(SEED_MAX))
@@ -429,8 +446,7 @@ default=(0.0, 3.0)
         checkpoint.check_folds(state, folds_hash)
         checkpoint.start(fingerprint=search_fingerprint, seed=seed, folds_hash=folds_hash,
                          dimensions=space.names, groups=[str(g) for g in labels.tolist()])
-        scoring = Scoring(objective_name, scorer, self._is_classifier, self.error_score,
-                          labels.shape[0])
+        scoring = Scoring(objective_name, scorer, self._is_classifier, self.error_score, labels)
         return _SearchRun(template, X, y, groups, labels, group_index, space, folds, scoring,
                           checkpoint, [] if state is None else list(state["evaluations"]),
                           int(design_seed), int(optimizer_seed))
@@ -475,35 +491,6 @@ default=(0.0, 3.0)
                 raise ValueError(f"callbacks must be callables, got {callback!r}.")
         return callbacks
 
-    def _fingerprint(self, X, y, labels, group_index, space, template):
-        own = {template.path + name for name in ("rho", "epsilon", "verbose")}
-        deep = template.is_pipeline  # a Pipeline's steps by their parameters
-        estimator_params = {
-            k: stable_repr(type(v) if deep and hasattr(v, "get_params") else v)
-            for k, v in self.estimator.get_params(deep=deep).items()
-            if k not in own and k != "steps"
-        }
-        cv = self.cv
-        if not (cv is None or isinstance(cv, (Real, Integral)) or hasattr(cv, "split")):
-            cv = "iterable"
-        arguments = {
-            "estimator": stable_repr(type(self.estimator)),
-            "estimator_params": estimator_params,
-            "space": space.describe(),
-            "objective": stable_repr(self.objective),
-            "n_initial_points": int(self.n_initial_points),
-            "initial_point_generator": self.initial_point_generator,
-            "acq_func": self.acq_func,
-            "acq_optimizer": self.acq_optimizer,
-            "acq_func_kwargs": stable_repr(self.acq_func_kwargs),
-            "acq_optimizer_kwargs": stable_repr(self.acq_optimizer_kwargs),
-            "cv": stable_repr(cv),
-            "random_state": stable_repr(self.random_state),
-            "error_score": stable_repr(self.error_score),
-        }
-        return fingerprint(digest_data(X, y, self._is_classifier), labels, group_index,
-                           arguments)
-
     # ---- evaluate, search, pick ----------------------------------------------------
     def _evaluate_candidates(self, params_list, run):
         """Train and score every candidate on every split: one record per candidate.
@@ -523,8 +510,8 @@ default=(0.0, 3.0)
         records : list of EvaluationRecord
         """
         scores = evaluate_candidates(
-            run.template, params_list, run.X, run.y, run.groups, run.group_index,
-            run.folds, run.scoring, n_jobs=self.n_jobs, batch_candidates=self.batch_candidates)
+            run.template, params_list, run.X, run.y, run.groups, run.folds, run.scoring,
+            n_jobs=self.n_jobs, batch_candidates=self.batch_candidates)
         return [EvaluationRecord.from_splits(params, splits)
                 for params, splits in zip(params_list, scores)]
 
@@ -593,16 +580,19 @@ default=(0.0, 3.0)
     def _select(self, records, results):
         """Row of ``results`` of the best candidate: the lowest finite mean objective.
 
-        Raises ValueError when no candidate has a finite mean objective.
+        A candidate whose fit or scoring failed on any split is never picked,
+        whatever its ``error_score``. Raises ValueError when no candidate
+        succeeded with a finite mean objective.
         """
-        means = results["mean_test_objective"]
-        if not np.any(np.isfinite(means)):
+        means = np.array(results["mean_test_objective"], dtype=float)
+        usable = np.isfinite(means) & ~np.array([r.failed for r in records], dtype=bool)
+        if not usable.any():
             first_error = next((r.error for r in records if r.error), None)
             raise ValueError(
-                f"All {len(records)} evaluated candidates have a non-finite objective."
-                + (f" First error:\n{first_error}" if first_error else "")
+                f"All {len(records)} evaluated candidates failed or have a non-finite "
+                "objective." + (f" First error:\n{first_error}" if first_error else "")
             )
-        return int(np.nanargmin(np.where(np.isfinite(means), means, np.nan)))
+        return int(np.flatnonzero(usable)[np.argmin(means[usable])])
 
     def _log_progress(self, records, new):
         if not self.verbose:
