@@ -222,7 +222,7 @@ def search_fingerprint_of(search, X, y, labels, group_index, space, template):
     arguments = {
         "estimator": stable_repr(type(search.estimator)),
         "estimator_params": estimator_params,
-        "space": space.describe(),
+        "space": space if isinstance(space, dict) else space.describe(),
         "objective": stable_repr(search.objective),
         "n_initial_points": int(search.n_initial_points),
         "initial_point_generator": search.initial_point_generator,

@@ -55,3 +55,5 @@ DEFAULT_SEARCH_OBJECTIVE = "worst_group_loss"
 DEFAULT_ENSEMBLE_MAX_MEMBERS = 20
 # The ensembles hold out the same fraction of each group as the search.
 DEFAULT_ENSEMBLE_VALIDATION_FRACTION = DEFAULT_SEARCH_HOLDOUT
+# Chosen from benchmarks/results/selection.md (README, "How the search picks").
+DEFAULT_SEARCH_SELECTION = "one_se"

@@ -30,6 +30,7 @@ from sklearn.utils.validation import (
     _num_samples,
     check_array,
     check_consistent_length,
+    check_is_fitted,
     validate_data,
 )
 
@@ -45,9 +46,11 @@ from ._constants import (
     DEFAULT_BATCH_CANDIDATES,
     DEFAULT_SEARCH_HOLDOUT,
     DEFAULT_SEARCH_OBJECTIVE,
+    DEFAULT_SEARCH_SELECTION,
     MIN_ROWS_PER_GROUP,
 )
 from ._evaluate import FitResult, Scoring, build_cv_results, evaluate_candidates, resolve_objective
+from ._radius_scale import auto_epsilon_bounds, auto_rho_upper
 from ._search_delegate import BestEstimatorMixin
 from ._search_space import (
     INITIAL_POINT_GENERATORS,
@@ -56,8 +59,11 @@ from ._search_space import (
     factorial_grid,
     initial_design,
     resolve_epsilon_bounds,
+    with_lows_first,
 )
+from ._selection import SELECTIONS, pick, selection_columns
 from ._splits import make_folds, make_group_folds
+from ._template import take
 from ._surrogate import KernelRefitSchedule, make_surrogate
 from ._template import SearchTemplate
 
@@ -303,8 +309,8 @@ default=(0.0, 3.0)
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict"])],
-        "rho_bounds": ["array-like"],
-        "epsilon_bounds": ["array-like", dict],
+        "rho_bounds": [StrOptions({"auto"}), "array-like"],
+        "epsilon_bounds": [StrOptions({"auto"}), "array-like", dict],
         "shared_epsilon": ["boolean"],
         "objective": [str, callable],
         "n_iter": [Interval(Integral, 1, None, closed="left")],
@@ -326,10 +332,12 @@ default=(0.0, 3.0)
         "error_score": [StrOptions({"raise"}), Real],
         "batch_candidates": [Interval(Integral, 1, None, closed="left")],
         "gp_refit_every": [Interval(Integral, 1, None, closed="left")],
+        "selection": [StrOptions(set(SELECTIONS))],
     }
 
-    def __init__(self, estimator, *, rho_bounds=(0.0, 3.0), epsilon_bounds=(0.0, 3.0),
-                 shared_epsilon=False, objective=DEFAULT_SEARCH_OBJECTIVE, n_iter=50,
+    def __init__(self, estimator, *, rho_bounds="auto", epsilon_bounds="auto",
+                 shared_epsilon=True, objective=DEFAULT_SEARCH_OBJECTIVE,
+                 selection=DEFAULT_SEARCH_SELECTION, n_iter=50,
                  n_initial_points=10,
                  initial_point_generator="grid", acq_func="EI", acq_optimizer="auto",
                  acq_func_kwargs=None, acq_optimizer_kwargs=None, cv=DEFAULT_SEARCH_HOLDOUT,
@@ -344,6 +352,7 @@ default=(0.0, 3.0)
         self.epsilon_bounds = epsilon_bounds
         self.shared_epsilon = shared_epsilon
         self.objective = objective
+        self.selection = selection
         self.n_iter = n_iter
         self.n_initial_points = n_initial_points
         self.initial_point_generator = initial_point_generator
@@ -385,22 +394,25 @@ default=(0.0, 3.0)
 
         self.cv_results_ = build_cv_results(records, run.labels, len(run.folds),
                                             self._is_classifier)
-        self.best_index_ = self._select(records, self.cv_results_)
-        self.best_objective_ = float(self.cv_results_["mean_test_objective"][self.best_index_])
-        self.best_score_ = -self.best_objective_
-        best = self.cv_results_["params"][self.best_index_]
-        self.best_params_ = {"rho": float(best["rho"]), "epsilon": best["epsilon"].copy()}
         self.optimizer_result_ = optimizer.get_result()
         self.dimension_names_ = list(run.space.names)
         self.groups_ = run.labels
         self.n_splits_ = len(run.folds)
+        self.rho_bounds_ = run.space.rho_bounds
+        self.epsilon_bounds_ = run.space.epsilon_bounds
+        self.selected_indices_, self.selected_weights_ = self._select(records, run, optimizer)
+        self.best_index_ = int(self.selected_indices_[np.argmax(self.selected_weights_)])
+        self.best_objective_ = float(self.cv_results_["mean_test_objective"][self.best_index_])
+        self.best_score_ = -self.best_objective_
+        best = self.cv_results_["params"][self.best_index_]
+        self.best_params_ = {"rho": float(best["rho"]), "epsilon": best["epsilon"].copy()}
+        self._warn_if_worse_than_erm()
 
         for stale in ("best_estimator_", "refit_time_"):
             self.__dict__.pop(stale, None)
         if self.refit:
             start = time.perf_counter()
-            self.best_estimator_ = run.template.fit(self.best_params_, run.X, run.y,
-                                                    run.groups)
+            self.best_estimator_ = self._refit(run)
             self.refit_time_ = time.perf_counter() - start
         return self
 
@@ -416,22 +428,15 @@ default=(0.0, 3.0)
         groups_given = groups is not None
         labels, group_index, _ = encode_groups(groups, _num_samples(X))
         groups = labels[group_index]
-        rho_bounds = check_pair(self.rho_bounds, "rho_bounds")
-        if not groups_given and rho_bounds[1] > 0:
+        bounds = self._bounds_description(labels, groups_given)
+        if not groups_given and (bounds["rho"] == "auto" or bounds["rho"][1] > 0):
             warnings.warn(
                 f"{type(self).__name__} was fitted without groups: every candidate trains on "
-                f"one group, so searching rho in {rho_bounds} has no effect. "
+                f"one group, so searching rho ({bounds['rho']}) has no effect. "
                 + GROUPS_MISSING_FIX.replace("estimator.set_fit_request", "search.set_fit_request"),
                 GroupsMissingWarning, stacklevel=4)
-        space = SearchSpace(rho_bounds,
-                            resolve_epsilon_bounds(self.epsilon_bounds, labels, groups_given),
-                            self.shared_epsilon, labels)
-        if space.n_dims == 0:
-            raise ValueError("Nothing to search: every bound pair has low == high. Fit the "
-                             "estimator with those radii instead.")
-
         checkpoint = Checkpoint(self.checkpoint)
-        search_fingerprint = search_fingerprint_of(self, X, y, labels, group_index, space,
+        search_fingerprint = search_fingerprint_of(self, X, y, labels, group_index, bounds,
                                                   template)
         state = checkpoint.load(search_fingerprint)
         if state is None:
@@ -444,12 +449,49 @@ default=(0.0, 3.0)
                            int(split_seed))
         folds_hash = hash_folds(folds)
         checkpoint.check_folds(state, folds_hash)
+        space = SearchSpace(*self._resolve_bounds(bounds, X, y, template, labels, group_index,
+                                                  folds[0][0]), self.shared_epsilon, labels)
+        if space.n_dims == 0:
+            raise ValueError("Nothing to search: every bound pair has low == high. Fit the "
+                             "estimator with those radii instead.")
         checkpoint.start(fingerprint=search_fingerprint, seed=seed, folds_hash=folds_hash,
                          dimensions=space.names, groups=[str(g) for g in labels.tolist()])
-        scoring = Scoring(objective_name, scorer, self._is_classifier, self.error_score, labels)
+        scoring = Scoring(objective_name, scorer, self._is_classifier, self.error_score, labels,
+                          keep_predictions=self.selection == "ensemble")
         return _SearchRun(template, X, y, groups, labels, group_index, space, folds, scoring,
                           checkpoint, [] if state is None else list(state["evaluations"]),
                           int(design_seed), int(optimizer_seed))
+
+    def _bounds_description(self, labels, groups_given):
+        """The bounds as given: ``"auto"`` or the checked pairs (fingerprinted)."""
+        rho = self.rho_bounds
+        if not (isinstance(rho, str) and rho == "auto"):
+            rho = list(check_pair(rho, "rho_bounds"))
+        eps = self.epsilon_bounds
+        if not (isinstance(eps, str) and eps == "auto"):
+            eps = resolve_epsilon_bounds(eps, labels, groups_given).tolist()
+        return {"rho": rho, "epsilon": eps, "shared": bool(self.shared_epsilon)}
+
+    def _resolve_bounds(self, bounds, X, y, template, labels, group_index, train):
+        """``(rho_bounds, epsilon_bounds)``, with ``"auto"`` measured on a training part.
+
+        See :mod:`._radius_scale`: the radii's scale comes from the distances between
+        classes in the first split's training rows, as the Per-GDRO step receives
+        them (after any transformers, fitted on those rows only).
+        """
+        n_groups = labels.shape[0]
+        rho = bounds["rho"]
+        if rho == "auto":
+            counts = np.bincount(group_index, minlength=n_groups)
+            rho = (0.0, auto_rho_upper(counts, template.final.divergence))
+        eps = bounds["epsilon"]
+        if eps == "auto":
+            X_train, y_train = take(X, train), y[train]
+            if template.is_pipeline:
+                _, X_train = template.fit_transformers(X_train, y_train)
+            eps = auto_epsilon_bounds(X_train, y_train, group_index[train], n_groups,
+                                      self._is_classifier)
+        return tuple(rho), np.asarray(eps, dtype=float)
 
     def _check_data(self, X, y, template):
         """Validated ``X``, ``y`` and, for classifiers, each row's class position.
@@ -540,8 +582,8 @@ default=(0.0, 3.0)
             random_state=run.optimizer_seed, model_queue_size=1,
         )
         gp = KernelRefitSchedule(optimizer, self.gp_refit_every)
-        design = initial_design(self.initial_point_generator, space, self.n_initial_points,
-                                run.design_seed)
+        design = with_lows_first(initial_design(
+            self.initial_point_generator, space, self.n_initial_points, run.design_seed), space)
         if records:
             optimizer.tell([r.x for r in records], [r.penalised() for r in records])
             logger.info("Resumed %d evaluations from %s.", len(records), self.checkpoint)
@@ -577,22 +619,94 @@ default=(0.0, 3.0)
                 stop = True
         return records, optimizer
 
-    def _select(self, records, results):
-        """Row of ``results`` of the best candidate: the lowest finite mean objective.
+    def _select(self, records, run, optimizer):
+        """``(indices, weights)``: the rows of ``cv_results_`` that ``selection`` picks.
 
-        A candidate whose fit or scoring failed on any split is never picked,
-        whatever its ``error_score``. Raises ValueError when no candidate
-        succeeded with a finite mean objective.
+        Adds the columns the rules read to ``cv_results_`` (standard errors,
+        failures, collapse, the GP's posterior mean) and keeps the validation
+        predictions for ``selection="ensemble"``. A candidate whose fit or scoring
+        failed on any split is never picked, whatever its ``error_score``, nor one
+        whose predictions collapsed to one class. Raises ValueError when no
+        candidate succeeded with a finite mean objective.
         """
-        means = np.array(results["mean_test_objective"], dtype=float)
-        usable = np.isfinite(means) & ~np.array([r.failed for r in records], dtype=bool)
-        if not usable.any():
+        results = self.cv_results_
+        results.update(selection_columns(records, len(run.folds)))
+        results["gp_mean_test_objective"] = _posterior_mean(optimizer, records)
+        if not (np.isfinite(results["mean_test_objective"]) & ~results["failed"]).any():
             first_error = next((r.error for r in records if r.error), None)
             raise ValueError(
                 f"All {len(records)} evaluated candidates failed or have a non-finite "
                 "objective." + (f" First error:\n{first_error}" if first_error else "")
             )
-        return int(np.flatnonzero(usable)[np.argmin(means[usable])])
+        self.validation_predictions_ = None
+        if self.selection == "ensemble":
+            val = np.concatenate([fold[1] for fold in run.folds])
+            self.validation_predictions_ = _stack_predictions(records, val.shape[0])
+            self._validation_target = (np.searchsorted(np.unique(run.y), run.y[val])
+                                       if self._is_classifier else run.y[val])
+            self._validation_groups = run.group_index[val]
+        return self.pick_candidates(self.selection)
+
+    def pick_candidates(self, selection):
+        """Which evaluated candidates a selection rule picks, and their weights.
+
+        Compares rules on one finished search without evaluating anything again.
+
+        Parameters
+        ----------
+        selection : {"best", "one_se", "gp_mean", "ensemble"}
+            See ``selection`` in the class docstring. ``"ensemble"`` needs a search
+            fitted with ``selection="ensemble"`` (which keeps the validation
+            predictions).
+
+        Returns
+        -------
+        indices : ndarray of int
+            Rows of ``cv_results_``; one row except for ``"ensemble"``.
+        weights : ndarray of float
+            Their weights in the final model (summing to 1).
+        """
+        check_is_fitted(self, "cv_results_")
+        validation = None
+        if getattr(self, "validation_predictions_", None) is not None:
+            task = "classification" if self._is_classifier else "regression"
+            validation = (self.validation_predictions_, self._validation_target,
+                          self._validation_groups, self.groups_.shape[0], task)
+        return pick(selection, self.cv_results_, rho_high=self.rho_bounds_[1],
+                    epsilon_high=self.epsilon_bounds_[:, 1], objective=self.objective,
+                    validation=validation)
+
+    def _warn_if_worse_than_erm(self):
+        """Warn when the pick scores worse than ERM on validation beyond ERM's noise."""
+        results = self.cv_results_
+        eps = np.array([p["epsilon"] for p in results["params"]], dtype=float)
+        erm = np.flatnonzero((results["param_rho"] == 0) & np.all(eps == 0, axis=1)
+                             & np.isfinite(results["mean_test_objective"]))
+        if erm.size == 0 or self.best_index_ == erm[0]:
+            return
+        means = results["mean_test_objective"]
+        margin = float(np.nan_to_num(results["std_error_test_objective"][erm[0]]))
+        if means[self.best_index_] > means[erm[0]] + margin:
+            warnings.warn(
+                f"The picked radii (row {self.best_index_} of cv_results_) score "
+                f"{means[self.best_index_]:.4g} on validation, worse than ERM (rho = 0, "
+                f"epsilon = 0: {means[erm[0]]:.4g} +- {margin:.2g}). Check the bounds, the "
+                "objective and the selection rule.", UserWarning, stacklevel=3)
+
+    def _refit(self, run):
+        """The picked candidate refit on all the data; several as a weighted ensemble."""
+        from ._ensemble import EnsembleSelectionClassifier, EnsembleSelectionRegressor
+
+        params = self.cv_results_["params"]
+        members = [run.template.fit({"rho": float(params[i]["rho"]),
+                                     "epsilon": params[i]["epsilon"].copy()},
+                                    run.X, run.y, run.groups)
+                   for i in self.selected_indices_]
+        if len(members) == 1:
+            return members[0]
+        ensemble = (EnsembleSelectionClassifier if self._is_classifier
+                    else EnsembleSelectionRegressor)
+        return ensemble.from_fitted(members, self.selected_weights_, groups=run.groups)
 
     def _log_progress(self, records, new):
         if not self.verbose:
@@ -606,6 +720,24 @@ default=(0.0, 3.0)
                 "evaluation %d/%d: rho=%.4g epsilon=%s objective=%.5g (best so far %.5g)",
                 number, self.n_iter, record.rho, np.round(record.epsilon, 4).tolist(),
                 record.mean_objective, best)
+
+
+def _posterior_mean(optimizer, records):
+    """The GP's posterior mean at every evaluated point (NaN before the GP is fitted)."""
+    if not optimizer.models or not records:
+        return np.full(len(records), np.nan)
+    points = optimizer.space.transform([list(r.x) for r in records])
+    return np.asarray(optimizer.models[-1].predict(points), dtype=float)
+
+
+def _stack_predictions(records, n_rows):
+    """Validation predictions of every record, stacked over splits; NaN where missing."""
+    stacked = [np.concatenate([np.asarray(p, dtype=np.float32) for p in r.extra["predictions"]])
+               if r.extra.get("predictions") and None not in r.extra["predictions"] else None
+               for r in records]
+    width = next((p.shape[-1] for p in stacked if p is not None), 1)
+    return np.stack([p.reshape(n_rows, -1) if p is not None
+                     else np.full((n_rows, width), np.nan, dtype=np.float32) for p in stacked])
 
 
 __all__ = ["FitResult", "PerGDROSearchCV", "factorial_grid", "make_group_folds"]

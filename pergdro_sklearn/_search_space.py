@@ -103,6 +103,8 @@ class SearchSpace:
 
     def __init__(self, rho_bounds, epsilon_bounds, shared, labels):
         self.labels = labels
+        self.rho_bounds = (float(rho_bounds[0]), float(rho_bounds[1]))
+        self.epsilon_bounds = np.array(epsilon_bounds, dtype=float)
         self.names, self.bounds = [], []
         rho_low, rho_high = rho_bounds
         self.rho_fixed = rho_low
@@ -259,5 +261,27 @@ def initial_design(generator, space, n_samples, seed):
 
 
 
+def with_lows_first(design, space):
+    """``design`` with the lowest corner of the space first (ERM when every low is 0).
+
+    The corner replaces the design's last point when the design lacks it, so the
+    number of initial points is unchanged; a design that holds it already is
+    reordered.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> with_lows_first([[0.5, 0.5], [1.0, 0.0]], SimpleNamespace(bounds=[(0, 1), (0, 1)]))
+    [[0.0, 0.0], [0.5, 0.5]]
+    """
+    if not design:
+        return design
+    lows = [float(low) for low, _ in space.bounds]
+    rest = [point for point in design if list(point) != lows]
+    if len(rest) == len(design):
+        rest = rest[:-1]
+    return [lows, *rest]
+
+
 __all__ = ["INITIAL_POINT_GENERATORS", "SearchSpace", "check_pair", "factorial_grid",
-           "initial_design", "resolve_epsilon_bounds"]
+           "initial_design", "resolve_epsilon_bounds", "with_lows_first"]

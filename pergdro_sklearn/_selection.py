@@ -196,16 +196,18 @@ def selection_columns(records, n_splits):
 
     ``std_error_test_objective``: standard error of the mean objective (see
     :func:`combine_standard_errors`); ``collapsed``: the candidate predicted one
-    class (or a constant) for every validation row of some split.
+    class (or a constant) for every validation row of some split; ``failed``: its
+    fit or scoring failed on some split.
     """
     std_error, collapsed = [], []
+    failed = np.array([record.failed for record in records], dtype=bool)
     for record in records:
         errors = record.extra.get("std_error", [float("nan")] * n_splits)
         errors = [float("nan") if e is None else float(e) for e in errors]
         std_error.append(combine_standard_errors(errors, record.test_objective))
         collapsed.append(any(bool(c) for c in record.extra.get("collapsed", [False])))
     return {"std_error_test_objective": np.array(std_error, dtype=float),
-            "collapsed": np.array(collapsed, dtype=bool)}
+            "collapsed": np.array(collapsed, dtype=bool), "failed": failed}
 
 
 def _ensemble_objective(objective):
@@ -246,9 +248,10 @@ def pick(selection, results, *, rho_high, epsilon_high, objective="worst_group_l
     from ._ensemble_selection import greedy_ensemble_selection
 
     means = np.asarray(results["mean_test_objective"], dtype=float)
-    eligible = eligible_candidates(means, results["collapsed"])
+    failed = np.asarray(results["failed"], dtype=bool)
+    eligible = eligible_candidates(means, results["collapsed"]) & ~failed
     if not eligible.any():
-        eligible = np.isfinite(means)  # every finite candidate collapsed: the least bad
+        eligible = np.isfinite(means) & ~failed  # all collapsed: the least bad
     if selection == "best":
         index = select_best(means, eligible)
     elif selection == "one_se":
