@@ -237,3 +237,9 @@ def test_parameters_are_validated(tmp_path):
         fetch_communities_crime(data_home=tmp_path, groups="race")
     with pytest.raises(ValueError, match="download_if_missing"):
         fetch_adult(data_home=tmp_path, download_if_missing="no")
+
+
+def test_unwritable_data_folder_gives_a_clear_error(tmp_path):
+    (tmp_path / "compas").write_text("a file where the data set's folder should be")
+    with pytest.raises(OSError, match="Cannot write the data file .*writable data_home"):
+        fetch_compas(data_home=tmp_path, base_url="http://127.0.0.1:9")

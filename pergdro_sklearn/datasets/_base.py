@@ -165,11 +165,17 @@ def fetch_file(remote: RemoteFile, data_home=None, download_if_missing=True, bas
 
 def _download(remote: RemoteFile, url: str, path: Path) -> None:
     """Download ``url`` to ``path`` through a verified temporary file in the same folder."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     logger.info("Downloading %s to %s", url, path)
-    handle, tmp_name = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{remote.filename}.", suffix=".part"
-    )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp_name = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{remote.filename}.", suffix=".part"
+        )
+    except OSError as error:
+        raise OSError(
+            f"Cannot write the data file {str(path)!r} (it comes from {url}): {error}. Pass a "
+            f"writable data_home= or set ${DATA_HOME_ENV}."
+        ) from error
     tmp = Path(tmp_name)
     try:
         digest, n_bytes = hashlib.sha256(), 0
