@@ -99,7 +99,7 @@ def _read(path):
             line = line.strip()
             if not line or line.startswith("|"):  # blank lines; adult.test's first line
                 continue
-            fields = [field.strip() for field in line.split(",")]
+            fields = line.split(", ")  # the files separate fields by a comma and a space
             if len(fields) != len(ADULT_COLUMNS):
                 raise ValueError(f"Unexpected line in {path}: {line!r}")
             if _MISSING not in fields:
@@ -190,8 +190,7 @@ def fetch_adult(
     rows = parts[0] + parts[1]
     is_test = np.repeat([False, True], [len(parts[0]), len(parts[1])])
     column = {
-        name: np.array([row[index] for row in rows], dtype=object)
-        for index, name in enumerate(ADULT_COLUMNS)
+        name: np.array(values, dtype=object) for name, values in zip(ADULT_COLUMNS, zip(*rows))
     }
     income = np.array([v.rstrip(".") for v in column["income"]], dtype=object)
     bad = set(income.tolist()) - {"<=50K", ">50K"}

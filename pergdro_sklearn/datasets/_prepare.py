@@ -25,10 +25,11 @@ def one_hot(columns):
     """
     blocks, names = [], []
     for column, values in columns.items():
-        values = np.asarray(values, dtype=object)
-        for level in sorted(set(values.tolist())):
-            blocks.append((values == level).astype(np.float64))
-            names.append(f"{column}={level}")
+        levels, codes = np.unique(np.asarray(values, dtype=str), return_inverse=True)
+        indicator = np.zeros((len(codes), len(levels)), dtype=np.float64)
+        indicator[np.arange(len(codes)), codes.ravel()] = 1.0
+        blocks.extend(indicator.T)
+        names.extend(f"{column}={level}" for level in levels)
     return blocks, names
 
 
