@@ -3,6 +3,7 @@
 import logging
 
 from . import datasets, divergences, metrics
+from ._ensemble import EnsembleSelectionClassifier, EnsembleSelectionRegressor
 from ._groupdro import GroupDROClassifier, GroupDRORegressor
 from ._pergdro import PerGDROClassifier, PerGDRORegressor
 from ._search import PerGDROSearchCV
@@ -11,6 +12,8 @@ from ._version import __version__
 logging.getLogger("pergdro_sklearn").addHandler(logging.NullHandler())
 
 __all__ = [
+    "EnsembleSelectionClassifier",
+    "EnsembleSelectionRegressor",
     "GroupDROClassifier",
     "GroupDRORegressor",
     "PerGDROClassifier",

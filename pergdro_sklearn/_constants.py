@@ -50,3 +50,8 @@ MAX_ENUMERATED_GRID_POINTS = 1_000_000
 DEFAULT_BATCH_CANDIDATES = 16
 # Chosen from benchmarks/results (README, "Choosing the objective").
 DEFAULT_SEARCH_OBJECTIVE = "worst_group_loss"
+
+# Ensembles by greedy selection (EnsembleSelectionClassifier / Regressor)
+DEFAULT_ENSEMBLE_MAX_MEMBERS = 20
+# The ensembles hold out the same fraction of each group as the search.
+DEFAULT_ENSEMBLE_VALIDATION_FRACTION = DEFAULT_SEARCH_HOLDOUT

@@ -3,9 +3,12 @@
 Expected failures are listed here, in one place, each with its reason.
 """
 
+from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from pergdro_sklearn import (
+    EnsembleSelectionClassifier,
+    EnsembleSelectionRegressor,
     GroupDROClassifier,
     GroupDRORegressor,
     PerGDROClassifier,
@@ -29,6 +32,11 @@ ESTIMATORS = [
     GroupDRORegressor(**FAST),
     PerGDROSearchCV(PerGDROClassifier(**FAST), **SEARCH_BUDGET),
     PerGDROSearchCV(PerGDRORegressor(**FAST), **SEARCH_BUDGET),
+    # Ensembles of a linear model and a small Per-GDRO network.
+    EnsembleSelectionClassifier([("linear", LogisticRegression()),
+                                 ("mlp", PerGDROClassifier(**FAST))], random_state=0),
+    EnsembleSelectionRegressor([("linear", Ridge()), ("mlp", PerGDRORegressor(**FAST))],
+                               random_state=0),
 ]
 
 # No expected failures at present.

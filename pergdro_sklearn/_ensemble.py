@@ -1,0 +1,787 @@
+"""Ensembles chosen by greedy selection on a group-stratified validation split.
+
+:class:`EnsembleSelectionClassifier` and :class:`EnsembleSelectionRegressor` fit a
+list of candidate estimators on a training part, choose a weighted ensemble of them
+by greedy selection with replacement on the validation part (Caruana et al., 2004;
+:func:`pergdro_sklearn._ensemble_selection.greedy_ensemble_selection`), then refit
+the chosen members on all rows. ``from_fitted`` wraps members that are already
+fitted (chosen elsewhere, e.g. by a search) into a fitted ensemble.
+"""
+
+import inspect
+from numbers import Integral
+
+import numpy as np
+from sklearn import get_config
+from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context, clone
+from sklearn.utils import Bunch, _safe_indexing, get_tags
+from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
+from sklearn.utils.metadata_routing import get_routing_for_object
+from sklearn.utils.metaestimators import _BaseComposition
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _num_samples, check_array, check_is_fitted, validate_data
+
+from ._base import encode_groups, index_groups
+from ._constants import (
+    DEFAULT_ENSEMBLE_MAX_MEMBERS,
+    DEFAULT_ENSEMBLE_VALIDATION_FRACTION,
+    MIN_ROWS_PER_GROUP,
+)
+from ._ensemble_selection import (
+    SELECTION_OBJECTIVES,
+    candidate_group_losses,
+    candidate_objectives,
+    ensemble_objective,
+    greedy_ensemble_selection,
+)
+from ._search import make_group_folds
+
+
+def _fit_takes_groups(estimator):
+    """Whether ``estimator.fit`` should receive ``groups``.
+
+    Yes when ``fit`` names a ``groups`` parameter, or, with metadata routing enabled,
+    when the estimator (e.g. a Pipeline whose step requested groups) consumes them.
+    """
+    try:
+        parameters = inspect.signature(estimator.fit).parameters
+    except (TypeError, ValueError):
+        parameters = {}
+    if "groups" in parameters:
+        return True
+    if get_config().get("enable_metadata_routing", False):
+        try:
+            return "groups" in get_routing_for_object(estimator).consumes("fit", ["groups"])
+        except Exception:  # objects without routing information consume nothing
+            return False
+    return False
+
+
+def _fit_member(estimator, X, y, groups):
+    if groups is not None and _fit_takes_groups(estimator):
+        return estimator.fit(X, y, groups=groups)
+    return estimator.fit(X, y)
+
+
+def stack_predictions(estimators, X, classes=None):
+    """Fitted estimators' predictions on ``X``, stacked for the greedy selection.
+
+    Parameters
+    ----------
+    estimators : list of fitted estimators
+    X : array-like of shape (n_samples, n_features)
+    classes : array-like of shape (n_classes,), default=None
+        Sorted class labels: stack the classifiers' ``predict_proba``, each member's
+        columns placed by its ``classes_`` (a class it never saw gets probability 0).
+        ``None``: stack the regressors' ``predict``.
+
+    Returns
+    -------
+    predictions : ndarray of shape (n_estimators, n_samples, n_columns)
+        ``n_columns`` is ``n_classes``, or the number of outputs for regressors.
+
+    Examples
+    --------
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from pergdro_sklearn._ensemble import stack_predictions
+    >>> member = DummyClassifier().fit([[0], [0]], ["b", "c"])
+    >>> stack_predictions([member], [[0]], classes=["a", "b", "c"]).tolist()
+    [[[0.0, 0.5, 0.5]]]
+    """
+    n_samples = _num_samples(X)
+    if classes is None:
+        return np.stack([np.asarray(est.predict(X), dtype=float).reshape(n_samples, -1)
+                         for est in estimators])
+    classes = np.asarray(classes)
+    out = np.zeros((len(estimators), n_samples, classes.shape[0]))
+    for k, est in enumerate(estimators):
+        columns = np.searchsorted(classes, est.classes_)
+        if np.any(columns >= classes.shape[0]) or np.any(classes[columns] != est.classes_):
+            raise ValueError(
+                f"{type(est).__name__} has classes {list(est.classes_)} outside "
+                f"{classes.tolist()}."
+            )
+        out[k][:, columns] = np.asarray(est.predict_proba(X), dtype=float)
+    return out
+
+
+def _default_names(estimators):
+    """``make_pipeline``-style names: the lower-case class name, numbered if repeated."""
+    names = [type(est).__name__.lower() for est in estimators]
+    totals = {name: names.count(name) for name in names}
+    seen = {}
+    out = []
+    for name in names:
+        if totals[name] > 1:
+            seen[name] = seen.get(name, 0) + 1
+            name = f"{name}-{seen[name]}"
+        out.append(name)
+    return out
+
+
+def _feature_attribute(members, attr):
+    """The members' common ``n_features_in_`` / ``feature_names_in_`` (None if absent)."""
+    values = [getattr(est, attr) for est in members if hasattr(est, attr)]
+    if not values:
+        return None
+    first = values[0]
+    if any(not np.array_equal(np.asarray(v), np.asarray(first)) for v in values[1:]):
+        raise ValueError(f"The members disagree on {attr}; they must see the same features.")
+    return first
+
+
+class _BaseEnsembleSelection(_BaseComposition):
+    """Shared parameters, fitting and validation of the two ensemble estimators."""
+
+    _parameter_constraints: dict = {
+        "estimators": [list],
+        "max_members": [Interval(Integral, 1, None, closed="left")],
+        "objective": [StrOptions(set(SELECTION_OBJECTIVES))],
+        "validation_fraction": [Interval(RealNotInt, 0, 1, closed="neither")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, estimators, *, max_members=DEFAULT_ENSEMBLE_MAX_MEMBERS,
+                 objective="worst_group_loss",
+                 validation_fraction=DEFAULT_ENSEMBLE_VALIDATION_FRACTION, random_state=None):
+        self.estimators = estimators
+        self.max_members = max_members
+        self.objective = objective
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+
+    # ---- parameters of the named members -------------------------------------------
+    def get_params(self, deep=True):
+        """Parameters of the ensemble and, with ``deep=True``, of its members.
+
+        Parameters
+        ----------
+        deep : bool, default=True
+            Also return ``name`` and ``name__param`` entries for each member.
+
+        Returns
+        -------
+        params : dict
+        """
+        return self._get_params("estimators", deep=deep)
+
+    def set_params(self, **params):
+        """Set parameters; ``name=estimator`` replaces a member, ``name__param`` sets one.
+
+        Parameters
+        ----------
+        **params : dict
+            Ensemble parameters, member replacements or member parameters.
+
+        Returns
+        -------
+        self : object
+        """
+        self._set_params("estimators", **params)
+        return self
+
+    # ---- hooks of the two subclasses -------------------------------------------------
+    _task = None
+
+    def _check_member(self, name, estimator):
+        raise NotImplementedError
+
+    def _validate_targets(self, y):
+        """``(y for the members, y for the selection, class index or None)``."""
+        raise NotImplementedError
+
+    def _member_predictions(self, members, X):
+        """Stacked predictions of ``members``: (n_members, n_rows, n_columns)."""
+        raise NotImplementedError
+
+    # ---- validation ---------------------------------------------------------------
+    def _validate_estimators(self):
+        estimators = self.estimators
+        if (not isinstance(estimators, list) or not estimators
+                or any(not isinstance(item, tuple) or len(item) != 2 for item in estimators)):
+            raise ValueError(
+                "estimators must be a non-empty list of (name, estimator) tuples, as in "
+                "VotingClassifier."
+            )
+        names, members = zip(*estimators)
+        if any(not isinstance(name, str) for name in names):
+            raise ValueError(f"Estimator names must be strings, got {list(names)!r}.")
+        self._validate_names(names)
+        for name, estimator in estimators:
+            if not hasattr(estimator, "fit"):
+                raise ValueError(f"Estimator {name!r} ({estimator!r}) has no fit method.")
+            self._check_member(name, estimator)
+        return list(names), list(members)
+
+    def _members(self):
+        try:
+            return [est for _, est in self.estimators]
+        except (TypeError, ValueError):
+            return []
+
+    def _allow_nan(self):
+        members = self._members()
+        try:
+            return bool(members) and all(get_tags(est).input_tags.allow_nan for est in members)
+        except Exception:  # invalid members: validation in fit reports them
+            return False
+
+    def _validate_X(self, X):
+        """Validate ``X``; return what the members take (the frame if fitted on one)."""
+        X_valid = validate_data(self, X, reset=False, ensure_all_finite=not self._allow_nan())
+        if hasattr(self, "feature_names_in_") and hasattr(X, "columns"):
+            return X
+        return X_valid
+
+    # ---- fit ---------------------------------------------------------------------------
+    def _fit(self, X, y, groups):
+        names, members = self._validate_estimators()
+        X_original = X
+        X, y = validate_data(self, X, y, ensure_all_finite=not self._allow_nan(),
+                             multi_output=self._task == "regression" and self._multi_output(),
+                             y_numeric=self._task == "regression")
+        n_samples = X.shape[0]
+        if n_samples < MIN_ROWS_PER_GROUP + 1:
+            raise ValueError(
+                f"Found n_samples = {n_samples}: too few rows to split into training and "
+                "validation parts."
+            )
+        y_member, y_select, classes_index = self._validate_targets(y)
+        groups_given = groups is not None
+        labels, group_index, _ = encode_groups(groups, n_samples)
+        groups = labels[group_index] if groups_given else None
+        X_member = X_original if hasattr(self, "feature_names_in_") else X
+        train, val = make_group_folds(self.validation_fraction, group_index, labels,
+                                      classes_index, random_state=self.random_state)[0]
+
+        def rows(values, index):
+            return None if values is None else _safe_indexing(values, index)
+
+        candidates = [
+            _fit_member(clone(est), rows(X_member, train), y_member[train], rows(groups, train))
+            for est in members
+        ]
+        predictions = self._member_predictions(candidates, rows(X_member, val))
+        n_groups = labels.shape[0]
+        counts = greedy_ensemble_selection(
+            predictions, y_select[val], group_index[val], n_groups, objective=self.objective,
+            max_members=self.max_members, task=self._task)
+        self.candidate_objectives_ = candidate_objectives(
+            predictions, y_select[val], group_index[val], n_groups, objective=self.objective,
+            task=self._task)
+        self.validation_objective_ = ensemble_objective(
+            predictions, y_select[val], group_index[val], n_groups, counts,
+            objective=self.objective, task=self._task)
+        selected = np.flatnonzero(counts)
+        fitted = [_fit_member(clone(members[i]), X_member, y_member, groups) for i in selected]
+        self._set_members([names[i] for i in selected], fitted, counts[selected])
+        self.selection_counts_ = counts
+        self.groups_ = labels
+        return self
+
+    def _set_members(self, names, fitted, weights):
+        weights = np.asarray(weights, dtype=float)
+        self.estimators_ = list(fitted)
+        self.weights_ = weights / weights.sum()
+        self.named_estimators_ = Bunch(**dict(zip(names, fitted)))
+
+    def _multi_output(self):
+        members = self._members()
+        try:
+            return bool(members) and all(get_tags(e).target_tags.multi_output for e in members)
+        except Exception:
+            return False
+
+    # ---- pre-fitted members --------------------------------------------------------------
+    @classmethod
+    def _from_fitted(cls, estimators, weights, groups, params):
+        estimators = list(estimators)
+        if not estimators:
+            raise ValueError("estimators must be a non-empty list.")
+        is_pair = [isinstance(item, tuple) for item in estimators]
+        if all(is_pair):
+            pairs = estimators
+        elif not any(is_pair):
+            pairs = list(zip(_default_names(estimators), estimators))
+        else:
+            raise ValueError("estimators must be all (name, estimator) tuples or all "
+                             "estimators, not a mix.")
+        ensemble = cls(estimators=pairs, **params)
+        ensemble._validate_params()
+        names, members = ensemble._validate_estimators()
+        for est in members:
+            check_is_fitted(est)
+        weights = np.ones(len(members)) if weights is None else np.asarray(weights, dtype=float)
+        if (weights.shape != (len(members),) or not np.all(np.isfinite(weights))
+                or np.any(weights < 0) or weights.sum() <= 0):
+            raise ValueError(
+                f"weights must be {len(members)} finite non-negative numbers with a positive "
+                "sum (one per estimator)."
+            )
+        selected = np.flatnonzero(weights > 0)
+        fitted = [members[i] for i in selected]
+        n_features = _feature_attribute(fitted, "n_features_in_")
+        if n_features is not None:
+            ensemble.n_features_in_ = int(n_features)
+        feature_names = _feature_attribute(fitted, "feature_names_in_")
+        if feature_names is not None:
+            ensemble.feature_names_in_ = np.asarray(feature_names, dtype=object)
+        if groups is not None:
+            ensemble.groups_ = encode_groups(groups, np.asarray(groups).reshape(-1).shape[0],
+                                             min_rows=1)[0]
+        elif hasattr(fitted[0], "groups_"):
+            ensemble.groups_ = np.asarray(fitted[0].groups_)
+        else:
+            ensemble.groups_ = np.array([0])
+        ensemble._prefitted_classes(fitted)
+        ensemble._set_members([names[i] for i in selected], fitted, weights[selected])
+        ensemble.selection_counts_ = None
+        ensemble.candidate_objectives_ = None
+        ensemble.validation_objective_ = None
+        return ensemble
+
+    def _prefitted_classes(self, members):
+        """Set ``classes_`` from pre-fitted members (classifiers)."""
+
+    # ---- prediction ----------------------------------------------------------------
+    def _average(self, X):
+        """The weighted average of the members' predictions: (n_rows, n_columns)."""
+        stacked = self._member_predictions(self.estimators_, X)
+        return np.tensordot(self.weights_, stacked, axes=1)
+
+    def group_losses(self, X, y, groups=None):
+        """Mean loss per group of the ensemble's averaged prediction.
+
+        The loss is the log loss of the averaged probabilities (classifier) or the
+        squared error of the averaged prediction, averaged over outputs (regressor):
+        the losses that the greedy selection minimises.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        groups : array-like of shape (n_samples,), default=None
+            Group labels, all among ``groups_``; may be omitted when the ensemble
+            knows a single group.
+
+        Returns
+        -------
+        losses : dict
+            ``{"clean": ndarray of shape (n_groups,)}`` in ``groups_`` order (the key
+            of the Per-GDRO estimators' clean losses; an ensemble has no within-group
+            attack); groups absent from ``groups`` get 0.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X)
+        n_samples = X.shape[0]
+        y_select = self._encode_y(y, n_samples)
+        group_index = index_groups(groups, self.groups_, n_samples)
+        losses = candidate_group_losses(self._average(X)[None], y_select, group_index,
+                                        self.groups_.shape[0], kind="loss", task=self._task)
+        return {"clean": np.nan_to_num(losses[0], nan=0.0)}
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self._allow_nan()
+        tags.input_tags.sparse = False
+        return tags
+
+
+_PARAMS_DOC = """
+    Parameters
+    ----------
+    estimators : list of (str, estimator) tuples
+        The candidates, as in scikit-learn's ``VotingClassifier``. Each is cloned and
+        fitted; ``fit`` passes ``groups`` to a candidate whose ``fit`` takes a
+        ``groups`` argument (with metadata routing enabled, also to one that requests
+        them, such as a Pipeline whose step called ``set_fit_request(groups=True)``).
+    max_members : int, default=20
+        Largest ensemble size, counting a candidate once per selection.
+    objective : {{"worst_group_loss", "worst_group_error", "loss"}}, \
+default="worst_group_loss"
+        What the selection minimises on the validation part, for the averaged
+        prediction: the largest per-group mean loss ({loss}), the largest per-group
+        {error}, or the mean loss over all rows.
+    validation_fraction : float, default=0.2
+        Fraction of each group's rows held out to choose the ensemble (stratified by
+        group{strata}, as :class:`PerGDROSearchCV`'s holdout split).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the validation split (not the candidates: set their own
+        ``random_state``).
+
+    Attributes
+    ----------
+    estimators_ : list of estimators
+        The selected members, refitted on all rows, in ``estimators`` order.
+    named_estimators_ : Bunch
+        The selected members by name.
+    weights_ : ndarray of shape (n_members,)
+        Weight of each member in the average (selection counts / ensemble size).
+    selection_counts_ : ndarray of int of shape (n_estimators,) or None
+        How often each candidate of ``estimators`` was selected; ``None`` for an
+        ensemble built by ``from_fitted``.
+    candidate_objectives_ : ndarray of shape (n_estimators,) or None
+        The validation objective of each candidate alone (``inf`` where its
+        predictions were not finite); ``None`` after ``from_fitted``.
+    validation_objective_ : float or None
+        The validation objective of the selected ensemble (its members fitted on the
+        training part), never above the best single candidate's; ``None`` after
+        ``from_fitted``.
+    groups_ : ndarray of shape (n_groups,)
+        Sorted group labels (``[0]`` when fitted without groups).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when ``X`` had feature names.
+"""
+
+
+class EnsembleSelectionClassifier(ClassifierMixin, _BaseEnsembleSelection):
+    __doc__ = (
+        """Weighted average of classifiers chosen by greedy ensemble selection.
+
+    ``fit`` holds out a validation part of every group, fits a clone of each candidate
+    on the rest, and selects, with replacement, the candidates whose averaged
+    probabilities minimise ``objective`` on the validation part (Caruana et al., 2004):
+    starting from the best single candidate, a candidate joins only if it lowers the
+    objective. The selected members are then refitted on all rows; ``predict_proba``
+    is the weighted average of their probabilities. Group labels are needed in
+    ``fit`` only. Candidates need ``predict_proba``.
+"""
+        + _PARAMS_DOC.format(loss="log loss", error="error rate (1 - accuracy)",
+                             strata=" and class when every cell is large enough")
+        + """    classes_ : ndarray of shape (n_classes,)
+
+    See Also
+    --------
+    EnsembleSelectionRegressor : the same for regressors.
+    pergdro_sklearn.metrics.get_scorer : worst-group scorers that work on the ensemble.
+
+    References
+    ----------
+    Caruana, Niculescu-Mizil, Crew and Ksikes (2004), "Ensemble selection from
+    libraries of models", ICML.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.tree import DecisionTreeClassifier
+    >>> from pergdro_sklearn import EnsembleSelectionClassifier
+    >>> from pergdro_sklearn.datasets import make_shifted_groups
+    >>> data = make_shifted_groups(random_state=0)
+    >>> ensemble = EnsembleSelectionClassifier(
+    ...     [("logistic", LogisticRegression()),
+    ...      ("tree", DecisionTreeClassifier(max_depth=4, random_state=0))],
+    ...     random_state=0)
+    >>> ensemble = ensemble.fit(data.X_train, data.y_train, groups=data.groups_train)
+    >>> ensemble.selection_counts_.tolist()  # the tree was selected twice
+    [1, 2]
+    >>> ensemble.weights_.round(3).tolist()
+    [0.333, 0.667]
+    >>> ensemble.candidate_objectives_.round(3).tolist()  # worst-group log loss alone
+    [0.255, 1.32]
+    >>> round(ensemble.validation_objective_, 3)
+    0.223
+    >>> ensemble.predict_proba(data.X_test[:2]).shape
+    (2, 2)
+"""
+    )
+
+    _task = "classification"
+
+    def __init__(self, estimators, *, max_members=DEFAULT_ENSEMBLE_MAX_MEMBERS,
+                 objective="worst_group_loss",
+                 validation_fraction=DEFAULT_ENSEMBLE_VALIDATION_FRACTION, random_state=None):
+        super().__init__(estimators, max_members=max_members, objective=objective,
+                         validation_fraction=validation_fraction, random_state=random_state)
+
+    def _check_member(self, name, estimator):
+        if not hasattr(estimator, "predict_proba"):
+            raise ValueError(
+                f"Estimator {name!r} ({type(estimator).__name__}) has no predict_proba; the "
+                "ensemble averages class probabilities."
+            )
+
+    def _validate_targets(self, y):
+        check_classification_targets(y)
+        self.classes_, classes_index = np.unique(y, return_inverse=True)
+        if self.classes_.shape[0] < 2:
+            raise ValueError(
+                f"The target has only one class ({self.classes_.tolist()}); a classifier "
+                "needs at least two."
+            )
+        return y, classes_index, classes_index
+
+    def _prefitted_classes(self, members):
+        for est in members:
+            if not hasattr(est, "classes_") or not hasattr(est, "predict_proba"):
+                raise ValueError(
+                    f"{type(est).__name__} has no classes_ or predict_proba; the members "
+                    "must be fitted classifiers."
+                )
+        self.classes_ = np.unique(np.concatenate([np.asarray(est.classes_) for est in members]))
+
+    def _member_predictions(self, members, X):
+        return stack_predictions(members, X, classes=self.classes_)
+
+    def _encode_y(self, y, n_samples):
+        y = check_array(y, ensure_2d=False, dtype=None, ensure_all_finite=False)
+        if y.ndim != 1 or y.shape[0] != n_samples:
+            raise ValueError(f"y must have shape ({n_samples},), got {y.shape}.")
+        index = np.clip(np.searchsorted(self.classes_, y), 0, self.classes_.shape[0] - 1)
+        unknown = self.classes_[index] != y
+        if np.any(unknown):
+            raise ValueError(
+                f"y contains labels not seen in fit: {np.unique(y[unknown]).tolist()}."
+            )
+        return index
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, groups=None):
+        """Fit the candidates, select the ensemble on validation, refit its members.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        groups : array-like of shape (n_samples,), default=None
+            Group label of each row; ``None`` means one group. Used for the stratified
+            split, the objective and the candidates whose ``fit`` takes ``groups``.
+
+        Returns
+        -------
+        self : object
+        """
+        return self._fit(X, y, groups)
+
+    @classmethod
+    def from_fitted(cls, estimators, weights=None, *, groups=None, **params):
+        """A fitted ensemble of already fitted classifiers; nothing is refitted.
+
+        For members selected elsewhere, e.g. by a search on its own validation
+        predictions: pass them with their selection counts (or any non-negative
+        weights). ``predict_proba`` averages their probabilities with ``weights``
+        normalised to sum to 1; members with weight 0 are left out. ``classes_`` is the
+        union of the members' classes. Members receive ``X`` as a NumPy array unless
+        they were fitted on a DataFrame (then they get the DataFrame). Calling ``fit``
+        on the result refits from scratch (clones of the members).
+
+        Parameters
+        ----------
+        estimators : list of estimators or of (str, estimator) tuples
+            Fitted classifiers with ``predict_proba`` and ``classes_``; bare estimators
+            are named after their class, as ``make_pipeline`` does.
+        weights : array-like of shape (n_estimators,), default=None
+            Non-negative weights or selection counts; equal weights by default.
+        groups : array-like, default=None
+            The group labels (of the training rows, or the labels themselves) for
+            :meth:`group_losses`; by default the first member's ``groups_``, or one
+            group.
+        **params
+            Other constructor parameters of the ensemble (``max_members``,
+            ``objective``, ...), used only if it is refitted.
+
+        Returns
+        -------
+        ensemble : EnsembleSelectionClassifier
+            Fitted; ``selection_counts_``, ``candidate_objectives_`` and
+            ``validation_objective_`` are ``None``.
+
+        Examples
+        --------
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from pergdro_sklearn import EnsembleSelectionClassifier
+        >>> X, y = [[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1]
+        >>> strong = LogisticRegression(C=100.0).fit(X, y)
+        >>> weak = LogisticRegression(C=0.01).fit(X, y)
+        >>> ensemble = EnsembleSelectionClassifier.from_fitted([strong, weak], [3, 1])
+        >>> ensemble.weights_.tolist()
+        [0.75, 0.25]
+        >>> list(ensemble.named_estimators_)
+        ['logisticregression-1', 'logisticregression-2']
+        >>> ensemble.predict([[0.5], [2.5]]).tolist()
+        [0, 1]
+        """
+        return cls._from_fitted(estimators, weights, groups, params)
+
+    def predict_proba(self, X):
+        """Weighted average of the members' class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in ``classes_`` order.
+        """
+        check_is_fitted(self)
+        return self._average(self._validate_X(X))
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba` (``-inf`` where a probability is 0).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """The class with the highest averaged probability.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class EnsembleSelectionRegressor(RegressorMixin, _BaseEnsembleSelection):
+    __doc__ = (
+        """Weighted average of regressors chosen by greedy ensemble selection.
+
+    As :class:`EnsembleSelectionClassifier`, averaging the members' predictions and
+    selecting on squared errors. Several outputs are supported when every candidate
+    supports them.
+"""
+        + _PARAMS_DOC.format(loss="squared error, averaged over outputs",
+                             error="mean squared error", strata="")
+        + """
+    See Also
+    --------
+    EnsembleSelectionClassifier : the same for classifiers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import Ridge
+    >>> from sklearn.tree import DecisionTreeRegressor
+    >>> from pergdro_sklearn import EnsembleSelectionRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 3))
+    >>> y = X @ [1.0, -2.0, 0.5] + 0.1 * rng.normal(size=200)
+    >>> groups = np.where(X[:, 0] > 0, "a", "b")
+    >>> ensemble = EnsembleSelectionRegressor(
+    ...     [("ridge", Ridge()), ("tree", DecisionTreeRegressor(max_depth=3, random_state=0))],
+    ...     random_state=0).fit(X, y, groups=groups)
+    >>> ensemble.selection_counts_.tolist()
+    [1, 0]
+    >>> ensemble.predict(X[:2]).shape
+    (2,)
+"""
+    )
+
+    _task = "regression"
+
+    def __init__(self, estimators, *, max_members=DEFAULT_ENSEMBLE_MAX_MEMBERS,
+                 objective="worst_group_loss",
+                 validation_fraction=DEFAULT_ENSEMBLE_VALIDATION_FRACTION, random_state=None):
+        super().__init__(estimators, max_members=max_members, objective=objective,
+                         validation_fraction=validation_fraction, random_state=random_state)
+
+    def _check_member(self, name, estimator):
+        if not hasattr(estimator, "predict"):
+            raise ValueError(f"Estimator {name!r} ({type(estimator).__name__}) has no predict.")
+
+    def _validate_targets(self, y):
+        return y, np.asarray(y, dtype=float).reshape(y.shape[0], -1), None
+
+    def _member_predictions(self, members, X):
+        return stack_predictions(members, X)
+
+    def _encode_y(self, y, n_samples):
+        y = check_array(y, ensure_2d=False, dtype=np.float64)
+        if y.shape[0] != n_samples:
+            raise ValueError(f"y has {y.shape[0]} rows but X has {n_samples}.")
+        return y.reshape(n_samples, -1)
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, groups=None):
+        """Fit the candidates, select the ensemble on validation, refit its members.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        groups : array-like of shape (n_samples,), default=None
+            Group label of each row; ``None`` means one group. Used for the stratified
+            split, the objective and the candidates whose ``fit`` takes ``groups``.
+
+        Returns
+        -------
+        self : object
+        """
+        return self._fit(X, y, groups)
+
+    @classmethod
+    def from_fitted(cls, estimators, weights=None, *, groups=None, **params):
+        """A fitted ensemble of already fitted regressors; nothing is refitted.
+
+        As :meth:`EnsembleSelectionClassifier.from_fitted`: ``predict`` is the average
+        of the members' predictions weighted by ``weights`` (normalised).
+
+        Parameters
+        ----------
+        estimators : list of estimators or of (str, estimator) tuples
+            Fitted regressors; bare estimators are named after their class.
+        weights : array-like of shape (n_estimators,), default=None
+            Non-negative weights or selection counts; equal weights by default.
+        groups : array-like, default=None
+            The group labels for :meth:`group_losses`; by default the first member's
+            ``groups_``, or one group.
+        **params
+            Other constructor parameters of the ensemble, used only if it is refitted.
+
+        Returns
+        -------
+        ensemble : EnsembleSelectionRegressor
+
+        Examples
+        --------
+        >>> from sklearn.dummy import DummyRegressor
+        >>> from pergdro_sklearn import EnsembleSelectionRegressor
+        >>> X, y = [[0.0], [1.0]], [0.0, 4.0]
+        >>> low = DummyRegressor(strategy="constant", constant=0.0).fit(X, y)
+        >>> high = DummyRegressor(strategy="constant", constant=4.0).fit(X, y)
+        >>> EnsembleSelectionRegressor.from_fitted([low, high], [1, 3]).predict(X).tolist()
+        [3.0, 3.0]
+        """
+        return cls._from_fitted(estimators, weights, groups, params)
+
+    def predict(self, X):
+        """Weighted average of the members' predictions.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X)
+        raw = [np.asarray(est.predict(X), dtype=float) for est in self.estimators_]
+        stacked = np.stack([values.reshape(X.shape[0], -1) for values in raw])
+        average = np.tensordot(self.weights_, stacked, axes=1)
+        return average[:, 0] if all(values.ndim == 1 for values in raw) else average
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = self._multi_output()
+        return tags
+
+
+__all__ = ["EnsembleSelectionClassifier", "EnsembleSelectionRegressor", "stack_predictions"]
