@@ -60,3 +60,22 @@ def write_result(name, title, sections, wall_time):
     path.write_text("\n".join(text))
     logger.info("wrote %s", path.relative_to(RESULTS.parent.parent))
     return path
+
+
+DATA_HOME_ENV = "PERGDRO_DATA_HOME"
+
+
+def benchmark_data_home(data_home=None):
+    """Data folder for the real-data benchmarks.
+
+    In this order: the explicit ``data_home`` (the ``--data-home`` flag), the environment
+    variable ``PERGDRO_DATA_HOME``, a ``shared/data`` folder next to the repository (a
+    convenience for a checkout that sits beside one), else None: the loaders of
+    ``pergdro_sklearn.datasets`` then use their default cache and download what is missing.
+    """
+    if data_home:
+        return str(data_home)
+    if os.environ.get(DATA_HOME_ENV):
+        return os.environ[DATA_HOME_ENV]
+    beside = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+    return str(beside) if beside.is_dir() else None

@@ -1,9 +1,14 @@
 """Per-GDRO against baselines on real data: COMPAS, Adult, Communities and Crime.
 
-Run from the repository root (data are read from ../shared/data)::
+Run from the repository root::
 
     python -m benchmarks.real_data              # 5 seeds, all three data sets
     python -m benchmarks.real_data --quick      # 2 seeds, smaller budget
+
+The data come from ``pergdro_sklearn.datasets`` (``fetch_compas``, ``fetch_adult``,
+``fetch_communities_crime``) with the data folder given by ``--data-home``, else
+``$PERGDRO_DATA_HOME``, else a ``shared/data`` folder next to the repository if there is one,
+else the loaders' default cache (``~/pergdro_sklearn_data``, downloaded on first use).
 
 Each seed draws a train / validation / test split stratified by group (and class);
 groups with fewer than 30 rows are dropped and reported. Features are
@@ -31,17 +36,30 @@ from pergdro_sklearn import (
     PerGDRORegressor,
     PerGDROSearchCV,
 )
+from pergdro_sklearn.datasets import (
+    fetch_adult,
+    fetch_communities_crime,
+    fetch_compas,
+    train_val_test_split_by_group,
+)
 from pergdro_sklearn.metrics import group_scores
 
-from . import real_datasets
-from ._common import RESULTS, logger, markdown_table, mean_std, setup_logging, write_result
+from ._common import (
+    RESULTS,
+    benchmark_data_home,
+    logger,
+    markdown_table,
+    mean_std,
+    setup_logging,
+    write_result,
+)
 
 DATASETS = {
     # name: (loader, kwargs, task, shared_epsilon in the search)
-    "COMPAS (race)": (real_datasets.load_compas, dict(groups="race"), "classification", False),
-    "Adult (sex x race)": (real_datasets.load_adult, {}, "classification", True),
+    "COMPAS (race)": (fetch_compas, dict(groups="race"), "classification", False),
+    "Adult (sex x race)": (fetch_adult, dict(groups="sex_race"), "classification", True),
     "Communities and Crime (plurality race)": (
-        real_datasets.load_communities, dict(groups="plurality_race"), "regression", False),
+        fetch_communities_crime, dict(groups="plurality_race"), "regression", False),
 }
 OBJECTIVES = ("robust", "worst_group_loss", "worst_group_error")
 MIN_GROUP_SIZE = 30
@@ -56,11 +74,17 @@ def evaluate(task, y_true, pred, groups):
     return float(mean_squared_error(y_true, pred)), max(per.values()), per
 
 
-def run(name, seed, args):
-    loader, kwargs, task, shared = DATASETS[name]
-    bunch = loader(**kwargs)
-    split = real_datasets.train_val_test_split_by_group(
-        bunch.X, bunch.y, bunch.groups, min_group_size=MIN_GROUP_SIZE, random_state=seed)
+def load(name, data_home):
+    """The Bunch of one of ``DATASETS``."""
+    loader, kwargs, _, _ = DATASETS[name]
+    return loader(data_home=data_home, **kwargs)
+
+
+def run(name, bunch, seed, args):
+    _, _, task, shared = DATASETS[name]
+    split = train_val_test_split_by_group(
+        bunch.data, bunch.target, bunch.groups, min_group_size=MIN_GROUP_SIZE,
+        random_state=seed)
     scaler = StandardScaler().fit(split["X_train"])
     Xtr, Xva, Xte = (scaler.transform(split[f"X_{s}"]) for s in ("train", "val", "test"))
     ytr, yva, yte = split["y_train"], split["y_val"], split["y_test"]
@@ -157,22 +181,35 @@ def main(argv=None):
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--figure-only", action="store_true",
                         help="redraw the figure from an existing results file")
+    parser.add_argument("--data-home", default=None,
+                        help="data folder (default: $PERGDRO_DATA_HOME, ../shared/data next "
+                        "to the repository, or the loaders' cache ~/pergdro_sklearn_data)")
+    parser.add_argument("--epochs", type=int, default=None, help="override (smoke runs)")
+    parser.add_argument("--budget", type=int, default=None,
+                        help="candidates per search, override (smoke runs)")
+    parser.add_argument("--output", default=None,
+                        help="results file name without .md (default real_data[_quick])")
     args = parser.parse_args(argv)
-    name = "real_data_quick" if args.quick else "real_data"
+    output = args.output or ("real_data_quick" if args.quick else "real_data")
     if args.figure_only:
-        figure(summary_from_markdown(RESULTS / f"{name}.md"), RESULTS / f"{name}.png")
+        figure(summary_from_markdown(RESULTS / f"{output}.md"), RESULTS / f"{output}.png")
         return
     quick = args.quick
     args.seeds = args.seeds or (2 if quick else 5)
-    args.epochs = 10 if quick else 30
+    args.epochs = args.epochs or (10 if quick else 30)
     args.hidden = (64, 64)
     args.batch = 256
+    budget = args.budget
     args.initial, args.budget, args.points = (4, 8, 4) if quick else (8, 16, 4)
+    if budget:
+        args.budget = budget
+        args.initial, args.points = min(args.initial, budget), min(args.points, budget)
     args.max_epsilon = 1.0
     setup_logging()
     torch.set_num_threads(1)
-    if not real_datasets.data_available():
-        raise SystemExit("The data folder was not found: see benchmarks/real_datasets.py.")
+    data_home = benchmark_data_home(args.data_home)
+    # Load (and, if needed, download) every data set before any training starts.
+    bunches = {name: load(name, data_home) for name in args.datasets.split(",")}
     start = time.perf_counter()
     sections = [
         f"{args.seeds} seeds; MLP with hidden layers {args.hidden}, {args.epochs} epochs, "
@@ -183,10 +220,10 @@ def main(argv=None):
         f"with fewer than {MIN_GROUP_SIZE} rows are dropped before splitting.",
     ]
     summary = {}
-    for name in args.datasets.split(","):
+    for name, bunch in bunches.items():
         per_seed = []
         for seed in range(args.seeds):
-            per_seed.append(run(name, seed, args))
+            per_seed.append(run(name, bunch, seed, args))
             logger.info("%s seed %d done after %.0f s", name, seed, time.perf_counter() - start)
         task = per_seed[0][3]["task"]
         metric = "accuracy" if task == "classification" else "MSE"
@@ -215,9 +252,9 @@ def main(argv=None):
                 for k, v in per_seed[0][2].items()),
         ]
         logger.info("\n".join(sections[-5:]))
-    figure(summary, RESULTS / f"{name}.png")
-    sections.append(f"![average vs worst group]({name}.png)")
-    write_result(name, "Real data benchmarks", sections, time.perf_counter() - start)
+    figure(summary, RESULTS / f"{output}.png")
+    sections.append(f"![average vs worst group]({output}.png)")
+    return write_result(output, "Real data benchmarks", sections, time.perf_counter() - start)
 
 
 if __name__ == "__main__":

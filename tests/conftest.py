@@ -1,9 +1,19 @@
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
 # Two cores: keep torch from oversubscribing them during the test run.
 torch.set_num_threads(1)
+
+# The real-data loaders (and the README's examples of them) read $PERGDRO_DATA_HOME; when it
+# is unset, use a shared/data folder beside the repository if there is one, so that tests
+# read local files instead of downloading.
+_DATA_BESIDE_REPO = Path(__file__).resolve().parents[2] / "shared" / "data"
+if not os.environ.get("PERGDRO_DATA_HOME") and _DATA_BESIDE_REPO.is_dir():
+    os.environ["PERGDRO_DATA_HOME"] = str(_DATA_BESIDE_REPO)
 
 
 @pytest.fixture(scope="session")

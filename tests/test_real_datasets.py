@@ -1,17 +1,31 @@
-"""Tests of the real-data preparation in ``benchmarks/real_datasets.py``.
+"""The real-data preparation of ``pergdro_sklearn.datasets``: rows, groups, features, splits.
 
-The data live outside the repository; the whole module is skipped when they cannot be found
-(see ``benchmarks.real_datasets.get_data_home``).
+The data are read from a local folder laid out like the loaders' cache (``$PERGDRO_DATA_HOME``
+or ``<repo>/../shared/data``) with ``download_if_missing=False``; the module is skipped when
+no such folder exists. The download path itself is tested in ``test_fetch.py``.
 """
 
+import os
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from benchmarks import real_datasets as rd
+from pergdro_sklearn.datasets import (
+    fetch_adult,
+    fetch_communities_crime,
+    fetch_compas,
+    train_val_test_split_by_group,
+)
+from pergdro_sklearn.datasets._communities import COMMUNITIES_RACE_COLUMNS
+from pergdro_sklearn.datasets._compas import COMPAS_FORBIDDEN_FEATURES
 
-if not rd.data_available():
+_REPO = Path(__file__).resolve().parents[1]
+DATA_HOME = Path(os.environ.get("PERGDRO_DATA_HOME") or _REPO.parent / "shared" / "data")
+_FILES = ("compas/compas-scores-two-years.csv", "adult/adult.data", "adult/adult.test",
+          "communities_crime/communities.data")
+if not all((DATA_HOME / name).is_file() for name in _FILES):
     pytest.skip(
         "real data sets not found: set PERGDRO_DATA_HOME or provide <repo>/../shared/data",
         allow_module_level=True,
@@ -20,68 +34,61 @@ if not rd.data_available():
 SPLIT_KEYS = [f"{kind}_{part}" for part in ("train", "val", "test") for kind in "Xy"]
 
 
+def _compas(**kwargs):
+    return fetch_compas(data_home=DATA_HOME, download_if_missing=False, **kwargs)
+
+
+def _adult(**kwargs):
+    return fetch_adult(data_home=DATA_HOME, download_if_missing=False, **kwargs)
+
+
+def _communities(**kwargs):
+    return fetch_communities_crime(data_home=DATA_HOME, download_if_missing=False, **kwargs)
+
+
+def _counts(groups):
+    names, counts = np.unique(np.asarray(groups), return_counts=True)
+    return dict(zip(names.tolist(), counts.tolist()))
+
+
+def _split_table(split):
+    """Rows per kept group in each part of a split."""
+    names = split["group_names"]
+    table = pd.DataFrame(index=pd.Index(names, name="group"))
+    for part in ("train", "val", "test"):
+        table[part] = [int(np.sum(split[f"groups_{part}"] == name)) for name in names]
+    table["total"] = table[["train", "val", "test"]].sum(axis=1)
+    return table
+
+
 @pytest.fixture(scope="module")
 def compas():
-    return rd.load_compas()
+    return _compas()
 
 
 @pytest.fixture(scope="module")
 def adult():
-    return rd.load_adult()
+    return _adult()
 
 
 @pytest.fixture(scope="module")
 def communities():
-    return rd.load_communities()
+    return _communities()
 
 
 def _check_bunch(bunch, n_rows):
-    assert bunch.X.dtype == np.float64
-    assert bunch.X.shape == (n_rows, len(bunch.feature_names))
-    assert np.isfinite(bunch.X).all()
-    assert bunch.y.shape == (n_rows,)
+    assert bunch.data.dtype == np.float64
+    assert bunch.data.shape == (n_rows, len(bunch.feature_names))
+    assert np.isfinite(bunch.data).all()
+    assert bunch.target.shape == (n_rows,)
     assert bunch.groups.shape == (n_rows,)
     assert all(isinstance(g, str) for g in bunch.groups)
     np.testing.assert_array_equal(bunch.group_names, np.unique(bunch.groups))
     assert len(set(bunch.feature_names)) == len(bunch.feature_names)
-    assert isinstance(bunch.description, str) and bunch.description
+    assert isinstance(bunch.DESCR, str) and f"Rows: {n_rows}" in bunch.DESCR
+    assert bunch.frame is None
     # The features are not standardised here: raw counts/ages are kept.
-    assert not np.allclose(bunch.X.std(axis=0), 1.0)
-
-
-# --- data folder --------------------------------------------------------------------------
-
-
-def test_data_home_resolution_order(tmp_path, monkeypatch):
-    env_dir = tmp_path / "env"
-    arg_dir = tmp_path / "arg"
-    env_dir.mkdir()
-    arg_dir.mkdir()
-    monkeypatch.setenv(rd.DATA_HOME_ENV, str(env_dir))
-    assert rd.get_data_home(arg_dir) == arg_dir
-    assert rd.get_data_home() == env_dir
-    assert not rd.data_available()  # the env folder is empty
-    monkeypatch.delenv(rd.DATA_HOME_ENV)
-    repo_root = Path(rd.__file__).resolve().parents[1]
-    assert rd.get_data_home().resolve() == (repo_root.parent / "shared" / "data").resolve()
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        rd.get_data_home(tmp_path / "nowhere")
-    monkeypatch.setenv(rd.DATA_HOME_ENV, str(tmp_path / "nowhere"))
-    with pytest.raises(FileNotFoundError, match=rd.DATA_HOME_ENV):
-        rd.get_data_home()
-
-
-def test_data_is_not_inside_the_repository():
-    repo_root = Path(rd.__file__).resolve().parents[1]
-    home = rd.get_data_home().resolve()
-    assert repo_root not in home.parents and home != repo_root
-
-
-def test_explicit_data_home_is_used(tmp_path):
-    with pytest.raises(FileNotFoundError):
-        rd.load_compas(data_home=tmp_path)
-    b = rd.load_communities(data_home=rd.get_data_home())
-    assert b.X.shape[0] == 1994
+    assert not np.allclose(bunch.data.std(axis=0), 1.0)
 
 
 # --- COMPAS -------------------------------------------------------------------------------
@@ -89,9 +96,9 @@ def test_explicit_data_home_is_used(tmp_path):
 
 def test_compas_rows_target_and_groups(compas):
     _check_bunch(compas, 6172)
-    assert set(np.unique(compas.y)) == {0, 1}
-    assert compas.y.dtype == np.int64
-    assert int(compas.y.sum()) == 2809
+    assert set(np.unique(compas.target)) == {0, 1}
+    assert compas.target.dtype == np.int64
+    assert int(compas.target.sum()) == 2809
     names, counts = np.unique(compas.groups, return_counts=True)
     assert dict(zip(names.tolist(), counts.tolist())) == {
         "African-American": 3175,
@@ -106,32 +113,48 @@ def test_compas_rows_target_and_groups(compas):
 
 def test_compas_features_exclude_scores_outcomes_and_group(compas):
     names = set(compas.feature_names)
-    assert not names & set(rd.COMPAS_FORBIDDEN_FEATURES)
+    assert not names & set(COMPAS_FORBIDDEN_FEATURES)
     assert not any(n.startswith(("decile_score", "v_", "r_", "vr_", "score")) for n in names)
     assert not any(n.startswith("race") for n in names)  # race is the grouping
     assert {"age", "priors_count", "sex=Female", "sex=Male", "c_charge_degree=F"} <= names
     # one-hot columns are exclusive and exhaustive
-    sex = compas.X[:, [compas.feature_names.index(c) for c in ("sex=Female", "sex=Male")]]
+    sex = compas.data[:, [compas.feature_names.index(c) for c in ("sex=Female", "sex=Male")]]
     np.testing.assert_array_equal(sex.sum(axis=1), 1.0)
     assert sex[:, 0].sum() == 1175
-    age = compas.X[:, compas.feature_names.index("age")]
+    age = compas.data[:, compas.feature_names.index("age")]
     assert 18 <= age.min() and age.max() <= 100
 
 
 def test_compas_other_groupings():
-    by_sex = rd.load_compas(groups="sex")
+    by_sex = _compas(groups="sex")
     _check_bunch(by_sex, 6172)
     assert by_sex.group_names.tolist() == ["Female", "Male"]
     assert not any(n.startswith("sex") for n in by_sex.feature_names)
     assert sum(n.startswith("race=") for n in by_sex.feature_names) == 6
 
-    by_both = rd.load_compas(groups="race_sex")
+    by_both = _compas(groups="race_sex")
     _check_bunch(by_both, 6172)
     assert len(by_both.group_names) == 12
     assert all("|" in g for g in by_both.group_names)
     assert not any(n.startswith(("sex", "race")) for n in by_both.feature_names)
     with pytest.raises(ValueError, match="groups"):
-        rd.load_compas(groups="age")
+        _compas(groups="age")
+
+
+def test_compas_documented_group_counts_and_feature_counts():
+    assert _counts(_compas(groups="sex").groups) == {"Female": 1175, "Male": 4997}
+    both = _compas(groups="race_sex")
+    assert _counts(both.groups) == {
+        "African-American|Female": 549, "African-American|Male": 2626,
+        "Asian|Female": 2, "Asian|Male": 29,
+        "Caucasian|Female": 482, "Caucasian|Male": 1621,
+        "Hispanic|Female": 82, "Hispanic|Male": 427,
+        "Native American|Female": 2, "Native American|Male": 9,
+        "Other|Female": 58, "Other|Male": 285,
+    }
+    assert both.data.shape[1] == 7
+    assert _compas().data.shape[1] == 9
+    assert _compas(groups="sex").data.shape[1] == 13
 
 
 # --- Adult --------------------------------------------------------------------------------
@@ -144,9 +167,9 @@ def test_adult_rows_split_and_groups(adult):
     assert int(adult.is_test.sum()) == 15060
     # the official test rows come after the training rows
     assert not adult.is_test[:30162].any() and adult.is_test[30162:].all()
-    assert set(np.unique(adult.y)) == {0, 1}
-    assert int(adult.y[~adult.is_test].sum()) == 7508
-    assert int(adult.y[adult.is_test].sum()) == 3700  # labels with a trailing '.' parsed
+    assert set(np.unique(adult.target)) == {0, 1}
+    assert int(adult.target[~adult.is_test].sum()) == 7508
+    assert int(adult.target[adult.is_test].sum()) == 3700  # labels with a trailing '.' parsed
     assert len(adult.group_names) == 10
     names, counts = np.unique(adult.groups, return_counts=True)
     table = dict(zip(names.tolist(), counts.tolist()))
@@ -163,7 +186,46 @@ def test_adult_features(adult):
     assert {"age", "education-num", "hours-per-week", "workclass=Private"} <= set(names)
     for prefix in ("workclass=", "marital-status=", "occupation=", "relationship="):
         cols = [i for i, n in enumerate(names) if n.startswith(prefix)]
-        np.testing.assert_array_equal(adult.X[:, cols].sum(axis=1), 1.0)
+        np.testing.assert_array_equal(adult.data[:, cols].sum(axis=1), 1.0)
+
+
+def test_adult_other_groupings(adult):
+    by_sex = _adult(groups="sex")
+    _check_bunch(by_sex, 45222)
+    assert _counts(by_sex.groups) == {"Female": 14695, "Male": 30527}
+    race_columns = [n for n in by_sex.feature_names if n.startswith("race=")]
+    assert len(race_columns) == 5 and not any(n.startswith("sex") for n in by_sex.feature_names)
+    by_race = _adult(groups="race")
+    _check_bunch(by_race, 45222)
+    assert _counts(by_race.groups) == {
+        "Amer-Indian-Eskimo": 435,
+        "Asian-Pac-Islander": 1303,
+        "Black": 4228,
+        "Other": 353,
+        "White": 38903,
+    }
+    assert [n for n in by_race.feature_names if n.startswith(("sex", "race"))] == [
+        "sex=Female", "sex=Male"]
+    # the same rows and targets whatever the grouping; sex|race is their product
+    np.testing.assert_array_equal(by_sex.target, adult.target)
+    product = [f"{s}|{r}" for s, r in zip(by_sex.groups, by_race.groups)]
+    np.testing.assert_array_equal(product, adult.groups)
+    assert (adult.data.shape[1], by_sex.data.shape[1], by_race.data.shape[1]) == (80, 85, 82)
+    assert int(adult.target.sum()) == 11208
+    with pytest.raises(ValueError, match="groups"):
+        _adult(groups="race_sex")
+
+
+def test_as_frame_gives_pandas_objects(communities):
+    framed = _communities(as_frame=True)
+    assert isinstance(framed.data, pd.DataFrame) and isinstance(framed.target, pd.Series)
+    assert list(framed.data.columns) == communities.feature_names
+    np.testing.assert_array_equal(framed.data.to_numpy(), communities.data)
+    assert framed.target.name == "ViolentCrimesPerPop"
+    np.testing.assert_array_equal(framed.groups.to_numpy(), communities.groups)
+    assert list(framed.frame.columns) == communities.feature_names + ["ViolentCrimesPerPop"]
+    compas = _compas(as_frame=True)
+    assert compas.frame.shape == (6172, 10) and compas.target.dtype == np.int64
 
 
 # --- Communities and Crime ----------------------------------------------------------------
@@ -172,9 +234,9 @@ def test_adult_features(adult):
 def test_communities_regression_and_groups(communities):
     _check_bunch(communities, 1994)
     assert communities.task == "regression"
-    assert communities.y.dtype == np.float64
-    assert communities.y.min() >= 0.0 and communities.y.max() <= 1.0
-    assert np.unique(communities.y).size > 50
+    assert communities.target.dtype == np.float64
+    assert communities.target.min() >= 0.0 and communities.target.max() <= 1.0
+    assert np.unique(communities.target).size > 50
     names, counts = np.unique(communities.groups, return_counts=True)
     assert dict(zip(names.tolist(), counts.tolist())) == {
         "Asian": 88,
@@ -182,19 +244,19 @@ def test_communities_regression_and_groups(communities):
         "Hispanic": 115,
         "White": 1572,
     }
-    maj = rd.load_communities(groups="black_majority")
+    maj = _communities(groups="black_majority")
     names, counts = np.unique(maj.groups, return_counts=True)
     assert dict(zip(names.tolist(), counts.tolist())) == {
         "racepctblack<0.5": 1750,
         "racepctblack>=0.5": 244,
     }
     with pytest.raises(ValueError, match="groups"):
-        rd.load_communities(groups="race")
+        _communities(groups="race")
 
 
 def test_communities_features(communities):
     names = set(communities.feature_names)
-    assert not names & set(rd.COMMUNITIES_RACE_COLUMNS)
+    assert not names & set(COMMUNITIES_RACE_COLUMNS)
     assert not names & {"state", "county", "community", "communityname", "fold"}
     assert "ViolentCrimesPerPop" not in names
     assert len(communities.dropped_columns) == 22
@@ -220,8 +282,8 @@ def _check_split(split, X, y, groups, kept_mask):
 
 
 def test_split_compas_drop_policy(compas):
-    X, y, g = compas.X, compas.y, compas.groups
-    split = rd.train_val_test_split_by_group(X, y, g, random_state=0)
+    X, y, g = compas.data, compas.target, compas.groups
+    split = train_val_test_split_by_group(X, y, g, random_state=0)
     assert split["small_groups"] == "drop"
     assert split["min_group_size"] == 30
     assert split["dropped_groups"] == {"Native American": 11}
@@ -229,7 +291,7 @@ def test_split_compas_drop_policy(compas):
     assert "Native American" not in split["group_names"]
     assert len(split["group_names"]) == 5
     _check_split(split, X, y, g, g != "Native American")
-    table = rd.describe_split(split)
+    table = _split_table(split)
     assert table.loc["Asian"].tolist() == [19, 6, 6, 31]
     for name in split["group_names"]:
         n_g = int(np.sum(g == name))
@@ -238,8 +300,8 @@ def test_split_compas_drop_policy(compas):
 
 
 def test_split_is_class_stratified_within_groups(adult):
-    X, y, g = adult.X, adult.y, adult.groups
-    split = rd.train_val_test_split_by_group(X, y, g, random_state=3)
+    X, y, g = adult.data, adult.target, adult.groups
+    split = train_val_test_split_by_group(X, y, g, random_state=3)
     assert split["class_stratified"] and split["group_only_groups"] == []
     assert split["dropped_groups"] == {}
     _check_split(split, X, y, g, np.ones(len(y), dtype=bool))
@@ -251,23 +313,23 @@ def test_split_is_class_stratified_within_groups(adult):
 
 
 def test_split_is_reproducible(compas):
-    X, y, g = compas.X, compas.y, compas.groups
-    a = rd.train_val_test_split_by_group(X, y, g, random_state=42)
-    b = rd.train_val_test_split_by_group(X, y, g, random_state=42)
-    c = rd.train_val_test_split_by_group(X, y, g, random_state=43)
+    X, y, g = compas.data, compas.target, compas.groups
+    a = train_val_test_split_by_group(X, y, g, random_state=42)
+    b = train_val_test_split_by_group(X, y, g, random_state=42)
+    c = train_val_test_split_by_group(X, y, g, random_state=43)
     for key in SPLIT_KEYS + ["idx_train", "idx_val", "idx_test"]:
         np.testing.assert_array_equal(a[key], b[key])
     assert not np.array_equal(a["idx_test"], c["idx_test"])
     rng = np.random.RandomState(7)
-    d = rd.train_val_test_split_by_group(X, y, g, random_state=rng)
-    e = rd.train_val_test_split_by_group(X, y, g, random_state=np.random.RandomState(7))
+    d = train_val_test_split_by_group(X, y, g, random_state=rng)
+    e = train_val_test_split_by_group(X, y, g, random_state=np.random.RandomState(7))
     np.testing.assert_array_equal(d["idx_val"], e["idx_val"])
 
 
 def test_split_merge_policy():
-    b = rd.load_compas(groups="race_sex")
-    X, y, g = b.X, b.y, b.groups
-    split = rd.train_val_test_split_by_group(
+    b = _compas(groups="race_sex")
+    X, y, g = b.data, b.target, b.groups
+    split = train_val_test_split_by_group(
         X, y, g, small_groups="merge", merged_group_label="small", random_state=0
     )
     expected = {"Asian|Female": 2, "Asian|Male": 29, "Native American|Female": 2}
@@ -278,7 +340,7 @@ def test_split_merge_policy():
     assert "small" in split["group_names"]
     assert not set(split["group_names"]) & set(expected)
     _check_split(split, X, y, g, np.ones(len(y), dtype=bool))
-    assert rd.describe_split(split).loc["small", "total"] == 42
+    assert _split_table(split).loc["small", "total"] == 42
     merged_rows = np.isin(g, list(expected))
     for part in ("train", "val", "test"):
         in_small = split[f"groups_{part}"] == "small"
@@ -286,23 +348,23 @@ def test_split_merge_policy():
 
 
 def test_split_merge_policy_drops_a_pool_that_is_still_small(compas):
-    X, y, g = compas.X, compas.y, compas.groups
-    split = rd.train_val_test_split_by_group(X, y, g, small_groups="merge", random_state=0)
+    X, y, g = compas.data, compas.target, compas.groups
+    split = train_val_test_split_by_group(X, y, g, small_groups="merge", random_state=0)
     # only Native American (11 rows) is below 30; pooled alone it is still too small
     assert split["dropped_groups"] == {"Native American": 11}
     assert split["merged_groups"] == {} and split["merged_group_label"] is None
     _check_split(split, X, y, g, g != "Native American")
     # with a larger threshold Asian (31) joins the pool: 42 rows >= 40
-    split = rd.train_val_test_split_by_group(
+    split = train_val_test_split_by_group(
         X, y, g, small_groups="merge", min_group_size=40, random_state=0
     )
     assert split["merged_groups"] == {"Asian": 31, "Native American": 11}
-    assert rd.describe_split(split).loc["merged_small_groups", "total"] == 42
+    assert _split_table(split).loc["merged_small_groups", "total"] == 42
 
 
 def test_split_adult_threshold_and_group_only_fallback(adult):
-    X, y, g = adult.X, adult.y, adult.groups
-    split = rd.train_val_test_split_by_group(X, y, g, min_group_size=150, random_state=0)
+    X, y, g = adult.data, adult.target, adult.groups
+    split = train_val_test_split_by_group(X, y, g, min_group_size=150, random_state=0)
     assert split["dropped_groups"] == {"Female|Other": 126}
     assert len(split["group_names"]) == 9
     _check_split(split, X, y, g, g != "Female|Other")
@@ -313,45 +375,46 @@ def test_split_adult_threshold_and_group_only_fallback(adult):
     take = np.concatenate([np.flatnonzero(g == "Male|Other"), neg, pos])
     sub_g = g[take].copy()
     sub_g[len(take) - 42 :] = "tiny_minority"
-    split = rd.train_val_test_split_by_group(X[take], y[take], sub_g, random_state=0)
+    split = train_val_test_split_by_group(X[take], y[take], sub_g, random_state=0)
     assert split["group_only_groups"] == ["tiny_minority"]
     _check_split(split, X[take], y[take], sub_g, np.ones(len(take), dtype=bool))
 
 
 def test_split_regression_groups_only(communities):
-    X, y, g = communities.X, communities.y, communities.groups
-    split = rd.train_val_test_split_by_group(X, y, g, val_size=0.25, test_size=0.25, random_state=1)
+    X, y, g = communities.data, communities.target, communities.groups
+    split = train_val_test_split_by_group(X, y, g, val_size=0.25, test_size=0.25, random_state=1)
     assert not split["class_stratified"]
     assert split["dropped_groups"] == {}
     _check_split(split, X, y, g, np.ones(len(y), dtype=bool))
-    table = rd.describe_split(split)
+    table = _split_table(split)
     assert table.loc["Asian"].tolist() == [44, 22, 22, 88]
 
 
 def test_split_rejects_bad_arguments(compas):
-    X, y, g = compas.X, compas.y, compas.groups
+    X, y, g = compas.data, compas.target, compas.groups
     with pytest.raises(ValueError, match="small_groups"):
-        rd.train_val_test_split_by_group(X, y, g, small_groups="keep")
+        train_val_test_split_by_group(X, y, g, small_groups="keep")
     with pytest.raises(ValueError, match="below 1"):
-        rd.train_val_test_split_by_group(X, y, g, val_size=0.5, test_size=0.5)
+        train_val_test_split_by_group(X, y, g, val_size=0.5, test_size=0.5)
     with pytest.raises(ValueError, match="min_group_size"):
-        rd.train_val_test_split_by_group(X, y, g, min_group_size=2)
+        train_val_test_split_by_group(X, y, g, min_group_size=2)
     with pytest.raises(ValueError, match="existing group"):
-        rd.train_val_test_split_by_group(
+        train_val_test_split_by_group(
             X, y, g, small_groups="merge", merged_group_label="Asian", min_group_size=40
         )
     with pytest.raises(ValueError, match="same number of rows"):
-        rd.train_val_test_split_by_group(X, y[:-1], g)
+        train_val_test_split_by_group(X, y[:-1], g)
 
 
-def test_describe_tables(compas, adult, communities):
-    table = rd.describe(compas)
-    assert table["n"].sum() == 6172
-    assert table.loc["Native American", "n"] == 11
-    assert np.isclose(table["share"].sum(), 1.0)
-    assert np.isclose(table.loc["Caucasian", "positive_rate"], 822 / 2103)
-    table = rd.describe(adult)
-    assert table["n_official_test"].sum() == 15060
-    assert table.loc["Female|Other", "n"] == 126
-    table = rd.describe(communities)
-    assert "y_mean" in table.columns and table["n"].sum() == 1994
+def test_descr_states_source_licence_preparation_and_counts(compas, adult, communities):
+    assert "github.com/propublica/compas-analysis" in compas.DESCR
+    assert "Licence: none stated" in compas.DESCR
+    assert "6172 of 7214 rows" in compas.DESCR
+    assert "- Native American: 11 rows" in compas.DESCR
+    assert f"positive rate {822 / 2103:.3f}" in compas.DESCR  # Caucasian
+    assert "CC BY 4.0" in adult.DESCR and "Kohavi" in adult.DESCR
+    assert "30162 training, 15060 test" in adult.DESCR
+    assert "- Female|Other: 126 rows" in adult.DESCR
+    assert "CC BY 4.0" in communities.DESCR and "Redmond" in communities.DESCR
+    assert "- Asian: 88 rows" in communities.DESCR
+    assert "Rows: 1994, 96 features." in communities.DESCR

@@ -1,0 +1,208 @@
+"""Data folder, download and checksum machinery shared by the real-data loaders.
+
+The cache keeps one folder per data set with the raw files under their own names
+(``compas/compas-scores-two-years.csv``, ``adult/adult.data``, ...), so a folder laid out
+that way (for example an offline copy of the files) can be passed as ``data_home``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import logging
+import os
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from .._version import __version__
+
+logger = logging.getLogger(__name__)
+
+#: Environment variable that overrides the default data folder.
+DATA_HOME_ENV = "PERGDRO_DATA_HOME"
+#: Environment variable that replaces the original sources by a mirror (see ``base_url``).
+DATA_BASE_URL_ENV = "PERGDRO_DATA_BASE_URL"
+#: Default data folder (``~`` is expanded), as scikit-learn's ``~/scikit_learn_data``.
+DEFAULT_DATA_HOME = os.path.join("~", "pergdro_sklearn_data")
+
+# Seconds a download may wait for the server before it fails.
+DOWNLOAD_TIMEOUT = 60.0
+# Bytes read (and hashed) at a time.
+CHUNK_SIZE = 1 << 16
+_USER_AGENT = f"pergdro_sklearn/{__version__} (dataset loader; urllib)"
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """A raw data file: where it lives in the cache and where it comes from.
+
+    Attributes
+    ----------
+    folder : str
+        Sub-folder of the data home (one per data set).
+    filename : str
+        Name of the file in that folder (the name it has at its source).
+    url : str
+        Where the file is downloaded from by default (a pinned, immutable address).
+    sha256 : str
+        Hex SHA-256 of the file's bytes.
+    size : int
+        Size of the file in bytes.
+    """
+
+    folder: str
+    filename: str
+    url: str
+    sha256: str
+    size: int
+
+
+def get_data_home(data_home=None) -> str:
+    """Return the folder that caches the real data sets, creating it if needed.
+
+    The folder holds one sub-folder per data set (``compas/``, ``adult/``,
+    ``communities_crime/``) with the raw files under their own names, so an offline copy of
+    the files laid out that way can serve as the data home.
+
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        The folder. When None, the environment variable ``PERGDRO_DATA_HOME`` is used if it is
+        set and non-empty, otherwise ``~/pergdro_sklearn_data``. ``~`` is expanded.
+
+    Returns
+    -------
+    data_home : str
+        The path of the folder.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from pergdro_sklearn.datasets import get_data_home
+    >>> folder = os.path.join(tempfile.mkdtemp(), "cache")
+    >>> get_data_home(folder) == folder and os.path.isdir(folder)
+    True
+    """
+    if data_home is None:
+        data_home = os.environ.get(DATA_HOME_ENV) or DEFAULT_DATA_HOME
+    data_home = os.path.expanduser(os.fspath(data_home))
+    os.makedirs(data_home, exist_ok=True)
+    return data_home
+
+
+def file_sha256(path) -> str:
+    """Hex SHA-256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(CHUNK_SIZE), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _source_url(remote: RemoteFile, base_url) -> str:
+    if base_url is None:
+        base_url = os.environ.get(DATA_BASE_URL_ENV) or None
+    if base_url is None:
+        return remote.url
+    return f"{base_url.rstrip('/')}/{remote.folder}/{remote.filename}"
+
+
+def fetch_file(remote: RemoteFile, data_home=None, download_if_missing=True, base_url=None) -> Path:
+    """Return the path of a verified raw file, downloading it first if needed.
+
+    Parameters
+    ----------
+    remote : RemoteFile
+        The file.
+    data_home : str or path-like, default=None
+        Data folder, see :func:`get_data_home`.
+    download_if_missing : bool, default=True
+        Whether to download the file when it is not in the data folder.
+    base_url : str, default=None
+        Mirror to download from instead of the original source: the file is fetched from
+        ``<base_url>/<folder>/<filename>`` (the layout of the data folder). When None, the
+        environment variable ``PERGDRO_DATA_BASE_URL`` is used if set, otherwise the original
+        source ``remote.url``. Any scheme that ``urllib`` opens works (``https://``,
+        ``http://``, ``file://``).
+
+    Returns
+    -------
+    path : pathlib.Path
+        The file in the data folder; its SHA-256 matches ``remote.sha256``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file is missing and ``download_if_missing`` is False.
+    OSError
+        If the download fails or is incomplete, or if the file's checksum does not match
+        (whether it was already in the data folder or was just downloaded). A failed
+        download leaves nothing in the data folder.
+    """
+    folder = Path(get_data_home(data_home)) / remote.folder
+    path = folder / remote.filename
+    url = _source_url(remote, base_url)
+    if path.is_file():
+        digest = file_sha256(path)
+        if digest != remote.sha256:
+            raise OSError(
+                f"The data file {str(path)!r} is corrupted or not the expected version: its "
+                f"SHA-256 is {digest}, expected {remote.sha256}. It comes from {url}; delete it "
+                "to download it again, or replace it with the original file."
+            )
+        return path
+    if not download_if_missing:
+        raise FileNotFoundError(
+            f"The data file {str(path)!r} is missing. It comes from {url}; call the loader "
+            "with download_if_missing=True to download it, or put the file there (data_home "
+            f"is {str(folder.parent)!r}, set by the data_home argument or ${DATA_HOME_ENV})."
+        )
+    _download(remote, url, path)
+    return path
+
+
+def _download(remote: RemoteFile, url: str, path: Path) -> None:
+    """Download ``url`` to ``path`` through a verified temporary file in the same folder."""
+    logger.info("Downloading %s to %s", url, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp_name = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{remote.filename}.", suffix=".part"
+        )
+    except OSError as error:
+        raise OSError(
+            f"Cannot write the data file {str(path)!r} (it comes from {url}): {error}. Pass a "
+            f"writable data_home= or set ${DATA_HOME_ENV}."
+        ) from error
+    tmp = Path(tmp_name)
+    try:
+        digest, n_bytes = hashlib.sha256(), 0
+        with os.fdopen(handle, "wb") as out:
+            request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
+            with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT) as response:
+                announced = response.headers.get("Content-Length")
+                for chunk in iter(lambda: response.read(CHUNK_SIZE), b""):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    n_bytes += len(chunk)
+        if announced is not None and n_bytes != int(announced):
+            raise OSError(
+                f"the download was interrupted: received {n_bytes} of {announced} bytes"
+            )
+        if n_bytes != remote.size or digest.hexdigest() != remote.sha256:
+            raise OSError(
+                f"the downloaded file ({n_bytes} bytes, SHA-256 {digest.hexdigest()}) is not "
+                f"the expected one ({remote.size} bytes, SHA-256 {remote.sha256})"
+            )
+        os.replace(tmp, path)
+    except BaseException as error:
+        tmp.unlink(missing_ok=True)
+        if not isinstance(error, (OSError, ValueError, http.client.HTTPException)):
+            raise  # KeyboardInterrupt and the like: cleaned up, passed on unchanged
+        raise OSError(
+            f"Could not download the data file {str(path)!r} from {url}: {error}. Nothing was "
+            f"kept; download it by hand into that folder, or pass base_url= (or set "
+            f"${DATA_BASE_URL_ENV}) to use a mirror."
+        ) from error

@@ -1,0 +1,117 @@
+"""Shared steps of the real-data preparation: one-hot encoding, the Bunch, its description."""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+from sklearn.utils import Bunch
+
+
+def one_hot(columns):
+    """Full one-hot encoding: one float column per observed level, levels sorted.
+
+    Parameters
+    ----------
+    columns : dict of str to sequence of str
+        Column name to values.
+
+    Returns
+    -------
+    blocks : list of ndarray
+        The 0/1 columns.
+    names : list of str
+        ``"<column>=<level>"`` for each block.
+    """
+    blocks, names = [], []
+    for column, values in columns.items():
+        levels, codes = np.unique(np.asarray(values, dtype=str), return_inverse=True)
+        indicator = np.zeros((len(codes), len(levels)), dtype=np.float64)
+        indicator[np.arange(len(codes)), codes.ravel()] = 1.0
+        blocks.extend(indicator.T)
+        names.extend(f"{column}={level}" for level in levels)
+    return blocks, names
+
+
+def assemble(numeric, categorical):
+    """Feature matrix from numeric columns followed by one-hot categorical ones.
+
+    Parameters
+    ----------
+    numeric : dict of str to array-like of float
+        Numeric columns, in order.
+    categorical : dict of str to sequence of str
+        Categorical columns, in order, one-hot encoded by :func:`one_hot`.
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features), dtype float64
+        The features (never NaN or infinite).
+    feature_names : list of str
+        Column names of ``X``.
+    """
+    blocks = [np.asarray(values, dtype=np.float64) for values in numeric.values()]
+    cat_blocks, cat_names = one_hot(categorical)
+    X = np.column_stack(blocks + cat_blocks).astype(np.float64, copy=False)
+    if not np.isfinite(X).all():
+        raise ValueError("The prepared feature matrix contains NaN or infinite values.")
+    return X, list(numeric) + cat_names
+
+
+def group_line(name, doc):
+    """The description's line on the group definition, wrapped."""
+    return textwrap.fill(f"Groups ({name}): {doc}", width=88)
+
+
+def count_lines(groups, target=None, task="classification"):
+    """Rows per group as description lines (with the positive rate or the target mean)."""
+    groups = np.asarray(groups, dtype=object)
+    names, counts = np.unique(groups, return_counts=True)
+    lines = []
+    for name, count in zip(names, counts):
+        line = f"- {name}: {count} rows"
+        if target is not None:
+            mean = float(np.mean(np.asarray(target, dtype=float)[groups == name]))
+            stat = "positive rate" if task == "classification" else "mean target"
+            line += f" ({stat} {mean:.3f})"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _pandas():
+    try:
+        import pandas
+    except ImportError as error:  # pragma: no cover - pandas is a test dependency
+        raise ImportError(
+            "as_frame=True needs pandas; install it (pip install pandas) or use as_frame=False."
+        ) from error
+    return pandas
+
+
+def make_bunch(*, X, y, groups, feature_names, target_name, task, descr, as_frame, **extra):
+    """The loaders' Bunch, with pandas objects when ``as_frame`` is True.
+
+    With ``as_frame=True``, ``data`` is a DataFrame with ``feature_names`` as columns,
+    ``target`` a Series named ``target_name``, ``groups`` a Series named ``"group"`` and
+    ``frame`` the DataFrame of the features followed by the target.
+    """
+    groups = np.asarray(groups, dtype=object)
+    bunch = Bunch(
+        data=X,
+        target=y,
+        groups=groups,
+        feature_names=list(feature_names),
+        target_names=[target_name],
+        group_names=np.unique(groups),
+        task=task,
+        frame=None,
+        DESCR=descr,
+        **extra,
+    )
+    if as_frame:
+        pd = _pandas()
+        bunch.data = pd.DataFrame(X, columns=list(feature_names))
+        bunch.target = pd.Series(y, name=target_name)
+        bunch.groups = pd.Series(groups, name="group")
+        bunch.frame = pd.concat([bunch.data, bunch.target], axis=1)
+    return bunch

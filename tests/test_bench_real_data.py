@@ -1,0 +1,51 @@
+"""``benchmarks.real_data``: its results file name and its data folder (training stubbed)."""
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("matplotlib")
+
+from benchmarks import _common, real_data  # noqa: E402
+
+
+def _fake_run(name, bunch, seed, args):
+    task = real_data.DATASETS[name][2]
+    methods = ["ERM (ours)", "GroupDRO", *(f"Per-GDRO search ({o})" for o in real_data.OBJECTIVES)]
+    results = {m: (0.5 + 0.1 * seed, 0.4, {"a": 0.4, "b": 0.6}) for m in methods}
+    times = {m: 1.0 for m in methods}
+    picks = {o: {"rho": 0.5, "epsilon": [0.1, 0.2]} for o in real_data.OBJECTIVES}
+    meta = dict(dropped={}, n_train=6, n_val=2, n_test=2, n_features=3, task=task)
+    return results, times, picks, meta
+
+
+@pytest.fixture
+def stubbed(tmp_path, monkeypatch):
+    monkeypatch.setattr(real_data, "RESULTS", tmp_path)
+    monkeypatch.setattr(_common, "RESULTS", tmp_path)
+    monkeypatch.setattr(real_data, "run", _fake_run)
+    homes = []
+    monkeypatch.setattr(real_data, "load", lambda name, home: homes.append((name, home)))
+    return tmp_path, homes
+
+
+@pytest.mark.parametrize("flags, output", [(["--quick"], "real_data_quick"), ([], "real_data")])
+def test_results_file_is_named_after_the_run_not_a_data_set(flags, output, stubbed):
+    results, homes = stubbed
+    path = real_data.main([*flags, "--seeds", "2", "--data-home", "some/folder"])
+    assert path == results / f"{output}.md"
+    assert sorted(p.name for p in results.iterdir()) == [f"{output}.md", f"{output}.png"]
+    text = path.read_text()
+    for name in real_data.DATASETS:
+        assert f"## {name}" in text
+    assert homes == [(name, "some/folder") for name in real_data.DATASETS]
+
+
+def test_data_home_order(tmp_path, monkeypatch):
+    monkeypatch.setenv("PERGDRO_DATA_HOME", str(tmp_path / "env"))
+    assert _common.benchmark_data_home("flag") == "flag"
+    assert _common.benchmark_data_home() == str(tmp_path / "env")
+    monkeypatch.delenv("PERGDRO_DATA_HOME")
+    beside = Path(_common.__file__).resolve().parents[2] / "shared" / "data"
+    expected = str(beside) if beside.is_dir() else None
+    assert _common.benchmark_data_home() == expected
