@@ -63,9 +63,8 @@ from ._search_space import (
 )
 from ._selection import SELECTIONS, pick, selection_columns
 from ._splits import make_folds, make_group_folds
-from ._template import take
 from ._surrogate import KernelRefitSchedule, make_surrogate
-from ._template import SearchTemplate
+from ._template import SearchTemplate, take
 
 logger = logging.getLogger("pergdro_sklearn")
 
