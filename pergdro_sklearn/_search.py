@@ -112,19 +112,34 @@ class PerGDROSearchCV(BestEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
         ``y`` only; ``X`` reaches the first step as given (a DataFrame, say). The
         built-in objectives evaluate the Per-GDRO step on the transformed
         validation rows, scorers the whole fitted Pipeline.
-    rho_bounds : (float, float), default=(0.0, 3.0)
+    rho_bounds : "auto" or (float, float), default="auto"
         Search range of the inter-group radius. ``low == high`` fixes ``rho``.
-    epsilon_bounds : (float, float), array-like of shape (n_groups, 2) or dict, \
-default=(0.0, 3.0)
+        ``"auto"``: from 0 to the divergence (from the training proportions) of a
+        mix that puts 99% of the mass on the smallest group; past it a larger
+        ball changes nothing (for KL about ``log(n / n_min)``).
+    epsilon_bounds : "auto", (float, float), array-like of shape (n_groups, 2) or \
+dict, default="auto"
         Search ranges of the within-group radii: one pair for every group (one
         dimension per group), one pair per group in ``groups_`` order, or
         ``{label: (low, high)}`` (groups not named are fixed at 0). A pair with
-        ``low == high`` fixes that group's radius. The paper gives minority groups
-        wider ranges.
-    shared_epsilon : bool, default=False
+        ``low == high`` fixes that group's radius. ``"auto"`` measures them in the
+        data's own scale, on the first split's training rows as the Per-GDRO step
+        sees them (after a Pipeline's transformers): group ``g`` gets
+        ``(0, gap_g * sqrt(n_min / n_g))``, where ``gap_g`` is the mean distance
+        from the group's rows to the nearest row of another class, capped at half
+        the distance between the two closest class means (beyond it a per-sample
+        adversary carries a typical row onto the other class and training
+        collapses), and ``sqrt(n_min / n_g)`` widens the ball of small groups,
+        whose empirical distribution is the least certain (regression targets are
+        split at their median for the gap). The resolved bounds are
+        ``rho_bounds_`` and ``epsilon_bounds_``.
+    shared_epsilon : bool, default=True
         Search one radius dimension for all groups instead of one per group. When
         the varying groups have different bounds the dimension is a scale ``s`` in
-        [0, 1] with ``epsilon_g = low_g + s * (high_g - low_g)``.
+        [0, 1] with ``epsilon_g = low_g + s * (high_g - low_g)``: with the default
+        bounds, every group's radius is the same fraction of its own range. Fewer
+        dimensions leave the pick less room for validation noise (README, "How the
+        search picks"); ``False`` searches each group's radius separately.
     objective : str or callable, default="worst_group_loss"
         What the search minimises on the validation rows:
 
@@ -149,6 +164,31 @@ default=(0.0, 3.0)
 
         A non-finite objective is handed to the optimiser as
         ``NONFINITE_SCORE_PENALTY`` (1e6); ``cv_results_`` shows the true value.
+    selection : {"one_se", "best", "gp_mean", "ensemble"}, default="one_se"
+        How the final radii are picked from the evaluated candidates; validation
+        noise makes the lowest objective mostly luck once many candidates are
+        evaluated (README, "How the search picks", measured the rules):
+
+        - ``"one_se"`` (default): among the candidates whose mean objective is
+          within one standard error of the lowest, the most robust one (the
+          largest radii relative to their bounds). The standard error comes from
+          the worst group's validation rows (built-in per-group objectives) or the
+          spread over splits (other objectives; with one split and a scorer the
+          rule is ``"best"``);
+        - ``"best"``: the lowest mean objective;
+        - ``"gp_mean"``: the evaluated candidate with the lowest GP posterior mean
+          (scikit-optimize's ``expected_minimum``, restricted to evaluated points);
+        - ``"ensemble"``: greedy ensemble selection with replacement (Caruana et
+          al., 2004) on the candidates' validation predictions; ``best_estimator_``
+          is an :class:`EnsembleSelectionClassifier` (or ``...Regressor``) of the
+          selected candidates refit on all the data, weighted by how often each was
+          selected.
+
+        Failed candidates, non-finite objectives and candidates whose validation
+        predictions collapsed to one class (a constant, for regressors) are never
+        picked. ERM (``rho = 0``, ``epsilon = 0``, the lowest corner of the bounds)
+        is always the first candidate, and a pick that scores worse than it on
+        validation by more than its standard error gives a ``UserWarning``.
     n_iter : int, default=50
         Number of candidates evaluated (initial points included).
     n_initial_points : int, default=10
@@ -232,7 +272,19 @@ default=(0.0, 3.0)
         ``{"rho": float, "epsilon": ndarray of shape (n_groups,)}``, radii in
         ``groups_`` order.
     best_index_ : int
-        Row of ``cv_results_`` of the best candidate.
+        Row of ``cv_results_`` of the picked candidate (for ``"ensemble"``, its
+        member with the largest weight).
+    selected_indices_ : ndarray of int
+        Rows of ``cv_results_`` the selection picked (several for ``"ensemble"``).
+    selected_weights_ : ndarray of float
+        Their weights in ``best_estimator_`` (summing to 1).
+    rho_bounds_ : (float, float)
+        The searched range of ``rho`` (resolved from ``"auto"``).
+    epsilon_bounds_ : ndarray of shape (n_groups, 2)
+        The searched ranges of the radii, ``groups_`` order.
+    validation_predictions_ : ndarray of shape (n_candidates, n_rows, n_columns) or None
+        Each candidate's validation predictions (probabilities or values), kept
+        for ``selection="ensemble"`` only.
     best_objective_ : float
         Its mean validation objective (lower is better).
     best_score_ : float
@@ -250,7 +302,9 @@ default=(0.0, 3.0)
         objective), ``mean_fit_time``, ``std_fit_time``, ``mean_score_time``,
         ``std_score_time``, ``mean_val_loss_<label>`` (clean validation loss per
         group), ``mean_val_accuracy_<label>`` (classifiers) or ``mean_val_mse_<label>``
-        (regressors), and ``is_initial_point``.
+        (regressors), ``is_initial_point``, ``std_error_test_objective`` (standard
+        error of the mean objective; NaN when unknown), ``collapsed``, ``failed``
+        and ``gp_mean_test_objective`` (the GP's posterior mean at the candidate).
     optimizer_result_ : scipy.optimize.OptimizeResult
         skopt's result (``x_iters``, ``func_vals``, ``space``, ``models``), usable with
         ``skopt.plots``. ``func_vals`` hold the penalised objective.
@@ -293,13 +347,14 @@ default=(0.0, 3.0)
     >>> data = make_shifted_groups(n_train=(60, 50, 20, 20), random_state=0)
     >>> search = PerGDROSearchCV(
     ...     PerGDROClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0),
-    ...     epsilon_bounds={0: (0, 1), 1: (0, 1), 2: (0, 2), 3: (0, 2)},
     ...     n_iter=5, n_initial_points=3, random_state=0)
     >>> search = search.fit(data.X_train, data.y_train, groups=data.groups_train)
     >>> search.dimension_names_
-    ['rho', 'epsilon_0', 'epsilon_1', 'epsilon_2', 'epsilon_3']
-    >>> search.best_params_["epsilon"].shape
-    (4,)
+    ['rho', 'epsilon_scale']
+    >>> search.epsilon_bounds_.shape, search.best_params_["epsilon"].shape
+    ((4, 2), (4,))
+    >>> float(search.cv_results_["param_rho"][0])  # ERM is always the first candidate
+    0.0
     >>> len(search.cv_results_["mean_test_objective"])
     5
     >>> search.predict(data.X_test[:3]).shape
