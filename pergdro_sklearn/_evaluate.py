@@ -105,6 +105,10 @@ class Scoring:
     error_score : "raise" or float
     labels : ndarray of shape (n_groups,)
         The group labels, in the order of the per-group arrays.
+    val_predictions : bool, default=False
+        Also send back each candidate's validation predictions
+        (``predict_proba`` for classifiers, ``predict`` for regressors) in
+        ``SplitScore.extra["val_predictions"]`` (for example for ensemble selection).
     """
 
     objective: str
@@ -112,6 +116,7 @@ class Scoring:
     is_classifier: bool
     error_score: object
     labels: np.ndarray
+    val_predictions: bool = False
 
     @property
     def n_groups(self):
@@ -140,6 +145,13 @@ class Scoring:
         entry = _metrics.GROUP_METRICS[self.objective]
         value = entry.compute(candidate, X_val, y_val, groups=g_val)
         return (-value if entry.greater_is_better else value), clean, metric
+
+    def extra(self, candidate, X_val):
+        """The optional arrays a worker sends back with the numbers."""
+        if not self.val_predictions:
+            return {}
+        method = "predict_proba" if self.is_classifier else "predict"
+        return {"val_predictions": np.asarray(getattr(candidate, method)(X_val))}
 
 
 def _fit_one(template, X, y, groups, train, params, error_score):
@@ -174,13 +186,16 @@ def _score_fit(fit, X, y, groups, val, scoring):
         return SplitScore(np.nan, fit.fit_time, time.perf_counter() - start, nan, nan,
                           fit.error)
     try:
-        value, clean, metric = scoring.score(fit.estimator, take(X, val), y[val], groups[val])
+        X_val = take(X, val)
+        value, clean, metric = scoring.score(fit.estimator, X_val, y[val], groups[val])
+        extra = scoring.extra(fit.estimator, X_val)
     except Exception:
         if scoring.error_score == "raise":
             raise
         return SplitScore(np.nan, fit.fit_time, time.perf_counter() - start, nan, nan,
                           traceback.format_exc())
-    return SplitScore(value, fit.fit_time, time.perf_counter() - start, clean, metric)
+    return SplitScore(value, fit.fit_time, time.perf_counter() - start, clean, metric,
+                      extra=extra)
 
 
 def _evaluate_one(template, X, y, groups, fold, params, scoring):

@@ -301,6 +301,10 @@ default=(0.0, 3.0)
     (3,)
     """
 
+    # Whether the workers also send back each candidate's validation predictions,
+    # kept in EvaluationRecord.extra["val_predictions"] (a pick may need them).
+    _return_val_predictions = False
+
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict"])],
         "rho_bounds": ["array-like"],
@@ -446,7 +450,8 @@ default=(0.0, 3.0)
         checkpoint.check_folds(state, folds_hash)
         checkpoint.start(fingerprint=search_fingerprint, seed=seed, folds_hash=folds_hash,
                          dimensions=space.names, groups=[str(g) for g in labels.tolist()])
-        scoring = Scoring(objective_name, scorer, self._is_classifier, self.error_score, labels)
+        scoring = Scoring(objective_name, scorer, self._is_classifier, self.error_score, labels,
+                          val_predictions=self._return_val_predictions)
         return _SearchRun(template, X, y, groups, labels, group_index, space, folds, scoring,
                           checkpoint, [] if state is None else list(state["evaluations"]),
                           int(design_seed), int(optimizer_seed))
