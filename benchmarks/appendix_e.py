@@ -9,6 +9,7 @@ Writes ``benchmarks/results/appendix_e[_quick].md`` and PNG figures.
 """
 
 import argparse
+import functools
 import time
 
 import matplotlib
@@ -75,24 +76,33 @@ def evaluate(predict, data):
     return [float(np.mean(pred == data.y_test)), min(accs), *accs]
 
 
+def _test_scores(test_data, candidate, X_val, y_val, groups_val):
+    """Run in the search's workers: the candidate's scores on the test split."""
+    return {"test": evaluate(candidate.predict, test_data)}
+
+
 class TestScoringSearch(PerGDROSearchCV):
     """The search, which also scores every candidate on the test split.
 
     Only for the "ideal" row, chosen on test data: the search itself never sees
-    these scores.
+    these scores. The workers compute them next to the validation scores
+    (``_worker_extras``), since fitted networks never leave the workers.
     """
 
     test_data = None
     test_records = None
 
-    def _fit_candidates(self, params_list, X, y, groups, folds):
-        fits = super()._fit_candidates(params_list, X, y, groups, folds)
-        for params, per_fold in zip(params_list, fits):
-            for fit in per_fold:
-                if fit.estimator is not None:
-                    self.test_records.append(
-                        (params, evaluate(fit.estimator.predict, self.test_data)))
-        return fits
+    @property
+    def _worker_extras(self):
+        return (functools.partial(_test_scores, self.test_data),)
+
+    def _evaluate_candidates(self, params_list, run):
+        records = super()._evaluate_candidates(params_list, run)
+        for params, record in zip(params_list, records):
+            for scores in record.extra.get("test", []):
+                if scores is not None:
+                    self.test_records.append((params, scores))
+        return records
 
 
 def run_seed(seed, args, budget):

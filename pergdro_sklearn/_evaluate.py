@@ -105,10 +105,10 @@ class Scoring:
     error_score : "raise" or float
     labels : ndarray of shape (n_groups,)
         The group labels, in the order of the per-group arrays.
-    val_predictions : bool, default=False
-        Also send back each candidate's validation predictions
-        (``predict_proba`` for classifiers, ``predict`` for regressors) in
-        ``SplitScore.extra["val_predictions"]`` (for example for ensemble selection).
+    extras : tuple of callables, default=()
+        Each ``extra(candidate, X_val, y_val, groups_val) -> dict`` runs in the
+        worker on the fitted candidate; the arrays (or numbers) it returns come
+        back in ``SplitScore.extra`` (e.g. :func:`validation_predictions`).
     """
 
     objective: str
@@ -116,7 +116,7 @@ class Scoring:
     is_classifier: bool
     error_score: object
     labels: np.ndarray
-    val_predictions: bool = False
+    extras: tuple = ()
 
     @property
     def n_groups(self):
@@ -146,12 +146,18 @@ class Scoring:
         value = entry.compute(candidate, X_val, y_val, groups=g_val)
         return (-value if entry.greater_is_better else value), clean, metric
 
-    def extra(self, candidate, X_val):
+    def extra(self, candidate, X_val, y_val, g_val):
         """The optional arrays a worker sends back with the numbers."""
-        if not self.val_predictions:
-            return {}
-        method = "predict_proba" if self.is_classifier else "predict"
-        return {"val_predictions": np.asarray(getattr(candidate, method)(X_val))}
+        out = {}
+        for extra in self.extras:
+            out.update(extra(candidate, X_val, y_val, g_val))
+        return out
+
+
+def validation_predictions(candidate, X_val, y_val, groups_val):
+    """``{"val_predictions": ...}``: ``predict_proba`` of a classifier, else ``predict``."""
+    method = "predict_proba" if hasattr(candidate, "predict_proba") else "predict"
+    return {"val_predictions": np.asarray(getattr(candidate, method)(X_val))}
 
 
 def _fit_one(template, X, y, groups, train, params, error_score):
@@ -188,7 +194,7 @@ def _score_fit(fit, X, y, groups, val, scoring):
     try:
         X_val = take(X, val)
         value, clean, metric = scoring.score(fit.estimator, X_val, y[val], groups[val])
-        extra = scoring.extra(fit.estimator, X_val)
+        extra = scoring.extra(fit.estimator, X_val, y[val], groups[val])
     except Exception:
         if scoring.error_score == "raise":
             raise
@@ -315,5 +321,5 @@ def build_cv_results(records, labels, n_splits, is_classifier):
     return results
 
 
-__all__ = ["FitResult", "Scoring", "SplitScore", "build_cv_results",
+__all__ = ["validation_predictions", "FitResult", "Scoring", "SplitScore", "build_cv_results",
            "evaluate_candidates", "resolve_objective"]

@@ -301,9 +301,10 @@ default=(0.0, 3.0)
     (3,)
     """
 
-    # Whether the workers also send back each candidate's validation predictions,
-    # kept in EvaluationRecord.extra["val_predictions"] (a pick may need them).
-    _return_val_predictions = False
+    # Functions extra(candidate, X_val, y_val, groups_val) -> dict run in the workers
+    # on every fitted candidate; what they return is kept in EvaluationRecord.extra
+    # (e.g. _evaluate.validation_predictions, for a pick that needs predictions).
+    _worker_extras = ()
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict"])],
@@ -451,7 +452,7 @@ default=(0.0, 3.0)
         checkpoint.start(fingerprint=search_fingerprint, seed=seed, folds_hash=folds_hash,
                          dimensions=space.names, groups=[str(g) for g in labels.tolist()])
         scoring = Scoring(objective_name, scorer, self._is_classifier, self.error_score, labels,
-                          val_predictions=self._return_val_predictions)
+                          extras=tuple(self._worker_extras))
         return _SearchRun(template, X, y, groups, labels, group_index, space, folds, scoring,
                           checkpoint, [] if state is None else list(state["evaluations"]),
                           int(design_seed), int(optimizer_seed))

@@ -6,6 +6,7 @@ import numpy as np
 
 from pergdro_sklearn import PerGDROClassifier, PerGDROSearchCV
 from pergdro_sklearn._checkpoint import EvaluationRecord, read_checkpoint
+from pergdro_sklearn._evaluate import validation_predictions
 from pergdro_sklearn._splits import make_group_folds
 from pergdro_sklearn.datasets import make_shifted_groups
 
@@ -13,7 +14,7 @@ NET = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
 
 
 class PredictionsSearch(PerGDROSearchCV):
-    _return_val_predictions = True
+    _worker_extras = (validation_predictions,)
 
 
 def test_workers_send_back_validation_predictions_into_the_records(tmp_path):
