@@ -142,6 +142,8 @@ class Scoring:
         clean, metric = self.per_group(candidate, X_val, y_val, g_val)
         if self.objective == "scorer":
             return -float(_call_scorer(self.scorer, candidate, X_val, y_val, g_val)), clean, metric
+        if self.objective == "worst_group_loss":  # already computed, by the same function
+            return float(np.nanmax(clean)), clean, metric
         entry = _metrics.GROUP_METRICS[self.objective]
         value = entry.compute(candidate, X_val, y_val, groups=g_val)
         return (-value if entry.greater_is_better else value), clean, metric
