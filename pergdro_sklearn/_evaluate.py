@@ -106,8 +106,10 @@ class Scoring:
     error_score : "raise" or float
     labels : ndarray of shape (n_groups,)
         The group labels, in the order of the per-group arrays.
-    keep_predictions : bool, default=False
-        Send each candidate's validation predictions back (for ensemble selection).
+    extras : tuple of callables, default=()
+        Each ``extra(candidate, X_val, y_val, groups_val) -> dict`` runs in the
+        worker on the fitted candidate; the arrays (or numbers) it returns come
+        back in ``SplitScore.extra`` (e.g. :func:`validation_predictions`).
     """
 
     objective: str
@@ -115,7 +117,7 @@ class Scoring:
     is_classifier: bool
     error_score: object
     labels: np.ndarray
-    keep_predictions: bool = False
+    extras: tuple = ()
 
     @property
     def n_groups(self):
@@ -141,9 +143,69 @@ class Scoring:
         clean, metric = self.per_group(candidate, X_val, y_val, g_val)
         if self.objective == "scorer":
             return -float(_call_scorer(self.scorer, candidate, X_val, y_val, g_val)), clean, metric
+        if self.objective == "worst_group_loss":  # already computed, by the same function
+            return float(np.nanmax(clean)), clean, metric
         entry = _metrics.GROUP_METRICS[self.objective]
         value = entry.compute(candidate, X_val, y_val, groups=g_val)
         return (-value if entry.greater_is_better else value), clean, metric
+
+    def extra(self, candidate, X_val, y_val, g_val):
+        """The optional arrays a worker sends back with the numbers."""
+        out = {}
+        for extra in self.extras:
+            out.update(extra(candidate, X_val, y_val, g_val))
+        return out
+
+
+@dataclass(frozen=True)
+class SelectionExtras:
+    """What the search's pick needs from one validation part, computed in the worker.
+
+    Called as an entry of ``Scoring.extras``; returns ``std_error`` (standard error
+    of the worst group's mean row loss, log loss or squared error, or of its error
+    rate for ``"worst_group_error"``; NaN for other objectives, whose spread comes
+    from the splits), ``collapsed`` (one class, or a constant, for every row) and,
+    with ``keep_predictions``, ``predictions`` (probabilities or predicted values,
+    float32) for ensemble selection.
+    """
+
+    objective: str
+    is_classifier: bool
+    labels: np.ndarray
+    keep_predictions: bool = False
+
+    def __call__(self, candidate, X_val, y_val, groups_val):
+        n = np.shape(y_val)[0]
+        val_index = np.searchsorted(self.labels, groups_val)
+        if self.is_classifier:
+            prediction = candidate.predict_proba(X_val)
+            position = np.searchsorted(candidate.classes_, y_val)
+            chosen = prediction.argmax(axis=1)
+            if self.objective == "worst_group_error":
+                rows = (chosen != position).astype(float)
+            else:
+                rows = -np.log(np.clip(prediction[np.arange(n), position], 1e-15, None))
+            collapsed = collapsed_prediction(chosen, True)
+        else:
+            prediction = np.asarray(candidate.predict(X_val), dtype=float).reshape(n, -1)
+            target = np.asarray(y_val, dtype=float).reshape(n, -1)
+            rows = ((prediction - target) ** 2).mean(axis=1)
+            collapsed = collapsed_prediction(prediction, False, target)
+        known = self.objective in ("worst_group_loss", "worst_group_error")
+        extra = {
+            "std_error": (worst_group_standard_error(rows, val_index, self.labels.shape[0])
+                          if known else float("nan")),
+            "collapsed": bool(collapsed),
+        }
+        if self.keep_predictions:
+            extra["predictions"] = prediction.astype(np.float32)
+        return extra
+
+
+def validation_predictions(candidate, X_val, y_val, groups_val):
+    """``{"val_predictions": ...}``: ``predict_proba`` of a classifier, else ``predict``."""
+    method = "predict_proba" if hasattr(candidate, "predict_proba") else "predict"
+    return {"val_predictions": np.asarray(getattr(candidate, method)(X_val))}
 
 
 def _fit_one(template, X, y, groups, train, params, error_score):
@@ -178,9 +240,9 @@ def _score_fit(fit, X, y, groups, val, scoring):
         return SplitScore(np.nan, fit.fit_time, time.perf_counter() - start, nan, nan,
                           fit.error)
     try:
-        value, clean, metric = scoring.score(fit.estimator, take(X, val), y[val], groups[val])
-        extra = selection_extras(fit.estimator, take(X, val), y[val],
-                                 np.searchsorted(scoring.labels, groups[val]), scoring)
+        X_val = take(X, val)
+        value, clean, metric = scoring.score(fit.estimator, X_val, y[val], groups[val])
+        extra = scoring.extra(fit.estimator, X_val, y[val], groups[val])
     except Exception:
         if scoring.error_score == "raise":
             raise
@@ -188,42 +250,6 @@ def _score_fit(fit, X, y, groups, val, scoring):
                           traceback.format_exc())
     return SplitScore(value, fit.fit_time, time.perf_counter() - start, clean, metric,
                       extra=extra)
-
-
-def selection_extras(candidate, X_val, y_val, val_index, scoring):
-    """What the search's pick needs from one validation part, computed in the worker.
-
-    Returns a dict with ``std_error`` (standard error of the worst group's mean row
-    loss, log loss or squared error; of its error rate for ``"worst_group_error"``;
-    NaN for other objectives, whose spread comes from the splits), ``collapsed``
-    (the predictions are one class, or constant, for every row) and, when
-    ``scoring.keep_predictions``, ``predictions`` (class probabilities or
-    predicted values, float32) for ensemble selection.
-    """
-    n = np.shape(y_val)[0]
-    if scoring.is_classifier:
-        prediction = candidate.predict_proba(X_val)
-        position = np.searchsorted(candidate.classes_, y_val)
-        chosen = prediction.argmax(axis=1)
-        if scoring.objective == "worst_group_error":
-            rows = (chosen != position).astype(float)
-        else:
-            rows = -np.log(np.clip(prediction[np.arange(n), position], 1e-15, None))
-        collapsed = collapsed_prediction(chosen, True)
-    else:
-        prediction = np.asarray(candidate.predict(X_val), dtype=float).reshape(n, -1)
-        target = np.asarray(y_val, dtype=float).reshape(n, -1)
-        rows = ((prediction - target) ** 2).mean(axis=1)
-        collapsed = collapsed_prediction(prediction, False, target)
-    known = scoring.objective in ("worst_group_loss", "worst_group_error")
-    extra = {
-        "std_error": (worst_group_standard_error(rows, val_index, scoring.n_groups)
-                      if known else float("nan")),
-        "collapsed": bool(collapsed),
-    }
-    if scoring.keep_predictions:
-        extra["predictions"] = prediction.astype(np.float32)
-    return extra
 
 
 def _evaluate_one(template, X, y, groups, fold, params, scoring):
@@ -343,5 +369,5 @@ def build_cv_results(records, labels, n_splits, is_classifier):
     return results
 
 
-__all__ = ["FitResult", "Scoring", "SplitScore", "build_cv_results",
+__all__ = ["validation_predictions", "FitResult", "Scoring", "SplitScore", "build_cv_results",
            "evaluate_candidates", "resolve_objective"]

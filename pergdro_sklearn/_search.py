@@ -49,7 +49,14 @@ from ._constants import (
     DEFAULT_SEARCH_SELECTION,
     MIN_ROWS_PER_GROUP,
 )
-from ._evaluate import FitResult, Scoring, build_cv_results, evaluate_candidates, resolve_objective
+from ._evaluate import (
+    FitResult,
+    Scoring,
+    SelectionExtras,
+    build_cv_results,
+    evaluate_candidates,
+    resolve_objective,
+)
 from ._radius_scale import auto_epsilon_bounds, auto_rho_upper
 from ._search_delegate import BestEstimatorMixin
 from ._search_space import (
@@ -361,6 +368,11 @@ dict, default="auto"
     (3,)
     """
 
+    # Functions extra(candidate, X_val, y_val, groups_val) -> dict run in the workers
+    # on every fitted candidate; what they return is kept in EvaluationRecord.extra
+    # (e.g. _evaluate.validation_predictions, for a pick that needs predictions).
+    _worker_extras = ()
+
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict"])],
         "rho_bounds": [StrOptions({"auto"}), "array-like"],
@@ -511,7 +523,9 @@ dict, default="auto"
         checkpoint.start(fingerprint=search_fingerprint, seed=seed, folds_hash=folds_hash,
                          dimensions=space.names, groups=[str(g) for g in labels.tolist()])
         scoring = Scoring(objective_name, scorer, self._is_classifier, self.error_score, labels,
-                          keep_predictions=self.selection == "ensemble")
+                          extras=(SelectionExtras(objective_name, self._is_classifier, labels,
+                                                  self.selection == "ensemble"),
+                                  *self._worker_extras))
         return _SearchRun(template, X, y, groups, labels, group_index, space, folds, scoring,
                           checkpoint, [] if state is None else list(state["evaluations"]),
                           int(design_seed), int(optimizer_seed))

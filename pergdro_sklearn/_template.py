@@ -76,10 +76,6 @@ class SearchTemplate:
     def is_pipeline(self):
         return isinstance(self.estimator, Pipeline)
 
-    def radii_params(self, params):
-        """``params`` (``rho``, ``epsilon``) as parameters of the whole estimator."""
-        return {self.path + key: value for key, value in params.items()}
-
     def fit_transformers(self, X, y):
         """A clone of the template with its transformers fitted on ``X``; and ``X`` transformed.
 
@@ -94,22 +90,6 @@ class SearchTemplate:
                 Xt = step.fit_transform(Xt, y)
             level = level.steps[-1][1]
         return estimator, Xt
-
-    def transform(self, fitted, X):
-        """``X`` as the Per-GDRO step of ``fitted`` receives it."""
-        level = fitted
-        while isinstance(level, Pipeline):
-            for _, step in level.steps[:-1]:
-                if not _skipped(step):
-                    X = step.transform(X)
-            level = level.steps[-1][1]
-        return X
-
-    def final_of(self, fitted):
-        """The Per-GDRO step of a fitted candidate."""
-        while isinstance(fitted, Pipeline):
-            fitted = fitted.steps[-1][1]
-        return fitted
 
     def with_final(self, fitted_transformers, final):
         """The candidate: fitted transformers followed by the fitted Per-GDRO ``final``."""
