@@ -37,6 +37,12 @@ from pergdro_sklearn.datasets import make_shifted_groups
 # Tiny networks, few epochs, few candidates; "sampling" keeps the GP's acquisition cheap.
 NET = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
 BUDGET = dict(n_iter=5, n_initial_points=3, acq_optimizer="sampling", random_state=0)
+# These tests exercise the search's machinery on a fixed space: the earlier defaults
+# (bounds 0-3, one dimension per group, the lowest objective). The defaults
+# themselves (data-scaled bounds, a shared scale, the one-SE pick) are tested in
+# test_selection.py.
+BUDGET.update(rho_bounds=(0.0, 3.0), epsilon_bounds=(0.0, 3.0), shared_epsilon=False,
+              selection="best")
 LABELS = [0, 1, 2, 3]
 
 

@@ -13,7 +13,8 @@ from pergdro_sklearn._splits import make_group_folds
 from pergdro_sklearn.datasets import make_shifted_groups
 
 NET = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
-BUDGET = dict(n_iter=5, n_initial_points=4, acq_optimizer="sampling", random_state=0)
+BUDGET = dict(n_iter=5, n_initial_points=4, acq_optimizer="sampling", random_state=0,
+              rho_bounds=(0.0, 3.0), epsilon_bounds=(0.0, 3.0), shared_epsilon=False)
 
 
 @pytest.fixture(scope="module")
@@ -66,18 +67,22 @@ def test_search_over_a_pipeline_with_routing_on_and_off(routing, data):
                                reference.cv_results_["mean_test_objective"])
 
 
+@pytest.mark.parametrize("epsilon_bounds", [(0.0, 3.0), "auto"])
 @pytest.mark.parametrize("batch_candidates", [1, 4])
-def test_validation_rows_never_reach_a_transformer_fit(batch_candidates, data):
+def test_validation_rows_never_reach_a_transformer_fit(batch_candidates, epsilon_bounds, data):
     X, y, groups = data
     folds = make_group_folds(3, groups, np.arange(4), classes_index=y, random_state=0)
     RecordingScaler.fitted_rows = []
     pipe = make_pipeline(RecordingScaler(), PerGDROClassifier(**NET))
     PerGDROSearchCV(pipe, cv=folds, batch_candidates=batch_candidates,
-                    **{**BUDGET, "n_iter": 4}).fit(X, y, groups=groups)
+                    **{**BUDGET, "n_iter": 4, "epsilon_bounds": epsilon_bounds}).fit(
+        X, y, groups=groups)
     *inner_fits, refit = RecordingScaler.fitted_rows
     np.testing.assert_array_equal(refit, X)
-    # one transformer fit per split for a batch, one per (candidate, split) otherwise
-    assert len(inner_fits) == (3 if batch_candidates == 4 else 12)
+    # one transformer fit per split for a batch, one per (candidate, split) otherwise;
+    # "auto" bounds measure the data after transformers fitted on the first training part
+    expected = (3 if batch_candidates == 4 else 12) + (epsilon_bounds == "auto")
+    assert len(inner_fits) == expected
     train_sets = [X[train] for train, _ in folds]
     for rows in inner_fits:
         assert any(rows.shape == t.shape and np.array_equal(rows, t) for t in train_sets)
