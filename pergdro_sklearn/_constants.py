@@ -50,3 +50,11 @@ MAX_ENUMERATED_GRID_POINTS = 1_000_000
 DEFAULT_BATCH_CANDIDATES = 16
 # Chosen from benchmarks/results (README, "Choosing the objective").
 DEFAULT_SEARCH_OBJECTIVE = "worst_group_loss"
+
+# Early stopping and convergence (names and defaults as in MLPClassifier)
+DEFAULT_VALIDATION_FRACTION = 0.1
+DEFAULT_N_ITER_NO_CHANGE = 10
+DEFAULT_TOL = 1e-4
+# A fit whose kept training loss exceeds this multiple of its first minibatch's
+# loss (before any update) has blown up, even when the loss stays finite.
+LOSS_BLOWUP_FACTOR = 100.0
