@@ -401,7 +401,7 @@ class BaseGroupRobustMLP(BaseEstimator):
         counts = np.bincount(part_index, minlength=n_groups)
         part_weights = None if weights is None else weights[rows]
         scale = group_row_scale(part_index, part_weights, n_groups)
-        if scale is None:
+        if part_weights is None:
             nominal = counts / counts.sum()
         else:
             totals = np.bincount(part_index, weights=part_weights, minlength=n_groups)
