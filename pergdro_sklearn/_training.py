@@ -70,12 +70,15 @@ class GroupWeighting:
 
     def _importance(self, weights, losses, group_index):
         """Batch mean of ``(weights_g / sampling_g) * loss``; the plain mean when they agree."""
-        if np.array_equal(np.broadcast_to(weights, self.weights.shape),
-                          np.broadcast_to(self.sampling, self.weights.shape)):
+        if self._ratio is None:  # recomputed only when the weights change
+            weights = np.broadcast_to(weights, self.weights.shape)
+            if np.array_equal(weights, np.broadcast_to(self.sampling, self.weights.shape)):
+                self._ratio = False
+            else:
+                self._ratio = torch.as_tensor(weights / self.sampling, dtype=losses.dtype,
+                                              device=losses.device)
+        if self._ratio is False:
             return sum_of_means(losses)
-        if self._ratio is None:
-            ratio = np.broadcast_to(weights, self.weights.shape) / self.sampling
-            self._ratio = torch.as_tensor(ratio, dtype=losses.dtype, device=losses.device)
         return sum_of_means(self._ratio[..., group_index] * losses)
 
     def batch_objective(self, losses, group_index):
@@ -247,7 +250,8 @@ class Trainer:
         replacement) instead of a permutation; ``weighting`` must have been started
         with ``sampling`` equal to ``1/G``.
     alpha : float
-        L2 penalty ``alpha / 2 * sum ||W||^2 / batch rows`` on ``penalized``.
+        L2 penalty ``alpha / 2 * sum ||W||^2 / batch rows`` on ``penalized`` (its
+        gradient is added after the backward pass, as ``MLPClassifier`` does).
     penalized : list of Tensor
         The parameters of the penalty.
     monitor : ValidationMonitor or None
@@ -301,11 +305,14 @@ class Trainer:
             check_input=False,
         )
 
-    def penalty(self, n_rows):
-        """``alpha / 2 * sum ||W||^2 / n_rows``, as ``MLPClassifier`` adds to its loss."""
+    def add_penalty_gradient(self, n_rows):
+        """Add the gradient of ``alpha / 2 * sum ||W||^2 / n_rows`` (``MLPClassifier``'s
+        L2 term) to the penalised parameters' gradients, in one fused call."""
         if self.alpha == 0 or not self.penalized:
-            return 0.0
-        return (0.5 * self.alpha / n_rows) * sum(p.square().sum() for p in self.penalized)
+            return
+        params = [p for p in self.penalized if p.grad is not None]
+        with torch.no_grad():
+            torch._foreach_add_([p.grad for p in params], params, alpha=self.alpha / n_rows)
 
     def train_step(self, X, y, group_index, row_scale=None):
         """One model update on a batch; returns the batch's robust per-sample losses."""
@@ -317,8 +324,8 @@ class Trainer:
         if self.first_batch_loss is None:
             self.first_batch_loss = losses.detach().mean(dim=-1).cpu().numpy().astype(float)
         objective = self.weighting.batch_objective(losses, group_index)
-        objective = objective + self.penalty(X.shape[0])
         objective.backward()
+        self.add_penalty_gradient(X.shape[0])
         self.optimizer.step()
         return losses.detach()
 
@@ -340,15 +347,24 @@ class Trainer:
         """
         n = X.shape[0]
         device = group_index.device
-        sums = torch.zeros(self.candidate_shape + (self.n_groups,), device=device)
-        counts = torch.zeros(self.n_groups, device=device)
+        if self.balanced:  # rows drawn with replacement: accumulate per batch
+            sums = torch.zeros(self.candidate_shape + (self.n_groups,), device=device)
+            counts = torch.zeros(self.n_groups, device=device)
+        else:  # each row once: one buffer, per-group means once at the end
+            row_losses = torch.empty(self.candidate_shape + (n,), device=device)
         for idx in self.batches(n, group_index):
             idx = idx.to(device)
             g = group_index[idx]
             scale = None if self.row_scale is None else self.row_scale[idx]
             losses = self.train_step(take_rows(X, idx, device), y[idx], g, scale)
-            sums.index_add_(-1, g, losses)
-            counts += group_counts(g, self.n_groups, counts.dtype)
+            if self.balanced:
+                sums.index_add_(-1, g, losses)
+                counts += group_counts(g, self.n_groups, counts.dtype)
+            else:
+                row_losses[..., idx] = losses
+        if not self.balanced:
+            sums = group_sums(row_losses, group_index, self.n_groups)
+            counts = group_counts(group_index, self.n_groups, sums.dtype)
         group_losses = (sums / counts.clamp(min=1)).cpu().numpy().astype(float)
         total = group_losses @ self.weighting.nominal
         return total, group_losses
