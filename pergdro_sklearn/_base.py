@@ -212,7 +212,8 @@ _TRAINING_OPTIONS_DOC = """    module : callable or None, default=None
         Hold out ``validation_fraction`` of each group's rows (stratified by group
         and class, every group on both sides), measure the worst-group validation
         loss after every epoch, stop when it has not improved by more than ``tol``
-        for more than ``n_iter_no_change`` epochs, and keep the best epoch's model.
+        for more than ``n_iter_no_change`` epochs, and keep the best epoch's model
+        (``group_counts_`` then counts the rows trained on).
     validation_fraction : float, default=0.1
         Share of each group's rows held out when ``early_stopping=True``.
     n_iter_no_change : int, default=10
