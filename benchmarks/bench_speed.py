@@ -6,7 +6,8 @@ Run from the repository root::
     python -m benchmarks.bench_speed --quick    # smaller sizes
 
 Parts: the lower level (Per-GDRO fit vs our ERM fit vs sklearn's MLPClassifier),
-batched candidates (one batched network vs sequential fits), and large data
+batched candidates (one batched network vs sequential fits), the peak memory of a
+16-candidate batched round against its data, and large data
 (time and memory from 10^3 to 10^6 rows and from 2 to 1,000 groups). Writes
 ``benchmarks/results/speed[_quick].md``.
 """
@@ -213,10 +214,69 @@ def large_data(max_rows, epochs, batch):
     return note + "\n\n" + markdown_table(header, rows), full
 
 
+MEMORY_SCRIPT = """
+import json, sys, time, warnings
+import numpy as np, torch
+torch.set_num_threads(1)
+from pergdro_sklearn import PerGDROClassifier
+from pergdro_sklearn._batched import fit_candidates
+n, d, n_candidates, epochs = (int(a) for a in sys.argv[1:5])
+dtype = np.dtype(sys.argv[5])
+rng = np.random.default_rng(0)
+X = rng.standard_normal((n, d), dtype=np.float32).astype(dtype, copy=False)
+groups = rng.integers(0, 4, size=n)
+y = (X[:, 0] + 0.5 * rng.standard_normal(n) > 0).astype(int)
+
+
+def status(key):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(key)) / 1024
+
+
+before = status("VmRSS")
+params = [dict(rho=0.2 * (c % 4), epsilon=0.05 * (c // 4)) for c in range(n_candidates)]
+template = PerGDROClassifier(hidden_layer_sizes=(64, 64, 64), max_iter=epochs, batch_size=1024,
+                             attack="fgsm", random_state=0)
+start = time.perf_counter()
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    fitted = fit_candidates(template, params, X, y, groups)
+seconds = time.perf_counter() - start
+# VmHWM: this process's own peak (ru_maxrss would carry the parent's over exec)
+print(json.dumps({"data_mb": X.nbytes / 2**20, "rss_before_fit_mb": before,
+                  "peak_rss_mb": status("VmHWM"), "fit_s": seconds,
+                  "candidates": len(fitted)}))
+"""
+
+
+def batched_memory(n_rows, n_features, n_candidates, epochs, dtypes=("float32", "float64")):
+    """Peak memory of one batched round against the size of its data."""
+    rows = []
+    for dtype in dtypes:
+        out = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(n_rows), str(n_features),
+                              str(n_candidates), str(epochs), dtype],
+                             capture_output=True, text=True, check=True)
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        logger.info("memory %s: %s", dtype, r)
+        budget = r["data_mb"] + 1536
+        rows.append([dtype, f"{r['data_mb']:.0f}", f"{r['rss_before_fit_mb']:.0f}",
+                     f"{r['peak_rss_mb']:.0f}", f"{r['peak_rss_mb'] - r['data_mb']:.0f}",
+                     f"{r['fit_s']:.0f}", f"<= {budget:.0f}: {r['peak_rss_mb'] <= budget}"])
+    note = (f"{n_candidates} Per-GDRO candidates (rho and epsilon varied; FGSM, whose one "
+            "attack step keeps the run short: the attack's memory is per minibatch) trained as "
+            f"one batched network by `fit_candidates` on {n_rows:,} rows x {n_features} "
+            f"features, {epochs} epoch(s), batch 1024, MLP {n_features}-64-64-64-2, in a "
+            "fresh process. Peak RSS is the process's VmHWM (data, Python, torch and "
+            "training); 'before fit' is its RSS with the data made and libraries imported.")
+    header = ["X dtype", "data (MB)", "RSS before fit (MB)", "peak RSS (MB)",
+              "peak minus data (MB)", "fit seconds", "target: peak <= data + 1.5 GB"]
+    return note + "\n\n" + markdown_table(header, rows)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--parts", default="lower,batched,protocol,large")
+    parser.add_argument("--parts", default="lower,batched,memory,protocol,large")
     args = parser.parse_args(argv)
     setup_logging()
     torch.set_num_threads(1)
@@ -233,6 +293,11 @@ def main(argv=None):
         epochs, n = (30, 16) if args.quick else (100, 16)
         sections += [f"## Batched candidates ({n} candidates, {epochs} epochs, PGD k=5)",
                      batched_candidates(epochs, n)]
+        logger.info(sections[-1])
+    if "memory" in parts:
+        n_rows = 10**5 if args.quick else 10**6
+        sections += [f"## Memory of a 16-candidate batched round ({n_rows:,} x 50)",
+                     batched_memory(n_rows, 50, 16, 1)]
         logger.info(sections[-1])
     if "protocol" in parts:
         n_initial, n_iter, epochs = (27, 51, 30) if args.quick else (243, 543, 100)

@@ -9,19 +9,30 @@ import functools
 import logging
 import warnings
 from numbers import Integral, Real
+from types import SimpleNamespace
 
 import numpy as np
+import scipy.sparse as sp
 import torch
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator, _fit_context, clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._constants import MIN_ROWS_PER_GROUP, PREDICT_CHUNK_ROWS
+from ._constants import LOSS_BLOWUP_FACTOR, MIN_ROWS_PER_GROUP, PREDICT_CHUNK_ROWS
 from ._losses import LOSSES
-from ._network import MLP
-from ._training import Trainer, default_batch_size, make_optimizer
+from ._network import MLP, BatchedMLP, StackedModule, penalized_parameters
+from ._setup import (
+    TrainingData,
+    check_group_weights,
+    check_hidden_layer_sizes,
+    features_to_device,
+    group_row_scale,
+    stratified_holdout,
+)
+from ._training import Trainer, ValidationMonitor, default_batch_size, make_optimizer
 
 logger = logging.getLogger("pergdro_sklearn")
 
@@ -140,18 +151,95 @@ def make_generators(random_state, device):
 
 
 def as_float_tensor(array, device):
-    """A float32 tensor on ``device`` (a fresh, writable copy of ``array``)."""
+    """A float32 tensor on ``device`` (a fresh, writable copy; sparse input made dense)."""
+    if sp.issparse(array):
+        array = array.toarray()
     return torch.from_numpy(np.array(array, dtype=np.float32)).to(device)
 
 
 def configure_progress_logging(verbose):
-    """Show the package's progress messages on stderr when ``verbose`` is set."""
-    if verbose and not any(not isinstance(h, logging.NullHandler) for h in logger.handlers):
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("[pergdro_sklearn] %(message)s"))
-        logger.addHandler(handler)
-    if verbose:
-        logger.setLevel(logging.INFO)
+    """Kept for compatibility; does nothing.
+
+    The package attaches no logging handlers and never changes logger levels:
+    ``verbose`` prints progress to stdout as scikit-learn does, and details go to
+    the ``pergdro_sklearn`` logger for the application to configure.
+    """
+    return None
+
+
+def _copy_generator(gen):
+    """An independent generator in the same state (so a failed fit leaves the old one)."""
+    new = torch.Generator(device=gen.device)
+    new.set_state(gen.get_state())
+    return new
+
+
+def _no_improvement_count(values, tol):
+    """scikit-learn's counter: epochs in a row without an improvement of more than tol."""
+    best, count = np.inf, 0
+    for value in values:
+        count = count + 1 if value > best - tol else 0
+        best = min(best, value)
+    return count
+
+
+def _progress_bar(total, desc):
+    """A tqdm bar, or None (with a warning) when tqdm is not installed."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        warnings.warn("verbose >= 2 shows a progress bar when tqdm is installed "
+                      "(pip install pergdro_sklearn[progress]); printing one line per epoch.",
+                      UserWarning, stacklevel=3)
+        return None
+    return tqdm(total=total, desc=desc, unit="epoch", leave=False)
+
+
+# Attributes that validating the data sets (copied onto every candidate of a round).
+_VALIDATION_ATTRIBUTES = ("n_features_in_", "feature_names_in_", "classes_", "_n_outputs",
+                          "_y_is_1d")
+
+
+# Docstring pieces shared by the four estimators.
+_TRAINING_OPTIONS_DOC = """    module : callable or None, default=None
+        A factory ``module(n_features, n_outputs) -> torch.nn.Module`` mapping
+        ``(n, n_features)`` rows to ``(n, n_outputs)`` outputs (logits or
+        predictions), called under a seed drawn from ``random_state``; ``None`` builds
+        the MLP of ``hidden_layer_sizes`` and ``activation`` (then ignored). Use a
+        top-level function or class so that the estimator pickles. The certified
+        bound (``risk_bound``, ``track_risk_bound``) needs the default MLP.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of each group's rows (stratified by group
+        and class, every group on both sides), measure the worst-group validation
+        loss after every epoch, stop when it has not improved by more than ``tol``
+        for more than ``n_iter_no_change`` epochs, and keep the best epoch's model
+        (``group_counts_`` then counts the rows trained on).
+    validation_fraction : float, default=0.1
+        Share of each group's rows held out when ``early_stopping=True``.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of more than ``tol`` before early stopping
+        stops; also how long the loss must have settled to avoid a
+        ``ConvergenceWarning`` when ``max_iter`` ends the fit.
+    tol : float, default=1e-4
+        Least improvement of the monitored loss that counts.
+    balanced_batches : bool, default=False
+        Draw each minibatch group by group with equal probability (rows with
+        replacement, ``n_samples`` draws per epoch), as the GroupDRO reference
+        code's ``--reweight_groups``; the importance weights are adjusted so that
+        the training objective is unchanged.
+"""
+
+_TRAINING_ATTRIBUTES_DOC = """    best_loss_ : float
+        The best worst-group validation loss with ``early_stopping=True``, else the
+        smallest ``loss_curve_`` value.
+    best_epoch_ : int
+        The epoch whose model is kept (the last one without early stopping).
+    validation_scores_ : list of float or None
+        Worst-group validation loss per epoch (lower is better, unlike
+        ``MLPClassifier``'s accuracy); ``None`` without early stopping.
+    validation_group_loss_curve_ : list of ndarray or None
+        Validation loss of every group per epoch.
+"""
 
 
 class GroupsMissingWarning(UserWarning):
@@ -223,6 +311,12 @@ class BaseGroupRobustMLP(BaseEstimator):
         "device": [StrOptions({"cpu", "cuda", "auto"})],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
+        "module": [None, callable],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "balanced_batches": ["boolean"],
     }
 
     # ---- hooks for subclasses ------------------------------------------------
@@ -240,14 +334,18 @@ class BaseGroupRobustMLP(BaseEstimator):
 
     # ---- fit -----------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, groups=None):
+    def fit(self, X, y, groups=None, sample_weight=None):
         """Train the network.
+
+        A fit that fails (bad input, a bad parameter, training that diverges)
+        leaves the estimator as it was: unfitted, or with its previous model.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Features; standardise them, since the Wasserstein ball is measured in
-            the features' own units.
+            the features' own units. Sparse input is used as CSR and each minibatch
+            is made dense on the fly.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         groups : array-like of shape (n_samples,), default=None
@@ -256,6 +354,11 @@ class BaseGroupRobustMLP(BaseEstimator):
             ``set_fit_request(groups=True)``.
             Without groups, ``rho > 0``, a per-group ``epsilon`` or GroupDRO has no
             effect, and ``fit`` warns (:class:`GroupsMissingWarning`).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights. They weight rows within their group, and a
+            group's nominal weight (the centre of the inter-group ball, and ERM's
+            weight) is its share of the total weight. Rows of zero weight are
+            dropped. Route it with ``set_fit_request(sample_weight=True)``.
 
         Returns
         -------
@@ -263,80 +366,382 @@ class BaseGroupRobustMLP(BaseEstimator):
             The fitted estimator.
         """
         warn_if_groups_missing(self, groups, stacklevel=3)
-        first_pass = not (self.warm_start and hasattr(self, "module_"))
-        setup = self._prepare_training(X, y, groups, first_pass)
-        trainer = Trainer(
-            self.module_, self._loss_fn(), setup["weighting"], self._optimizer,
-            setup["batch_size"], self.groups_.shape[0],
-            attack=self._attack_config(setup["radii"]), shuffle_generator=self._shuffle_gen,
-            attack_generator=self._attack_gen,
-            epoch_callback=self._epoch_callback(setup["X"], setup["y"], setup["groups"]),
-            verbose=self.verbose,
-        )
-        history = trainer.fit(setup["X"], setup["y"], setup["groups"], self.max_iter,
-                              start_epoch=self.n_iter_)
-        self._record_history(history, setup["weighting"].weights)
+        warm = bool(self.warm_start) and hasattr(self, "module_")
+        saved = self.__dict__.copy()
+        try:
+            if warm:
+                self._check_warm_start()
+            else:
+                self._architecture_params()  # hidden_layer_sizes errors before any work
+            data = self._prepare_data(X, y, groups, sample_weight, warm)
+            self._train_one(data, self._start_candidate(data, warm))
+        except BaseException:
+            # never half-trained: back to the state before this call
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
         return self
 
-    def _prepare_training(self, X, y, groups, first_pass):
-        """Validate the data and parameters; build the network and its optimiser.
+    def _architecture_params(self):
+        """What fixes the network's shape: checked again by a warm start."""
+        if self.module is None:
+            return (check_hidden_layer_sizes(self.hidden_layer_sizes), self.activation, None)
+        return (None, None, self.module)
 
-        Returns the tensors, the started inter-group strategy, the radii and the batch
-        size. Shared by :meth:`fit` and by batched training of many candidates.
+    def _check_warm_start(self):
+        before = getattr(self, "_architecture", None)
+        now = self._architecture_params()
+        if before is None:
+            return
+        names = ("hidden_layer_sizes", "activation", "module")
+        for i in (2, 0, 1):  # a changed module first: it makes the other two moot
+            name, old, new = names[i], before[i], now[i]
+            changed = (old is not new) if name == "module" else (old != new)
+            if changed:
+                raise ValueError(
+                    f"warm_start=True continues the fitted network, but {name} changed "
+                    f"from {old!r} to {new!r}; set warm_start=False to train a new network."
+                )
+
+    def _prepare_data(self, X, y, groups, sample_weight, warm):
+        """Validate and convert the data once; shared by every candidate of a round.
+
+        Sets only what :func:`validate_data` and the target checks set
+        (``n_features_in_``, ``classes_``...), which :meth:`fit` restores on failure.
         """
-        X, y = self._validate_X_y(X, y, reset=first_pass)
-        labels, group_index, counts = encode_groups(groups, X.shape[0])
-        if not first_pass and not np.array_equal(labels, self.groups_):
+        X, y = self._validate_X_y(X, y, reset=not warm)
+        n_samples = X.shape[0]
+        labels, group_index, _ = encode_groups(groups, n_samples)
+        if warm and not np.array_equal(labels, self.groups_):
             raise ValueError(
                 f"warm_start needs the same groups as the first fit: {self.groups_.tolist()}, "
                 f"got {labels.tolist()}."
             )
-        self.groups_ = labels
-        self.group_counts_ = counts
-        self.epsilons_ = self._epsilons(labels)
-        configure_progress_logging(self.verbose)
+        weights = None
+        if sample_weight is not None:
+            weights = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                           ensure_non_negative=True)
+            check_group_weights(weights, group_index, labels)
         device = resolve_device(self.device)
-        if first_pass:
-            self._init_gen, self._shuffle_gen, self._attack_gen = make_generators(
-                self.random_state, device)
-        X_t = as_float_tensor(X, device)
         y_t = self._target_tensor(y, device)
-        g_t = torch.as_tensor(group_index, device=device)
-        nominal = counts / counts.sum()
-        if first_pass:
-            sizes = self.hidden_layer_sizes
-            sizes = (sizes,) if np.ndim(sizes) == 0 else tuple(int(s) for s in sizes)
-            self.module_ = MLP(X.shape[1], self._n_outputs, sizes, self.activation,
-                               generator=self._init_gen).to(device)
-            self._optimizer = make_optimizer(self.solver, self.module_.parameters(),
-                                             self.learning_rate_init, self.alpha)
-            self.loss_curve_, self.group_loss_curve_, self.group_weight_history_ = [], [], []
-            self.n_iter_ = 0
-        else:
-            self.module_.to(device)
-        weighting = self._make_weighting(nominal, counts)
-        weighting.start(nominal)
-        if not first_pass:
-            weighting.set_weights(self.group_weights_)
-        return {
-            "X": X_t, "y": y_t, "groups": g_t, "weighting": weighting,
-            "radii": torch.as_tensor(self.epsilons_, dtype=torch.float32, device=device),
-            "batch_size": default_batch_size(self.batch_size, X.shape[0]),
-        }
+        fitted = {k: getattr(self, k) for k in _VALIDATION_ATTRIBUTES if hasattr(self, k)}
 
-    def _record_history(self, history, final_weights, candidate=None):
-        """Store the per-epoch records (of one candidate when training a batch)."""
+        rows = np.arange(n_samples) if weights is None else np.flatnonzero(weights > 0)
+        validation = None
+        if self.early_stopping:
+            strata = (y_t.cpu().numpy()[rows] if self._is_classifier_flag
+                      else np.zeros(rows.shape[0]))
+            seed = check_random_state(self.random_state).randint(SEED_MAX, size=4)[3]
+            holdout = stratified_holdout(group_index[rows], strata, self.validation_fraction,
+                                         np.random.RandomState(seed))
+            validation = self._data_part(X, y_t, group_index, weights, rows[holdout], labels,
+                                         device, None, 1)
+            rows = rows[~holdout]
+        data = self._data_part(X, y_t, group_index, weights, rows, labels, device, validation,
+                               self.batch_size)
+        data.fitted = fitted
+        return data
+
+    def _data_part(self, X, y_t, group_index, weights, rows, labels, device, validation,
+                   batch_size):
+        """:class:`TrainingData` for ``rows`` of the validated data."""
+        n_groups = labels.shape[0]
+        whole = rows.shape[0] == X.shape[0]
+        part_index = group_index if whole else group_index[rows]
+        counts = np.bincount(part_index, minlength=n_groups)
+        part_weights = None if weights is None else weights[rows]
+        scale = group_row_scale(part_index, part_weights, n_groups)
+        if part_weights is None:
+            nominal = counts / counts.sum()
+        else:
+            totals = np.bincount(part_index, weights=part_weights, minlength=n_groups)
+            nominal = totals / totals.sum()
+        sampling = (np.full(n_groups, 1.0 / n_groups) if self.balanced_batches
+                    else counts / counts.sum())
+        rows_t = None if whole else torch.as_tensor(rows, device=y_t.device)
+        return TrainingData(
+            X=features_to_device(X if whole else X[rows], device),
+            y=y_t if whole else y_t[rows_t],
+            group_index=torch.as_tensor(part_index, device=device),
+            labels=labels, counts=counts, nominal=nominal, sampling=sampling,
+            row_scale=None if scale is None else torch.as_tensor(
+                scale, dtype=torch.float32, device=device),
+            batch_size=default_batch_size(batch_size, rows.shape[0]),
+            device=device, validation=validation,
+        )
+
+    def _new_module(self, n_features, n_outputs, generator, device):
+        """The network of a first fit: the default MLP, or ``module(n_features, n_outputs)``."""
+        sizes, activation, factory = self._architecture_params()
+        if factory is None:
+            return MLP(n_features, n_outputs, sizes, activation, generator=generator).to(device)
+        seed = int(torch.randint(SEED_MAX, (1,), generator=generator))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            module = factory(n_features, n_outputs)
+        if not isinstance(module, torch.nn.Module):
+            raise TypeError(f"module(n_features, n_outputs) must return a torch.nn.Module, "
+                            f"got {type(module).__name__}.")
+        module = module.to(device)
+        training = module.training
+        module.eval()
+        with torch.no_grad():
+            out = module(torch.zeros(2, n_features, device=device))
+        module.train(training)
+        if tuple(out.shape) != (2, n_outputs):
+            raise ValueError(
+                f"module({n_features}, {n_outputs}) maps 2 rows to outputs of shape "
+                f"{tuple(out.shape)}; expected (2, {n_outputs})."
+            )
+        return module
+
+    def _start_candidate(self, data, warm):
+        """The per-candidate part: radii, generators, network, optimiser, weighting."""
+        epsilons = self._epsilons(data.labels)
+        device = data.device
+        if warm:
+            gens = tuple(_copy_generator(g) for g in
+                         (self._init_gen, self._shuffle_gen, self._attack_gen))
+            module = copy.deepcopy(self.module_).to(device)
+            optimizer = make_optimizer(self.solver, module.parameters(),
+                                       self.learning_rate_init, 0.0)
+            if type(optimizer) is type(self._optimizer):  # same solver: keep its moments
+                optimizer.load_state_dict(copy.deepcopy(self._optimizer.state_dict()))
+                for group in optimizer.param_groups:
+                    group["lr"] = self.learning_rate_init
+            previous = dict(loss_curve_=list(self.loss_curve_),
+                            group_loss_curve_=list(self.group_loss_curve_),
+                            group_weight_history_=list(self.group_weight_history_),
+                            validation_scores_=list(getattr(self, "validation_scores_", None)
+                                                    or []),
+                            validation_group_loss_curve_=list(
+                                getattr(self, "validation_group_loss_curve_", None) or []),
+                            n_iter_=self.n_iter_)
+        else:
+            gens = make_generators(self.random_state, device)
+            module = self._new_module(data.n_features, data.fitted["_n_outputs"], gens[0],
+                                      device)
+            optimizer = make_optimizer(self.solver, module.parameters(),
+                                       self.learning_rate_init, 0.0)
+            previous = dict(loss_curve_=[], group_loss_curve_=[], group_weight_history_=[],
+                            validation_scores_=[], validation_group_loss_curve_=[], n_iter_=0)
+        weighting = self._make_weighting(data.nominal, data.counts)
+        weighting.start(data.nominal, sampling=data.sampling)
+        if warm:
+            weighting.set_weights(self.group_weights_)
+        radii = torch.as_tensor(epsilons, dtype=torch.float32, device=device)
+        return SimpleNamespace(epsilons=epsilons, radii=radii, generators=gens, module=module,
+                               optimizer=optimizer, weighting=weighting, previous=previous)
+
+    def _make_trainer(self, data, start, module, optimizer, weighting, attack,
+                      candidate_shape=(), epoch_callback=None):
+        monitor = None
+        if self.early_stopping:
+            v = data.validation
+            monitor = ValidationMonitor(v.X, v.y, v.group_index, v.row_scale,
+                                        data.labels.shape[0], self.tol, self.n_iter_no_change,
+                                        candidate_shape)
+        return Trainer(
+            module, self._loss_fn(), weighting, optimizer, data.batch_size,
+            data.labels.shape[0], attack=attack, candidate_shape=candidate_shape,
+            shuffle_generator=start.generators[1], attack_generator=start.generators[2],
+            epoch_callback=epoch_callback, verbose=self.verbose, row_scale=data.row_scale,
+            balanced=self.balanced_batches, alpha=self.alpha,
+            penalized=penalized_parameters(module, len(candidate_shape)), monitor=monitor,
+        )
+
+    def _progress(self, n_candidates):
+        """``(callback, close)`` printing progress when ``verbose`` is set."""
+        if not self.verbose:
+            return None, lambda: None
+        bar = _progress_bar(self.max_iter, type(self).__name__) if self.verbose >= 2 else None
+
+        def report(trainer, record):
+            loss = np.asarray(record.loss, dtype=float)
+            val = record.validation_group_losses
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss.mean():.5f}")
+                return
+            if n_candidates is None:
+                print(f"Iteration {record.epoch}, loss = {float(loss):.8f}")
+                if val is not None:
+                    print(f"Validation worst-group loss: {float(val.max()):.8f}")
+            else:
+                print(f"Iteration {record.epoch}, loss = {loss.min():.8f} to "
+                      f"{loss.max():.8f} ({n_candidates} candidates)")
+
+        return report, (bar.close if bar is not None else (lambda: None))
+
+    def _train_one(self, data, start):
+        """Train one candidate from its start and set its fitted attributes."""
+        # the risk-bound callback reads these while training; fit restores on failure
+        self.module_, self.groups_, self.epsilons_ = start.module, data.labels, start.epsilons
+        X_cb = data.dense_X() if getattr(self, "track_risk_bound", False) else data.X
+        bound_cb = self._epoch_callback(X_cb, data.y, data.group_index)
+        report, close = self._progress(None)
+        callbacks = [cb for cb in (bound_cb, report) if cb is not None]
+
+        def epoch_callback(trainer, record):
+            for cb in callbacks:
+                cb(trainer, record)
+
+        trainer = self._make_trainer(data, start, start.module, start.optimizer,
+                                     start.weighting, self._attack_config(start.radii),
+                                     epoch_callback=epoch_callback if callbacks else None)
+        try:
+            history = trainer.fit(data.X, data.y, data.group_index, self.max_iter,
+                                  start_epoch=start.previous["n_iter_"])
+        finally:
+            close()
+        if trainer.monitor is not None:
+            trainer.monitor.restore_best(start.module)
+        self._commit(data, start, trainer, history, start.module, start.optimizer)
+
+    def _commit(self, data, start, trainer, history, module, optimizer, candidate=None):
+        """Set the fitted attributes from a finished training (one candidate of it)."""
         pick = (lambda a: a) if candidate is None else (lambda a: a[candidate])
-        self.loss_curve_ += [float(pick(r.loss)) for r in history]
-        self.group_loss_curve_ += [pick(r.group_losses) for r in history]
-        self.group_weight_history_ += [pick(r.group_weights) for r in history]
-        self.group_weights_ = np.array(pick(final_weights), dtype=float)
-        self.n_iter_ += len(history)
+        monitor = trainer.monitor
+        first_epoch = start.previous["n_iter_"]
+        if monitor is not None and int(pick(monitor.stop_epoch)) > 0:
+            history = history[:int(pick(monitor.stop_epoch)) - first_epoch]
+        kept = len(history) - 1
+        if monitor is not None:
+            kept = int(pick(monitor.best_epoch)) - first_epoch - 1
+        losses = [float(pick(r.loss)) for r in history]
+        previous = start.previous
+        self.__dict__.update(data.fitted)
+        self.groups_ = data.labels
+        self.group_counts_ = data.counts
+        self.epsilons_ = start.epsilons
+        self.module_ = module
+        self._optimizer = optimizer
+        self._init_gen, self._shuffle_gen, self._attack_gen = (
+            _copy_generator(g) for g in start.generators)
+        self.loss_curve_ = previous["loss_curve_"] + losses
+        self.group_loss_curve_ = previous["group_loss_curve_"] + [
+            pick(r.group_losses) for r in history]
+        self.group_weight_history_ = previous["group_weight_history_"] + [
+            pick(r.group_weights) for r in history]
+        self.group_weights_ = np.array(pick(history[kept].group_weights), dtype=float)
+        self.n_iter_ = first_epoch + len(history)
+        self._architecture = self._architecture_params()
+        if monitor is not None:
+            curves = [pick(r.validation_group_losses) for r in history]
+            self.validation_group_loss_curve_ = previous["validation_group_loss_curve_"] + curves
+            self.validation_scores_ = previous["validation_scores_"] + [
+                float(np.max(c)) for c in curves]
+            self.best_loss_ = float(pick(monitor.best_loss))
+            self.best_epoch_ = int(pick(monitor.best_epoch))
+        else:
+            self.validation_group_loss_curve_ = None
+            self.validation_scores_ = None
+            self.best_loss_ = float(np.min(self.loss_curve_))
+            self.best_epoch_ = self.n_iter_
+        self._warn_if_unsettled(trainer, losses, kept, pick)
+
+    def _warn_if_unsettled(self, trainer, losses, kept, pick):
+        name = type(self).__name__
+        first = trainer.first_batch_loss
+        if first is not None and losses:
+            first = float(pick(first))
+            if losses[kept] > LOSS_BLOWUP_FACTOR * max(first, np.finfo(np.float32).tiny):
+                warnings.warn(
+                    f"{name}: the training loss blew up from {first:.4g} (first minibatch) "
+                    f"to {losses[kept]:.4g} (epoch {self.n_iter_ - len(losses) + kept + 1}); "
+                    "lower learning_rate_init or standardise the features.",
+                    ConvergenceWarning, stacklevel=4)
+                return
+        if len(losses) < self.max_iter:
+            return  # early stopping ended the fit
+        if trainer.monitor is not None:
+            settled = False
+            what = "worst-group validation loss"
+        else:
+            settled = _no_improvement_count(losses, self.tol) > self.n_iter_no_change
+            what = "training loss"
+        if not settled:
+            warnings.warn(
+                f"{name}: maximum iterations ({self.max_iter}) reached and the {what} has "
+                f"not settled (it improved by more than tol={self.tol} within the last "
+                f"n_iter_no_change={self.n_iter_no_change} epochs).",
+                ConvergenceWarning, stacklevel=4)
+
+    # ---- many candidates at once ---------------------------------------------------
+    # parameters that may differ between candidates trained as one network
+    _batchable_params = frozenset()
+
+    def _can_fit_batched(self, params_list):
+        """Whether :meth:`_fit_batched` can train ``params_list`` as one network."""
+        batchable = self._batchable_params
+        if len(params_list) < 2 or not batchable:
+            return False
+        if type(self).fit is not BaseGroupRobustMLP.fit:
+            return False  # a subclass that customises fit must be fitted as written
+        if self.warm_start or getattr(self, "track_risk_bound", False):
+            return False
+        return all(set(params) <= batchable for params in params_list)
+
+    def _stack(self, modules, n_features):
+        """The candidates' networks as one batched module, or None to fit one by one."""
+        if self.module is None:
+            return BatchedMLP(modules)
+        try:
+            stacked = StackedModule(modules)
+            stacked.check(n_features)
+        except Exception as exc:  # vmap cannot run this module
+            warnings.warn(
+                f"module cannot be batched with torch.func.vmap ({type(exc).__name__}: "
+                f"{exc}); training the {len(modules)} candidates one after another.",
+                UserWarning, stacklevel=3)
+            return None
+        return stacked
+
+    def _fit_batched(self, params_list, X, y, groups=None, sample_weight=None):
+        """Fit ``clone(self).set_params(**p)`` for every ``p`` as one batched network.
+
+        The data are validated and converted once and shared by all candidates;
+        each candidate starts from the weights, and sees the minibatches in the
+        order, that its own fit would use. Returns the fitted estimators.
+        """
+        lead = clone(self)
+        data = lead._prepare_data(X, y, groups, sample_weight, warm=False)
+        candidates = [clone(self).set_params(**params) for params in params_list]
+        starts = [est._start_candidate(data, warm=False) for est in candidates]
+        module = lead._stack([start.module for start in starts], data.n_features)
+        if module is None:
+            for est, start in zip(candidates, starts):
+                est._train_one(data, start)
+            return candidates
+        n_candidates = len(candidates)
+        optimizer = make_optimizer(lead.solver, module.parameters(), lead.learning_rate_init,
+                                   0.0)
+        weighting = starts[0].weighting
+        weighting.rho = np.array([est.rho for est in candidates], dtype=float)
+        weighting.start(data.nominal, (n_candidates,), sampling=data.sampling)
+        radii = torch.stack([start.radii for start in starts])
+        report, close = lead._progress(n_candidates)
+        trainer = lead._make_trainer(data, starts[0], module, optimizer, weighting,
+                                     lead._attack_config(radii), (n_candidates,), report)
+        try:
+            history = trainer.fit(data.X, data.y, data.group_index, lead.max_iter)
+        finally:
+            close()
+        if trainer.monitor is not None:
+            trainer.monitor.restore_best(module)
+        for c, (est, start) in enumerate(zip(candidates, starts)):
+            member = module.unstack(c)
+            member_optimizer = make_optimizer(est.solver, member.parameters(),
+                                              est.learning_rate_init, 0.0)
+            start.generators = starts[0].generators
+            est._commit(data, start, trainer, history, member, member_optimizer, candidate=c)
+            est.risk_bound_history_ = None
+        return candidates
 
     # ---- prediction ------------------------------------------------------------
     def _validate_X_y(self, X, y, reset):
-        return validate_data(self, X, y, reset=reset, dtype=np.float64,
-                             multi_output=not self._is_classifier_flag,
+        return validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32],
+                             accept_sparse="csr", multi_output=not self._is_classifier_flag,
                              y_numeric=not self._is_classifier_flag)
 
     def _forward_numpy(self, X):
@@ -350,8 +755,9 @@ class BaseGroupRobustMLP(BaseEstimator):
         out = []
         with torch.no_grad():
             for start in range(0, X.shape[0], PREDICT_CHUNK_ROWS):
-                chunk = torch.from_numpy(np.array(X[start:start + PREDICT_CHUNK_ROWS],
-                                                  dtype=np.float64)).to(device)
+                rows = X[start:start + PREDICT_CHUNK_ROWS]
+                rows = rows.toarray() if sp.issparse(rows) else rows
+                chunk = torch.from_numpy(np.array(rows, dtype=np.float64)).to(device)
                 out.append(module(chunk).cpu().numpy())
         if not out:
             return np.zeros((0, self._n_outputs))
@@ -359,7 +765,7 @@ class BaseGroupRobustMLP(BaseEstimator):
 
     def _decision(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        X = validate_data(self, X, reset=False, dtype=np.float64, accept_sparse="csr")
         return self._forward_numpy(X)
 
     def __getstate__(self):
@@ -393,6 +799,7 @@ class BaseGroupRobustMLP(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = True
         return tags
 
 
@@ -505,6 +912,8 @@ class RegressorOutputs:
 
 
 __all__ = [
+    "_TRAINING_ATTRIBUTES_DOC",
+    "_TRAINING_OPTIONS_DOC",
     "BaseGroupRobustMLP",
     "ClassifierOutputs",
     "RegressorOutputs",

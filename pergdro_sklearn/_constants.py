@@ -57,3 +57,10 @@ DEFAULT_ENSEMBLE_MAX_MEMBERS = 20
 DEFAULT_ENSEMBLE_VALIDATION_FRACTION = DEFAULT_SEARCH_HOLDOUT
 # Chosen from benchmarks/results/selection.md (README, "How the search picks").
 DEFAULT_SEARCH_SELECTION = "one_se"
+# Early stopping and convergence (names and defaults as in MLPClassifier)
+DEFAULT_VALIDATION_FRACTION = 0.1
+DEFAULT_N_ITER_NO_CHANGE = 10
+DEFAULT_TOL = 1e-4
+# A fit whose kept training loss exceeds this multiple of its first minibatch's
+# loss (before any update) has blown up, even when the loss stays finite.
+LOSS_BLOWUP_FACTOR = 100.0

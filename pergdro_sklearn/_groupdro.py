@@ -5,8 +5,20 @@ from numbers import Real
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseGroupRobustMLP, ClassifierOutputs, RegressorOutputs
-from ._constants import DEFAULT_GROUPDRO_STEP_SIZE, DEFAULT_HIDDEN_LAYER_SIZES
+from ._base import (
+    _TRAINING_ATTRIBUTES_DOC,
+    _TRAINING_OPTIONS_DOC,
+    BaseGroupRobustMLP,
+    ClassifierOutputs,
+    RegressorOutputs,
+)
+from ._constants import (
+    DEFAULT_GROUPDRO_STEP_SIZE,
+    DEFAULT_HIDDEN_LAYER_SIZES,
+    DEFAULT_N_ITER_NO_CHANGE,
+    DEFAULT_TOL,
+    DEFAULT_VALIDATION_FRACTION,
+)
 from ._training import GroupDROWeighting
 
 
@@ -38,18 +50,19 @@ _GROUPDRO_DOC = """
     max_iter : int, default=100
         Epochs.
     alpha : float, default=1e-4
-        Weight decay.
+        L2 penalty as in ``MLPClassifier`` (see :class:`PerGDROClassifier`).
     random_state : int, RandomState instance or None, default=None
     device : {"cpu", "cuda", "auto"}, default="cpu"
     verbose : int, default=0
+        As in :class:`PerGDROClassifier`.
     warm_start : bool, default=False
-
+""" + _TRAINING_OPTIONS_DOC + """
     Attributes
     ----------
     groups_, group_counts_, group_weights_, group_weight_history_, loss_curve_,
     group_loss_curve_, module_, n_iter_, n_features_in_, feature_names_in_
         As in :class:`PerGDROClassifier`; ``group_weights_`` is GroupDRO's ``q``.
-"""
+""" + _TRAINING_ATTRIBUTES_DOC
 
 
 class GroupDROClassifier(GroupDROMixin, ClassifierOutputs, ClassifierMixin, BaseGroupRobustMLP):
@@ -85,7 +98,10 @@ class GroupDROClassifier(GroupDROMixin, ClassifierOutputs, ClassifierMixin, Base
                  step_size=DEFAULT_GROUPDRO_STEP_SIZE, generalization_adjustment=0.0,
                  activation="relu", solver="adam", learning_rate_init=1e-3, batch_size="auto",
                  max_iter=100, alpha=1e-4, random_state=None, device="cpu", verbose=0,
-                 warm_start=False):
+                 warm_start=False, module=None, early_stopping=False,
+                 validation_fraction=DEFAULT_VALIDATION_FRACTION,
+                 n_iter_no_change=DEFAULT_N_ITER_NO_CHANGE, tol=DEFAULT_TOL,
+                 balanced_batches=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.step_size = step_size
         self.generalization_adjustment = generalization_adjustment
@@ -99,6 +115,12 @@ class GroupDROClassifier(GroupDROMixin, ClassifierOutputs, ClassifierMixin, Base
         self.device = device
         self.verbose = verbose
         self.warm_start = warm_start
+        self.module = module
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.balanced_batches = balanced_batches
 
 
 class GroupDRORegressor(GroupDROMixin, RegressorOutputs, RegressorMixin, BaseGroupRobustMLP):
@@ -134,7 +156,10 @@ class GroupDRORegressor(GroupDROMixin, RegressorOutputs, RegressorMixin, BaseGro
                  huber_delta=1.0, step_size=DEFAULT_GROUPDRO_STEP_SIZE,
                  generalization_adjustment=0.0, activation="relu", solver="adam",
                  learning_rate_init=1e-3, batch_size="auto", max_iter=100, alpha=1e-4,
-                 random_state=None, device="cpu", verbose=0, warm_start=False):
+                 random_state=None, device="cpu", verbose=0, warm_start=False, module=None,
+                 early_stopping=False, validation_fraction=DEFAULT_VALIDATION_FRACTION,
+                 n_iter_no_change=DEFAULT_N_ITER_NO_CHANGE, tol=DEFAULT_TOL,
+                 balanced_batches=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.loss = loss
         self.huber_delta = huber_delta
@@ -150,6 +175,12 @@ class GroupDRORegressor(GroupDROMixin, RegressorOutputs, RegressorMixin, BaseGro
         self.device = device
         self.verbose = verbose
         self.warm_start = warm_start
+        self.module = module
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.balanced_batches = balanced_batches
 
 
 __all__ = ["GroupDROClassifier", "GroupDRORegressor"]

@@ -4,6 +4,7 @@ Nothing here knows about scikit-learn or about robustness: these are plain
 ``torch.nn.Module`` objects with a seeded, global-state-free initialisation.
 """
 
+import copy
 import math
 
 import torch
@@ -62,6 +63,10 @@ class MLP(nn.Module):
         """Weight matrices in layer order, each of shape ``(out, in)``."""
         return [layer.weight for layer in self.layers]
 
+    def penalized_parameters(self):
+        """The parameters of the L2 penalty ``alpha`` (weights, not biases)."""
+        return [layer.weight for layer in self.layers]
+
 
 class BatchedMLP(nn.Module):
     """``C`` independent MLPs of one architecture evaluated with batched matmuls.
@@ -104,6 +109,10 @@ class BatchedMLP(nn.Module):
         """Weight matrices in layer order, each of shape ``(C, out, in)``."""
         return [w.transpose(1, 2) for w in self.weights]
 
+    def penalized_parameters(self):
+        """The stacked weights (not the biases), for the L2 penalty ``alpha``."""
+        return list(self.weights)
+
     def unstack(self, c):
         """Candidate ``c`` as a plain :class:`MLP` (a copy, on the same device)."""
         sizes = [self.weights[0].shape[1]] + [w.shape[2] for w in self.weights]
@@ -114,3 +123,77 @@ class BatchedMLP(nn.Module):
                 layer.weight.copy_(w[c].T)
                 layer.bias.copy_(b[c, 0])
         return mlp
+
+
+def penalized_parameters(module, candidate_dims=0):
+    """Parameters that the L2 penalty ``alpha`` applies to.
+
+    Modules may say so with a ``penalized_parameters()`` method; otherwise every
+    parameter with at least two dimensions per candidate (weight matrices, kernels,
+    embeddings) is penalised and vectors (biases, norm scales) are not.
+    """
+    if hasattr(module, "penalized_parameters"):
+        return list(module.penalized_parameters())
+    return [p for p in module.parameters() if p.dim() >= 2 + candidate_dims]
+
+
+class StackedModule(nn.Module):
+    """``C`` copies of any module, run at once with ``torch.func`` over a vmap.
+
+    The copies' parameters and buffers are stacked along a leading dimension
+    (:func:`torch.func.stack_module_state`); :meth:`forward` maps inputs of shape
+    ``(C, n, ...)`` with :func:`torch.func.functional_call` under
+    :func:`torch.func.vmap`. Modules that vmap cannot run (in-place buffer updates
+    such as batch norm's running statistics, data-dependent control flow) fail in
+    :meth:`check`, and the caller falls back to one fit per candidate.
+    """
+
+    def __init__(self, modules):
+        super().__init__()
+        params, buffers = torch.func.stack_module_state(list(modules))
+        self._param_names = list(params)
+        self._buffer_names = list(buffers)
+        self.stacked = nn.ParameterList(
+            nn.Parameter(params[name].detach().clone()) for name in self._param_names)
+        for i, name in enumerate(self._buffer_names):
+            self.register_buffer(f"stacked_buffer_{i}", buffers[name].clone())
+        # a parameter-free copy: functional_call supplies every tensor
+        # not registered as submodules: only the stacked tensors are trained
+        object.__setattr__(self, "_template", copy.deepcopy(modules[0]))
+        object.__setattr__(self, "_skeleton", copy.deepcopy(modules[0]).to("meta"))
+
+    @property
+    def n_candidates(self):
+        return self.stacked[0].shape[0]
+
+    def _tensors(self):
+        params = dict(zip(self._param_names, self.stacked))
+        buffers = {name: getattr(self, f"stacked_buffer_{i}")
+                   for i, name in enumerate(self._buffer_names)}
+        return params, buffers
+
+    def forward(self, x):
+        skeleton = self._skeleton
+
+        def one(params, buffers, rows):
+            return torch.func.functional_call(skeleton, (params, buffers), (rows,))
+
+        params, buffers = self._tensors()
+        return torch.func.vmap(one, randomness="different")(params, buffers, x)
+
+    def penalized_parameters(self):
+        return [p for p in self.stacked if p.dim() >= 3]
+
+    def check(self, n_features):
+        """Run a tiny forward and backward pass; raises if vmap cannot batch the module."""
+        x = torch.zeros(self.n_candidates, 2, n_features, device=self.stacked[0].device)
+        self(x).sum().backward()
+        self.zero_grad(set_to_none=True)
+
+    def unstack(self, c):
+        """Candidate ``c`` as an ordinary module (a copy of the first one, reloaded)."""
+        module = copy.deepcopy(self._template)
+        params, buffers = self._tensors()
+        state = {name: t[c].detach().clone() for name, t in {**params, **buffers}.items()}
+        module.load_state_dict(state)
+        return module

@@ -9,6 +9,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import (
+    _TRAINING_ATTRIBUTES_DOC,
+    _TRAINING_OPTIONS_DOC,
     BaseGroupRobustMLP,
     ClassifierOutputs,
     RegressorOutputs,
@@ -21,10 +23,14 @@ from ._constants import (
     DEFAULT_ATTACK_STEPS,
     DEFAULT_GROUP_STEP_SIZE,
     DEFAULT_HIDDEN_LAYER_SIZES,
+    DEFAULT_N_ITER_NO_CHANGE,
+    DEFAULT_TOL,
+    DEFAULT_VALIDATION_FRACTION,
     DIVERGENCE_NAMES,
     EVAL_ATTACK_STEPS,
     PGD_STEP_MULTIPLIER,
 )
+from ._network import MLP
 from ._risk import (
     bound_report,
     certified_loss_lipschitz,
@@ -48,6 +54,9 @@ def normalise_order(order):
 
 class PerGDROMixin:
     """Parameters and methods that Per-GDRO adds to the shared base."""
+
+    # candidates differing only in these train together as one network
+    _batchable_params = frozenset({"rho", "epsilon"})
 
     _pergdro_constraints: dict = {
         "rho": [Interval(Real, 0, None, closed="left")],
@@ -118,6 +127,10 @@ class PerGDROMixin:
         return np.bincount(g_t.cpu().numpy(), minlength=self.groups_.shape[0])
 
     def _bound_terms(self, X_t, y_t, g_t, rho, epsilons):
+        if not isinstance(self.module_, MLP):
+            raise ValueError("risk_bound and track_risk_bound need the default MLP "
+                             "(module=None): the certified Lipschitz constant is computed "
+                             "from its layers.")
         clean, robust = self._group_losses(X_t, y_t, g_t, epsilons)
         counts = self._group_counts(g_t)
         lip_certified = certified_loss_lipschitz(
@@ -238,16 +251,23 @@ _PERGDRO_PARAMS_DOC = """
     max_iter : int, default=100
         Epochs.
     alpha : float, default=1e-4
-        Weight decay of the optimiser.
+        L2 penalty as in ``MLPClassifier``: ``alpha / 2 * sum ||W||^2`` over the
+        weight matrices (not the biases), divided by the minibatch's row count and
+        added to the minibatch loss.
     random_state : int, RandomState instance or None, default=None
-        Seeds the initial weights, the minibatch order and the attack's random
-        starts; a fixed value gives identical models on CPU.
+        Seeds the initial weights, the minibatch order, the attack's random
+        starts and the early-stopping holdout; a fixed value gives identical models
+        on CPU.
     device : {"cpu", "cuda", "auto"}, default="cpu"
     verbose : int, default=0
-        Log one line per epoch to the ``pergdro_sklearn`` logger.
+        ``1`` prints one line per epoch to stdout (``Iteration 3, loss = ...``, as
+        ``MLPClassifier``); ``2`` shows a tqdm progress bar instead (when tqdm is
+        installed: ``pip install pergdro_sklearn[progress]``).
     warm_start : bool, default=False
-        Continue from the previous fit (weights, optimiser and group weights).
-"""
+        Continue from the previous fit (weights, optimiser and group weights); a
+        changed ``hidden_layer_sizes``, ``activation``, ``module`` or number of
+        features is an error.
+""" + _TRAINING_OPTIONS_DOC
 
 _FITTED_DOC = """
     Attributes
@@ -272,7 +292,7 @@ _FITTED_DOC = """
         The trained network.
     n_iter_ : int
         Epochs run.
-    n_features_in_ : int
+""" + _TRAINING_ATTRIBUTES_DOC + """    n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when ``X`` had feature names.
 """
@@ -324,7 +344,10 @@ class PerGDROClassifier(PerGDROMixin, ClassifierOutputs, ClassifierMixin, BaseGr
                  group_step_size=DEFAULT_GROUP_STEP_SIZE, group_weight_update="epoch",
                  track_risk_bound=False, activation="relu", solver="adam",
                  learning_rate_init=1e-3, batch_size="auto", max_iter=100, alpha=1e-4,
-                 random_state=None, device="cpu", verbose=0, warm_start=False):
+                 random_state=None, device="cpu", verbose=0, warm_start=False, module=None,
+                 early_stopping=False, validation_fraction=DEFAULT_VALIDATION_FRACTION,
+                 n_iter_no_change=DEFAULT_N_ITER_NO_CHANGE, tol=DEFAULT_TOL,
+                 balanced_batches=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.rho = rho
         self.epsilon = epsilon
@@ -346,6 +369,12 @@ class PerGDROClassifier(PerGDROMixin, ClassifierOutputs, ClassifierMixin, BaseGr
         self.device = device
         self.verbose = verbose
         self.warm_start = warm_start
+        self.module = module
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.balanced_batches = balanced_batches
 
 
 class PerGDRORegressor(PerGDROMixin, RegressorOutputs, RegressorMixin, BaseGroupRobustMLP):
@@ -387,7 +416,10 @@ class PerGDRORegressor(PerGDROMixin, RegressorOutputs, RegressorMixin, BaseGroup
                  attack_step_size=PGD_STEP_MULTIPLIER, group_step_size=DEFAULT_GROUP_STEP_SIZE,
                  group_weight_update="epoch", track_risk_bound=False, activation="relu",
                  solver="adam", learning_rate_init=1e-3, batch_size="auto", max_iter=100,
-                 alpha=1e-4, random_state=None, device="cpu", verbose=0, warm_start=False):
+                 alpha=1e-4, random_state=None, device="cpu", verbose=0, warm_start=False,
+                 module=None, early_stopping=False, validation_fraction=DEFAULT_VALIDATION_FRACTION,
+                 n_iter_no_change=DEFAULT_N_ITER_NO_CHANGE, tol=DEFAULT_TOL,
+                 balanced_batches=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.loss = loss
         self.huber_delta = huber_delta
@@ -411,6 +443,12 @@ class PerGDRORegressor(PerGDROMixin, RegressorOutputs, RegressorMixin, BaseGroup
         self.device = device
         self.verbose = verbose
         self.warm_start = warm_start
+        self.module = module
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.balanced_batches = balanced_batches
 
 
 __all__ = ["PerGDROClassifier", "PerGDRORegressor"]

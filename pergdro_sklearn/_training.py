@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._constants import PGD_STEP_MULTIPLIER
+from ._constants import PGD_STEP_MULTIPLIER, PREDICT_CHUNK_ROWS
+from ._setup import take_rows
 from ._wasserstein import wasserstein_attack
 from .divergences import worst_case_weights
 
@@ -49,21 +50,40 @@ class GroupWeighting:
     """Base strategy: nominal weights, plain average loss (ERM).
 
     ``weights`` is a numpy array of shape ``(..., G)``; subclasses change how the
-    batch objective uses it and how it moves during training.
+    batch objective uses it and how it moves during training. ``sampling`` is each
+    group's expected share of a minibatch (its share of the rows, or ``1/G`` with
+    group-balanced batches); the batch objective divides by it, so the expected
+    objective is ``sum_g weights_g E_g[loss]`` whatever the batches' composition.
     """
 
-    def start(self, nominal, batch_shape=()):
+    def start(self, nominal, batch_shape=(), sampling=None):
         """Reset the weights to ``nominal`` broadcast to ``batch_shape + (G,)``."""
         self.nominal = np.asarray(nominal, dtype=float)
+        self.sampling = self.nominal if sampling is None else np.asarray(sampling, dtype=float)
         self.weights = np.broadcast_to(self.nominal, tuple(batch_shape) + self.nominal.shape).copy()
+        self._ratio = None
 
     def set_weights(self, weights):
         """Continue from given weights (warm start)."""
         self.weights = np.array(weights, dtype=float)
+        self._ratio = None
+
+    def _importance(self, weights, losses, group_index):
+        """Batch mean of ``(weights_g / sampling_g) * loss``; the plain mean when they agree."""
+        if self._ratio is None:  # recomputed only when the weights change
+            weights = np.broadcast_to(weights, self.weights.shape)
+            if np.array_equal(weights, np.broadcast_to(self.sampling, self.weights.shape)):
+                self._ratio = False
+            else:
+                self._ratio = torch.as_tensor(weights / self.sampling, dtype=losses.dtype,
+                                              device=losses.device)
+        if self._ratio is False:
+            return sum_of_means(losses)
+        return sum_of_means(self._ratio[..., group_index] * losses)
 
     def batch_objective(self, losses, group_index):
         """Scalar to minimise for a batch; candidates are summed (independent grads)."""
-        return sum_of_means(losses)
+        return self._importance(self.nominal, losses, group_index)
 
     def after_epoch(self, group_losses):
         """Hook called with the epoch's mean robust loss per group ``(..., G)``."""
@@ -85,30 +105,13 @@ class PhiDivergenceWeighting(GroupWeighting):
         self.step_size = step_size
         self.update = update
 
-    def start(self, nominal, batch_shape=()):
-        super().start(nominal, batch_shape)
+    def start(self, nominal, batch_shape=(), sampling=None):
+        super().start(nominal, batch_shape, sampling)
         self._rho = np.broadcast_to(np.asarray(self.rho, dtype=float), tuple(batch_shape))
         self._last = None
-        self._ratio = None
-        self._at_nominal = True
-
-    def set_weights(self, weights):
-        super().set_weights(weights)
-        self._ratio = None
-        self._at_nominal = bool(np.all(self.weights == self.nominal))
-
-    def _ratio_tensor(self, like):
-        if self._ratio is None:
-            ratio = self.weights / self.nominal
-            self._ratio = torch.as_tensor(ratio, dtype=like.dtype, device=like.device)
-        return self._ratio
 
     def batch_objective(self, losses, group_index):
-        if self._at_nominal:
-            objective = sum_of_means(losses)  # nominal weights: the plain mean
-        else:
-            ratio = self._ratio_tensor(losses)[..., group_index]
-            objective = sum_of_means(ratio * losses)
+        objective = self._importance(self.weights, losses, group_index)
         if self.update == "batch":
             n_groups = self.nominal.shape[0]
             with torch.no_grad():
@@ -136,7 +139,6 @@ class PhiDivergenceWeighting(GroupWeighting):
             flat_weights[c] = (1.0 - self.step_size) * flat_weights[c] + self.step_size * best
         self.weights = flat_weights.reshape(self.weights.shape)
         self._ratio = None
-        self._at_nominal = bool(np.all(self.weights == self.nominal))
 
 
 class GroupDROWeighting(GroupWeighting):
@@ -152,8 +154,8 @@ class GroupDROWeighting(GroupWeighting):
         self.generalization_adjustment = generalization_adjustment
         self.group_sizes = np.asarray(group_sizes, dtype=float)
 
-    def start(self, nominal, batch_shape=()):
-        super().start(nominal, batch_shape)
+    def start(self, nominal, batch_shape=(), sampling=None):
+        super().start(nominal, batch_shape, sampling)
         n_groups = self.nominal.shape[0]
         self.weights = np.full(tuple(batch_shape) + (n_groups,), 1.0 / n_groups)
         self._log_q = None
@@ -211,6 +213,7 @@ class EpochRecord:
     loss: np.ndarray
     group_losses: np.ndarray
     group_weights: np.ndarray
+    validation_group_losses: object = None
 
 
 class Trainer:
@@ -235,16 +238,30 @@ class Trainer:
     candidate_shape : tuple
         Leading dimensions of the module's inputs (``()`` for one model).
     shuffle_generator : torch.Generator
-        CPU generator for the epoch permutations.
+        CPU generator for the epoch permutations (or the balanced draws).
     attack_generator : torch.Generator or None
         Generator on the data's device for random starts.
     epoch_callback : callable or None
         Called as ``epoch_callback(trainer, record)`` after each epoch.
+    row_scale : Tensor of shape (n,) or None
+        Multiplies each row's loss (sample weights normalised within groups).
+    balanced : bool
+        Draw each batch's rows group by group with equal probability (with
+        replacement) instead of a permutation; ``weighting`` must have been started
+        with ``sampling`` equal to ``1/G``.
+    alpha : float
+        L2 penalty ``alpha / 2 * sum ||W||^2 / batch rows`` on ``penalized`` (its
+        gradient is added after the backward pass, as ``MLPClassifier`` does).
+    penalized : list of Tensor
+        The parameters of the penalty.
+    monitor : ValidationMonitor or None
+        Early stopping: asked after each epoch whether to stop.
     """
 
     def __init__(self, module, loss, weighting, optimizer, batch_size, n_groups, *,
                  attack=None, candidate_shape=(), shuffle_generator=None,
-                 attack_generator=None, epoch_callback=None, verbose=0):
+                 attack_generator=None, epoch_callback=None, verbose=0, row_scale=None,
+                 balanced=False, alpha=0.0, penalized=(), monitor=None):
         self.module = module
         self.loss = loss
         self.weighting = weighting
@@ -257,6 +274,12 @@ class Trainer:
         self.attack_generator = attack_generator
         self.epoch_callback = epoch_callback
         self.verbose = verbose
+        self.row_scale = row_scale
+        self.balanced = balanced
+        self.alpha = float(alpha)
+        self.penalized = list(penalized)
+        self.monitor = monitor
+        self.first_batch_loss = None
 
     def forward(self, X):
         """Run the module, broadcasting ``(n, d)`` rows over the candidates."""
@@ -282,36 +305,72 @@ class Trainer:
             check_input=False,
         )
 
-    def train_step(self, X, y, group_index):
+    def add_penalty_gradient(self, n_rows):
+        """Add the gradient of ``alpha / 2 * sum ||W||^2 / n_rows`` (``MLPClassifier``'s
+        L2 term) to the penalised parameters' gradients, in one fused call."""
+        if self.alpha == 0 or not self.penalized:
+            return
+        params = [p for p in self.penalized if p.grad is not None]
+        with torch.no_grad():
+            torch._foreach_add_([p.grad for p in params], params, alpha=self.alpha / n_rows)
+
+    def train_step(self, X, y, group_index, row_scale=None):
         """One model update on a batch; returns the batch's robust per-sample losses."""
         X_adv = self.perturb(X, y, group_index)
         self.optimizer.zero_grad(set_to_none=True)
         losses = self.get_loss(self.forward(X_adv), y)
+        if row_scale is not None:
+            losses = losses * row_scale
+        if self.first_batch_loss is None:
+            self.first_batch_loss = losses.detach().mean(dim=-1).cpu().numpy().astype(float)
         objective = self.weighting.batch_objective(losses, group_index)
         objective.backward()
+        self.add_penalty_gradient(X.shape[0])
         self.optimizer.step()
         return losses.detach()
 
-    def run_epoch(self, X, y, group_index):
-        """One pass over the data in shuffled minibatches (no copy of the data).
+    def batches(self, n, group_index):
+        """Row indices of each minibatch of one epoch (on the CPU)."""
+        if not self.balanced:
+            perm = torch.randperm(n, generator=self.shuffle_generator)
+        else:
+            counts = torch.bincount(group_index.cpu(), minlength=self.n_groups).double()
+            probs = (1.0 / counts.clamp(min=1))[group_index.cpu()]
+            perm = torch.multinomial(probs, n, replacement=True, generator=self.shuffle_generator)
+        return [perm[start:start + self.batch_size] for start in range(0, n, self.batch_size)]
 
-        Each batch's robust per-row losses go into one buffer; the per-group means
-        are computed once at the end of the epoch.
+    def run_epoch(self, X, y, group_index):
+        """One pass of ``n`` rows in minibatches (no copy of the data).
+
+        Returns the epoch's mean loss per candidate (the per-group means weighted by
+        the nominal weights) and the mean robust loss per group.
         """
         n = X.shape[0]
-        perm = torch.randperm(n, generator=self.shuffle_generator).to(X.device)
-        row_losses = X.new_empty(self.candidate_shape + (n,))
-        for start in range(0, n, self.batch_size):
-            idx = perm[start:start + self.batch_size]
-            row_losses[..., idx] = self.train_step(X[idx], y[idx], group_index[idx])
-        sums = group_sums(row_losses, group_index, self.n_groups)
-        counts = group_counts(group_index, self.n_groups, X.dtype)
+        device = group_index.device
+        if self.balanced:  # rows drawn with replacement: accumulate per batch
+            sums = torch.zeros(self.candidate_shape + (self.n_groups,), device=device)
+            counts = torch.zeros(self.n_groups, device=device)
+        else:  # each row once: one buffer, per-group means once at the end
+            row_losses = torch.empty(self.candidate_shape + (n,), device=device)
+        for idx in self.batches(n, group_index):
+            idx = idx.to(device)
+            g = group_index[idx]
+            scale = None if self.row_scale is None else self.row_scale[idx]
+            losses = self.train_step(take_rows(X, idx, device), y[idx], g, scale)
+            if self.balanced:
+                sums.index_add_(-1, g, losses)
+                counts += group_counts(g, self.n_groups, counts.dtype)
+            else:
+                row_losses[..., idx] = losses
+        if not self.balanced:
+            sums = group_sums(row_losses, group_index, self.n_groups)
+            counts = group_counts(group_index, self.n_groups, sums.dtype)
         group_losses = (sums / counts.clamp(min=1)).cpu().numpy().astype(float)
-        total = (sums.sum(dim=-1) / n).cpu().numpy().astype(float)
+        total = group_losses @ self.weighting.nominal
         return total, group_losses
 
     def fit(self, X, y, group_index, n_epochs, start_epoch=0):
-        """Train for ``n_epochs``; returns the list of :class:`EpochRecord`."""
+        """Train for ``n_epochs`` (fewer if the monitor stops it); returns the records."""
         history = []
         self.module.train()
         for epoch in range(start_epoch, start_epoch + n_epochs):
@@ -323,14 +382,93 @@ class Trainer:
                 )
             self.weighting.after_epoch(group_losses)
             record = EpochRecord(epoch + 1, total, group_losses, self.weighting.weights.copy())
+            stop = False
+            if self.monitor is not None:
+                self.module.eval()
+                stop = self.monitor.update(self, record)
+                self.module.train()
             history.append(record)
-            if self.verbose:
-                logger.info("epoch %d: loss %s, worst group loss %s", record.epoch,
-                            np.round(total, 5), np.round(group_losses.max(axis=-1), 5))
+            logger.debug("epoch %d: loss %s, worst group loss %s", record.epoch,
+                         np.round(total, 5), np.round(group_losses.max(axis=-1), 5))
             if self.epoch_callback is not None:
                 self.epoch_callback(self, record)
+            if stop:
+                break
         self.module.eval()
         return history
+
+
+class ValidationMonitor:
+    """Early stopping on the worst-group validation loss, candidate by candidate.
+
+    After each epoch the clean loss of every group on the holdout is measured; a
+    candidate whose worst-group loss has not improved by more than ``tol`` for
+    more than ``n_iter_no_change`` epochs stops (its later epochs are discarded),
+    and the parameters of its best epoch are kept. Training of a batch of
+    candidates ends when every one of them has stopped.
+    """
+
+    def __init__(self, X, y, group_index, row_scale, n_groups, tol, n_iter_no_change,
+                 candidate_shape=(), chunk_rows=PREDICT_CHUNK_ROWS):
+        self.X, self.y, self.group_index, self.row_scale = X, y, group_index, row_scale
+        self.n_groups = n_groups
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.chunk_rows = chunk_rows
+        shape = tuple(candidate_shape)
+        self.best_loss = np.full(shape, np.inf)
+        self.best_epoch = np.zeros(shape, dtype=int)
+        self.stop_epoch = np.zeros(shape, dtype=int)  # 0 while running
+        self._no_improvement = np.zeros(shape, dtype=int)
+        self._best_state = None
+
+    def group_losses(self, trainer):
+        """Clean mean loss per group on the holdout, ``candidate_shape + (G,)``."""
+        device = self.group_index.device
+        n = self.group_index.shape[0]
+        sums = torch.zeros(trainer.candidate_shape + (self.n_groups,), device=device)
+        counts = group_counts(self.group_index, self.n_groups, sums.dtype)
+        with torch.no_grad():
+            for start in range(0, n, self.chunk_rows):
+                idx = torch.arange(start, min(start + self.chunk_rows, n), device=device)
+                losses = trainer.get_loss(
+                    trainer.forward(take_rows(self.X, idx, device)), self.y[idx])
+                if self.row_scale is not None:
+                    losses = losses * self.row_scale[idx]
+                sums.index_add_(-1, self.group_index[idx], losses)
+        return (sums / counts.clamp(min=1)).cpu().numpy().astype(float)
+
+    def update(self, trainer, record):
+        """Record the epoch's validation losses; returns whether training should stop."""
+        losses = self.group_losses(trainer)
+        record.validation_group_losses = losses
+        worst = losses.max(axis=-1)
+        running = self.stop_epoch == 0
+        stalled = worst > self.best_loss - self.tol
+        self._no_improvement = np.where(stalled, self._no_improvement + 1, 0)
+        improved = running & (worst < self.best_loss)
+        self.best_loss = np.where(improved, worst, self.best_loss)
+        self.best_epoch = np.where(improved, record.epoch, self.best_epoch)
+        if np.any(improved):
+            self._snapshot(trainer.module, improved)
+        done = running & (self._no_improvement > self.n_iter_no_change)
+        self.stop_epoch = np.where(done, record.epoch, self.stop_epoch)
+        return bool(np.all(self.stop_epoch > 0))
+
+    def _snapshot(self, module, improved):
+        state = module.state_dict()
+        if self._best_state is None or improved.ndim == 0:
+            self._best_state = {k: v.detach().clone() for k, v in state.items()}
+            return
+        mask = torch.as_tensor(improved)
+        for key, value in state.items():
+            m = mask.to(value.device).reshape(mask.shape + (1,) * (value.dim() - mask.dim()))
+            self._best_state[key] = torch.where(m, value.detach(), self._best_state[key])
+
+    def restore_best(self, module):
+        """Load each candidate's best parameters into ``module``."""
+        if self._best_state is not None:
+            module.load_state_dict(self._best_state)
 
 
 def make_optimizer(solver, params, learning_rate, weight_decay, momentum=0.9):
@@ -371,6 +509,7 @@ __all__ = [
     "PhiDivergenceWeighting",
     "Trainer",
     "TrainingDivergedError",
+    "ValidationMonitor",
     "make_optimizer",
     "default_batch_size",
 ]

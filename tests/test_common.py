@@ -39,8 +39,23 @@ ESTIMATORS = [
                                random_state=0),
 ]
 
-# No expected failures at present.
-EXPECTED_FAILED_CHECKS = {}
+# The one expected failure is scikit-learn's own for MLPClassifier and MLPRegressor:
+# with minibatch stochastic training (and a Wasserstein budget shared by a group's
+# rows in a batch) integer weights cannot reproduce a fit on repeated rows to
+# rtol=1e-7; tests/test_training_options.py checks what weights do promise.
+_SAMPLE_WEIGHT_REASON = (
+    "minibatch stochastic training: sample_weight is not bit-for-bit equivalent to "
+    "repeating rows (scikit-learn marks MLPClassifier/MLPRegressor the same way)"
+)
+_SAMPLE_WEIGHT_XFAIL = {
+    "check_sample_weight_equivalence_on_dense_data": _SAMPLE_WEIGHT_REASON,
+    "check_sample_weight_equivalence_on_sparse_data": _SAMPLE_WEIGHT_REASON,
+}
+EXPECTED_FAILED_CHECKS = {
+    name: _SAMPLE_WEIGHT_XFAIL
+    for name in ("PerGDROClassifier", "PerGDRORegressor", "GroupDROClassifier",
+                 "GroupDRORegressor")
+}
 
 
 @parametrize_with_checks(
