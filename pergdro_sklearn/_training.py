@@ -333,10 +333,16 @@ class Trainer:
         """Row indices of each minibatch of one epoch (on the CPU)."""
         if not self.balanced:
             perm = torch.randperm(n, generator=self.shuffle_generator)
-        else:
-            counts = torch.bincount(group_index.cpu(), minlength=self.n_groups).double()
-            probs = (1.0 / counts.clamp(min=1))[group_index.cpu()]
-            perm = torch.multinomial(probs, n, replacement=True, generator=self.shuffle_generator)
+        else:  # a group uniformly among those present, then a row of it uniformly
+            index = group_index.cpu()
+            counts = torch.bincount(index, minlength=self.n_groups)
+            present = torch.nonzero(counts).reshape(-1)
+            order = torch.argsort(index, stable=True)
+            starts = torch.cumsum(counts, 0) - counts
+            g = present[torch.randint(present.shape[0], (n,), generator=self.shuffle_generator)]
+            u = torch.rand(n, generator=self.shuffle_generator, dtype=torch.float64)
+            offset = torch.minimum((u * counts[g]).long(), counts[g] - 1)
+            perm = order[starts[g] + offset]
         return [perm[start:start + self.batch_size] for start in range(0, n, self.batch_size)]
 
     def run_epoch(self, X, y, group_index):

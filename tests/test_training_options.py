@@ -79,6 +79,10 @@ def test_no_logging_handlers_and_no_level_change(small_classification, capsys):
     assert "Iteration 3, loss = " in capsys.readouterr().out
     PerGDROClassifier(verbose=0, **FAST).fit(X, y, groups=groups)
     assert capsys.readouterr().out == ""
+    from pergdro_sklearn._base import configure_progress_logging
+
+    configure_progress_logging(2)  # kept for the search; attaches nothing
+    assert logger.handlers == handlers and logger.level == level
 
 
 def test_max_iter_before_settling_warns(small_classification):
