@@ -177,8 +177,9 @@ dict, default="auto"
         evaluated (README, "How the search picks", measured the rules):
 
         - ``"one_se"`` (default): among the candidates whose mean objective is
-          within one standard error of the lowest, the most robust one (the
-          largest radii relative to their bounds). The standard error comes from
+          within one standard error of the lowest, or of ERM's, the most robust one
+          (the largest radii relative to their bounds): validation cannot show that
+          it costs anything against the best candidate or against no robustness. The standard error comes from
           the worst group's validation rows (built-in per-group objectives) or the
           spread over splits (other objectives; with one split and a scorer the
           rule is ``"best"``);

@@ -7,10 +7,11 @@ likely its best-looking one is merely lucky. The rules here:
 
 - ``"best"``: the lowest mean validation objective (what searches usually do).
 - ``"one_se"``: the *most robust* candidate among those whose objective is within
-  one standard error of the best (the one-standard-error rule of Breiman et al.,
-  with the radii as the regularisation strength). Validation cannot prefer any of
-  them, and the larger radii insure against the shift that validation rows, drawn
-  like the training rows, do not show.
+  one standard error of the best candidate's, or of ERM's (the one-standard-error
+  rule of Breiman et al., with the radii as the regularisation strength).
+  Validation cannot show that any of them costs more than the best candidate, or
+  than no robustness at all, and the larger radii insure against the shift that
+  validation rows, drawn like the training rows, do not show.
 - ``"gp_mean"``: the evaluated candidate with the lowest Gaussian-process
   posterior mean (scikit-optimize's ``expected_minimum`` restricted to evaluated
   points): the surrogate smooths each score with its neighbours'.
@@ -74,8 +75,12 @@ def select_best(objective, eligible):
     return int(np.argmin(objective))
 
 
-def select_one_se(objective, std_error, reach, eligible):
+def select_one_se(objective, std_error, reach, eligible, reference=None):
     """Index of the most robust candidate within one standard error of the best.
+
+    With a ``reference`` candidate (ERM), the threshold is the larger of the best
+    candidate's objective plus its standard error and the reference's objective
+    plus its standard error.
 
     Parameters
     ----------
@@ -87,6 +92,8 @@ def select_one_se(objective, std_error, reach, eligible):
     reach : array-like of shape (n_candidates,)
         :func:`robustness` of each candidate.
     eligible : array-like of bool
+    reference : int or None, default=None
+        Index of the ERM candidate (``rho = 0``, ``epsilon = 0``), if evaluated.
 
     Returns
     -------
@@ -97,10 +104,16 @@ def select_one_se(objective, std_error, reach, eligible):
     --------
     >>> select_one_se([1.0, 1.05, 1.3], [0.1, 0.1, 0.1], [0.0, 0.5, 1.0], [True] * 3)
     1
+    >>> select_one_se([1.0, 1.05, 1.3, 1.25], [0.1, 0.1, 0.1, 0.1], [0.5, 0.6, 1.0, 0.0],
+    ...               [True] * 4, reference=3)
+    2
     """
     objective = np.asarray(objective, dtype=float)
+    std_error = np.nan_to_num(np.asarray(std_error, dtype=float))
     best = select_best(objective, eligible)
-    threshold = objective[best] + np.nan_to_num(np.asarray(std_error, dtype=float)[best])
+    threshold = objective[best] + std_error[best]
+    if reference is not None and np.asarray(eligible, dtype=bool)[reference]:
+        threshold = max(threshold, objective[reference] + std_error[reference])
     within = np.flatnonzero(np.asarray(eligible, dtype=bool) & (objective <= threshold))
     reach = np.asarray(reach, dtype=float)[within]
     order = np.lexsort((objective[within], -reach))
@@ -257,7 +270,10 @@ def pick(selection, results, *, rho_high, epsilon_high, objective="worst_group_l
     elif selection == "one_se":
         epsilon = np.array([p["epsilon"] for p in results["params"]], dtype=float)
         reach = robustness(results["param_rho"], epsilon, rho_high, epsilon_high)
-        index = select_one_se(means, results["std_error_test_objective"], reach, eligible)
+        erm = np.flatnonzero((np.asarray(results["param_rho"]) == 0)
+                             & np.all(epsilon == 0, axis=1) & eligible)
+        index = select_one_se(means, results["std_error_test_objective"], reach, eligible,
+                              reference=int(erm[0]) if erm.size else None)
     elif selection == "gp_mean":
         posterior = np.asarray(results["gp_mean_test_objective"], dtype=float)
         index = (select_gp_mean(posterior, eligible) if np.isfinite(posterior[eligible]).all()

@@ -139,6 +139,10 @@ def test_one_se_picks_the_most_robust_candidate_within_one_standard_error():
     assert select_one_se(objective, std_error, reach, [True] * 4) == 1
     # without a standard error the rule is the plain minimum
     assert select_one_se(objective, [np.nan] * 4, reach, [True] * 4) == 0
+    # ERM as the reference widens the threshold to its own objective + error
+    assert select_one_se(objective, std_error, reach, [True] * 4, reference=3) == 3
+    assert select_one_se(objective + [1.19], std_error + [0.02], reach + [0.0],
+                         [True] * 5, reference=4) == 2
 
 
 def test_robustness_scales_each_radius_by_its_bound():
@@ -164,14 +168,21 @@ def test_pick_candidates_best_is_the_lowest_objective(data):
     assert "std_error_test_objective" in results and "gp_mean_test_objective" in results
 
 
-def test_one_se_default_pick_lies_within_one_standard_error_of_the_best(data):
+def test_one_se_default_pick_lies_within_one_standard_error_of_the_best_or_erm(data):
     search = _search().fit(data.X_train, data.y_train, groups=data.groups_train)
     assert search.selection == "one_se"
     results = search.cv_results_
+    means, errors = results["mean_test_objective"], results["std_error_test_objective"]
     best = search.pick_candidates("best")[0][0]
-    threshold = (results["mean_test_objective"][best]
-                 + np.nan_to_num(results["std_error_test_objective"][best]))
-    assert results["mean_test_objective"][search.best_index_] <= threshold + 1e-12
+    threshold = max(means[best] + np.nan_to_num(errors[best]),
+                    means[0] + np.nan_to_num(errors[0]))  # row 0 is ERM
+    assert means[search.best_index_] <= threshold + 1e-12
+    # and nothing more robust is within that threshold
+    eps = np.array([p["epsilon"] for p in results["params"]])
+    reach = robustness(results["param_rho"], eps, search.rho_bounds_[1],
+                       search.epsilon_bounds_[:, 1])
+    ok = (means <= threshold + 1e-12) & ~results["collapsed"]
+    assert reach[search.best_index_] == reach[ok].max()
 
 
 def test_ensemble_pick_without_predictions_is_an_error(data):
