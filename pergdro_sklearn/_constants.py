@@ -33,6 +33,8 @@ DEFAULT_HIDDEN_LAYER_SIZES = (64, 64, 64)
 DEFAULT_GROUP_STEP_SIZE = 0.5
 DEFAULT_GROUPDRO_STEP_SIZE = 0.01
 MIN_ROWS_PER_GROUP = 2
+# Joins the labels of 2-D groups (one column per attribute) into one label per row.
+GROUP_LABEL_SEPARATOR = "|"
 
 # Upper level (search)
 NONFINITE_SCORE_PENALTY = 1e6

@@ -8,6 +8,8 @@ import numpy as np
 from sklearn import get_config
 from sklearn.metrics import accuracy_score, make_scorer, mean_squared_error
 
+from ._base import _group_labels
+
 
 def _check_groups(y_true, groups):
     if groups is None:
@@ -15,12 +17,11 @@ def _check_groups(y_true, groups):
             "groups is required for a per-group metric; with metadata routing enabled, "
             "pass groups=... to fit/score and the scorer requests it."
         )
-    groups = np.asarray(groups)
-    if groups.shape[0] != np.shape(y_true)[0]:
-        raise ValueError(
-            f"groups has {groups.shape[0]} entries but y has {np.shape(y_true)[0]} rows."
-        )
-    return groups
+    n_groups = np.shape(groups)[0] if np.ndim(groups) else 0
+    if n_groups != np.shape(y_true)[0]:
+        raise ValueError(f"groups has {n_groups} entries but y has {np.shape(y_true)[0]} rows.")
+    # 2-D groups (one column per attribute) are intersected as in fit.
+    return _group_labels(groups, n_groups)[0]
 
 
 def group_scores(y_true, y_pred, groups, metric=accuracy_score):
