@@ -3,6 +3,7 @@
 import logging
 
 from . import datasets, divergences, metrics
+from ._base import GroupsMissingWarning
 from ._groupdro import GroupDROClassifier, GroupDRORegressor
 from ._pergdro import PerGDROClassifier, PerGDRORegressor
 from ._search import PerGDROSearchCV
@@ -13,6 +14,7 @@ logging.getLogger("pergdro_sklearn").addHandler(logging.NullHandler())
 __all__ = [
     "GroupDROClassifier",
     "GroupDRORegressor",
+    "GroupsMissingWarning",
     "PerGDROClassifier",
     "PerGDRORegressor",
     "PerGDROSearchCV",

@@ -7,6 +7,7 @@ lives in :mod:`._training` and knows nothing about scikit-learn.
 import copy
 import functools
 import logging
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -264,6 +265,52 @@ def configure_progress_logging(verbose):
         logger.setLevel(logging.INFO)
 
 
+class GroupsMissingWarning(UserWarning):
+    """A group-robust estimator was fitted without ``groups`` while a setting needs them.
+
+    Without groups the estimator trains on one group, so the inter-group radius
+    ``rho``, per-group radii and GroupDRO's reweighting have no effect.
+    """
+
+
+GROUPS_MISSING_FIX = (
+    "Likely cause: it was fitted inside a Pipeline, cross_validate or a search with "
+    "metadata routing off (groups then go to the splitter only), or with routing on but "
+    "without set_fit_request(groups=True). Fix: sklearn.set_config("
+    "enable_metadata_routing=True) and estimator.set_fit_request(groups=True), then pass "
+    "groups=... to the outer fit (or pass groups=... to fit directly)."
+)
+
+
+def settings_needing_groups(estimator):
+    """The settings of ``estimator`` that have no effect without groups (descriptions)."""
+    params = estimator.get_params(deep=False)
+    if "rho" not in params:  # GroupDRO: reweighting groups is the whole method
+        return [f"{type(estimator).__name__}'s group reweighting"]
+    needs = [f"rho={params['rho']!r}"] if params["rho"] > 0 else []
+    epsilon = params.get("epsilon")
+    if isinstance(epsilon, dict) or np.ndim(epsilon) > 0:
+        needs.append("a per-group epsilon")
+    return needs
+
+
+def warn_if_groups_missing(estimator, groups, stacklevel=2):
+    """Warn (:class:`GroupsMissingWarning`) when ``groups`` is None but needed.
+
+    Needed means ``rho > 0``, a per-group ``epsilon`` (array or dict), or any
+    GroupDRO estimator. ``rho=0`` with a scalar ``epsilon`` trains without groups
+    on purpose and stays silent.
+    """
+    if groups is not None:
+        return
+    needs = settings_needing_groups(estimator)
+    if needs:
+        warnings.warn(
+            f"{type(estimator).__name__} was fitted without groups: it trains on one group, "
+            f"so {' and '.join(needs)} has no effect. {GROUPS_MISSING_FIX}",
+            GroupsMissingWarning, stacklevel=stacklevel + 1)
+
+
 # --------------------------------------------------------------------------
 # Base estimator
 # --------------------------------------------------------------------------
@@ -318,12 +365,15 @@ class BaseGroupRobustMLP(BaseEstimator):
             Group label of each row (ints or strings). ``None`` means one group.
             Route it through Pipeline or GridSearchCV with
             ``set_fit_request(groups=True)``.
+            Without groups, ``rho > 0``, a per-group ``epsilon`` or GroupDRO has no
+            effect, and ``fit`` warns (:class:`GroupsMissingWarning`).
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
+        warn_if_groups_missing(self, groups, stacklevel=3)
         first_pass = not (self.warm_start and hasattr(self, "module_"))
         setup = self._prepare_training(X, y, groups, first_pass)
         trainer = Trainer(

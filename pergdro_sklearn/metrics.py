@@ -4,9 +4,15 @@ Every metric takes ``groups`` as a keyword so that scikit-learn's metadata
 routing can deliver it: ``get_scorer("worst_group_accuracy")`` requests it.
 """
 
+import functools
+from dataclasses import dataclass
+
 import numpy as np
 from sklearn import get_config
-from sklearn.metrics import accuracy_score, make_scorer, mean_squared_error
+from sklearn.base import is_regressor
+from sklearn.metrics import accuracy_score, mean_squared_error
+from sklearn.metrics._scorer import _Scorer
+from sklearn.pipeline import Pipeline
 
 from ._base import _group_labels
 
@@ -102,20 +108,138 @@ def worst_group_log_loss(y_true, y_proba, *, groups, labels=None):
     return max(float(rows[groups == g].mean()) for g in np.unique(groups))
 
 
-def _proba_worst_log_loss(y_true, y_proba, *, groups, labels=None):
-    # scikit-learn hands binary scorers only the positive column
-    y_proba = np.asarray(y_proba, dtype=float)
-    if y_proba.ndim == 1:
-        y_proba = np.column_stack([1.0 - y_proba, y_proba])
-    return worst_group_log_loss(y_true, y_proba, groups=groups, labels=labels)
+def _final_step(estimator, X):
+    """The last step of (nested) Pipelines, and ``X`` as that step receives it."""
+    while isinstance(estimator, Pipeline):
+        X = estimator[:-1].transform(X)
+        estimator = estimator[-1]
+    return estimator, X
 
 
-_SCORERS = {
-    "worst_group_accuracy": (worst_group_accuracy, True, "predict"),
-    "worst_group_error": (worst_group_error, False, "predict"),
-    "worst_group_mse": (worst_group_mse, False, "predict"),
-    "worst_group_log_loss": (_proba_worst_log_loss, False, "predict_proba"),
+def group_loss_scores(estimator, X, y, *, groups):
+    """Mean clean training loss of each group present in ``groups``.
+
+    The loss is the fitted estimator's own (cross-entropy for classifiers, its
+    ``loss`` for regressors), without the within-group attack. A Pipeline ending in
+    a Per-GDRO estimator is evaluated on its transformed ``X``.
+
+    Parameters
+    ----------
+    estimator : fitted PerGDROClassifier, PerGDRORegressor or Pipeline ending in one
+    X, y : array-like
+    groups : array-like of shape (n_samples,)
+
+    Returns
+    -------
+    losses : dict
+        Group label -> mean loss, in sorted label order.
+    """
+    groups = _check_groups(y, groups)
+    final, Xt = _final_step(estimator, X)
+    if not hasattr(final, "group_losses"):
+        raise ValueError(f"{type(final).__name__} has no group_losses: the worst group loss "
+                         "needs a Per-GDRO estimator.")
+    clean = np.asarray(final.group_losses(Xt, y, groups, epsilon=0.0)["clean"], dtype=float)
+    present = set(np.unique(groups).tolist())
+    return {(label.item() if hasattr(label, "item") else label): float(value)
+            for label, value in zip(final.groups_, clean) if label in present}
+
+
+def _worst_loss(estimator, X, y, *, groups):
+    return max(group_loss_scores(estimator, X, y, groups=groups).values())
+
+
+def _robust_risk(estimator, X, y, *, groups):
+    final, Xt = _final_step(estimator, X)
+    if not hasattr(final, "robust_risk"):
+        raise ValueError(f"{type(final).__name__} has no robust_risk: the robust objective "
+                         "needs a Per-GDRO estimator.")
+    return float(final.robust_risk(Xt, y, groups))
+
+
+@dataclass(frozen=True)
+class GroupMetric:
+    """One name of the registry: what it computes and which way is better.
+
+    ``classifier`` and ``regressor`` are ``metric(y_true, y_response, *, groups)``
+    for each kind of estimator (None: not defined for it), fed by
+    ``response_method``; with ``response_method=None`` the number comes from the
+    fitted estimator itself, ``from_estimator(estimator, X, y, *, groups)``.
+    """
+
+    greater_is_better: bool
+    response_method: object = "predict"
+    classifier: object = None
+    regressor: object = None
+    from_estimator: object = None
+
+    def compute(self, estimator, X, y, *, groups):
+        """The metric of a fitted ``estimator`` on ``(X, y, groups)`` (not negated)."""
+        if self.from_estimator is not None:
+            return float(self.from_estimator(estimator, X, y, groups=groups))
+        func = self.regressor if is_regressor(estimator) else self.classifier
+        kind = "regressors" if is_regressor(estimator) else "classifiers"
+        if func is None:
+            raise ValueError(f"This metric is not defined for {kind}.")
+        response = getattr(estimator, self.response_method)(X)
+        if self.response_method == "predict_proba":
+            return float(func(y, response, groups=groups, labels=estimator.classes_))
+        return float(func(y, response, groups=groups))
+
+
+# The one registry of names: the scorers of get_scorer and the objectives of
+# PerGDROSearchCV (which minimises the metric, or its negative when greater is better).
+GROUP_METRICS = {
+    "worst_group_accuracy": GroupMetric(True, classifier=worst_group_accuracy),
+    "worst_group_error": GroupMetric(False, classifier=worst_group_error,
+                                     regressor=worst_group_mse),
+    "worst_group_mse": GroupMetric(False, classifier=worst_group_mse, regressor=worst_group_mse),
+    "worst_group_log_loss": GroupMetric(False, "predict_proba",
+                                        classifier=worst_group_log_loss),
+    "worst_group_loss": GroupMetric(False, None, from_estimator=_worst_loss),
+    "robust": GroupMetric(False, None, from_estimator=_robust_risk),
 }
+
+
+def score_group_metric(name, estimator, X, y, *, groups):
+    """The registered metric ``name`` of a fitted ``estimator`` (not negated).
+
+    Parameters
+    ----------
+    name : str
+        A key of ``GROUP_METRICS``: ``"worst_group_accuracy"``,
+        ``"worst_group_error"`` (misclassification rate for classifiers, mean squared
+        error for regressors), ``"worst_group_mse"``, ``"worst_group_log_loss"``,
+        ``"worst_group_loss"`` (the estimator's own clean loss, Per-GDRO estimators)
+        or ``"robust"`` (Eq. (9) with the estimator's own radii, Per-GDRO estimators).
+    estimator : fitted estimator or Pipeline
+    X, y : array-like
+    groups : array-like of shape (n_samples,)
+
+    Returns
+    -------
+    value : float
+    """
+    if name not in GROUP_METRICS:
+        raise ValueError(f"Unknown scorer {name!r}; valid: {sorted(GROUP_METRICS)}.")
+    return GROUP_METRICS[name].compute(estimator, X, y, groups=groups)
+
+
+class _GroupScorer(_Scorer):
+    """A scikit-learn scorer for a name of ``GROUP_METRICS`` (routing-aware)."""
+
+    def __init__(self, name):
+        metric = GROUP_METRICS[name]
+        super().__init__(score_func=functools.partial(score_group_metric, name),
+                         sign=1 if metric.greater_is_better else -1, kwargs={},
+                         response_method=metric.response_method or "predict")
+        self._name = name
+
+    def _score(self, method_caller, estimator, X, y_true, **kwargs):
+        return self._sign * score_group_metric(self._name, estimator, X, y_true, **kwargs)
+
+    def __repr__(self):
+        return f"get_scorer({self._name!r})"
 
 
 def get_scorer(name):
@@ -124,12 +248,14 @@ def get_scorer(name):
     With metadata routing enabled (``sklearn.set_config(enable_metadata_routing=True)``)
     the scorer requests ``groups``, so ``GridSearchCV``, ``cross_validate`` and
     ``PerGDROSearchCV`` hand it each fold's group labels. Losses and errors are
-    negated (greater is better), as scikit-learn's scorers are.
+    negated (greater is better), as scikit-learn's scorers are. A name means the
+    same here and as ``PerGDROSearchCV``'s ``objective``.
 
     Parameters
     ----------
-    name : {"worst_group_accuracy", "worst_group_error", "worst_group_mse",
-            "worst_group_log_loss"}
+    name : {"worst_group_accuracy", "worst_group_error", "worst_group_mse", \
+"worst_group_log_loss", "worst_group_loss", "robust"}
+        See :func:`score_group_metric`.
 
     Returns
     -------
@@ -147,18 +273,21 @@ def get_scorer(name):
     ...     scorer(DummyClassifier().fit(X, y), X, y, groups=g)
     0.5
     """
-    if name not in _SCORERS:
-        raise ValueError(f"Unknown scorer {name!r}; valid: {sorted(_SCORERS)}.")
-    func, greater, method = _SCORERS[name]
-    scorer = make_scorer(func, greater_is_better=greater, response_method=method)
+    if name not in GROUP_METRICS:
+        raise ValueError(f"Unknown scorer {name!r}; valid: {sorted(GROUP_METRICS)}.")
+    scorer = _GroupScorer(name)
     if get_config().get("enable_metadata_routing", False):
         scorer = scorer.set_score_request(groups=True)
     return scorer
 
 
 __all__ = [
+    "GROUP_METRICS",
+    "GroupMetric",
     "get_scorer",
+    "group_loss_scores",
     "group_scores",
+    "score_group_metric",
     "worst_group_accuracy",
     "worst_group_error",
     "worst_group_log_loss",

@@ -68,13 +68,13 @@ def _search(estimator=None, **kwargs):
 
 
 class CountingSearch(PerGDROSearchCV):
-    """Counts the candidates it trains (through the overridable _fit_candidates)."""
+    """Counts the candidates it trains (through the overridable _evaluate_candidates)."""
 
     trained = []
 
-    def _fit_candidates(self, params_list, X, y, groups, folds):
+    def _evaluate_candidates(self, params_list, run):
         CountingSearch.trained.extend(params_list)
-        return super()._fit_candidates(params_list, X, y, groups, folds)
+        return super()._evaluate_candidates(params_list, run)
 
 
 class Recording(PerGDROClassifier):

@@ -1,0 +1,304 @@
+"""Evaluating candidates of PerGDROSearchCV: fit and score on every validation split.
+
+Each task of :func:`evaluate_candidates` runs in a joblib (or Dask) worker: it
+trains one candidate (or a batch of candidates as one network) on a split's
+training rows and scores it on the split's validation rows, in the same worker.
+Only numbers come back (a :class:`SplitScore` per candidate and split), never a
+fitted network.
+"""
+
+import inspect
+import time
+import traceback
+import warnings
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+from joblib import effective_n_jobs
+from scipy.stats import rankdata
+from sklearn import config_context
+from sklearn.exceptions import FitFailedWarning
+from sklearn.metrics import accuracy_score, mean_squared_error
+from sklearn.metrics import get_scorer as sklearn_get_scorer
+from sklearn.utils.parallel import Parallel, delayed
+
+from . import metrics as _metrics
+from ._template import take
+
+
+class FitResult(NamedTuple):
+    """A candidate trained on one split: the estimator (None if the fit failed)."""
+
+    estimator: object
+    fit_time: float
+    error: object = None
+
+
+@dataclass
+class SplitScore:
+    """What a worker sends back for one candidate on one split: numbers only.
+
+    ``extra`` holds optional arrays (name -> array) that a search asks its workers
+    for, for example validation predictions.
+    """
+
+    objective: float
+    fit_time: float
+    score_time: float
+    val_loss: np.ndarray
+    val_metric: np.ndarray
+    error: object = None
+    extra: dict = field(default_factory=dict)
+
+
+def _scorer_takes_groups(scorer):
+    func = getattr(scorer, "_score_func", None)
+    try:
+        parameters = inspect.signature(func if func is not None else scorer).parameters
+    except (TypeError, ValueError):
+        return False
+    return "groups" in parameters
+
+
+def _call_scorer(scorer, estimator, X, y, groups):
+    if not _scorer_takes_groups(scorer):
+        return scorer(estimator, X, y)
+    if hasattr(scorer, "_score_func"):
+        # scikit-learn's scorer objects take metadata only with routing enabled
+        with config_context(enable_metadata_routing=True):
+            return scorer(estimator, X, y, groups=groups)
+    return scorer(estimator, X, y, groups=groups)
+
+
+def resolve_objective(objective):
+    """``(name, scorer)``: a name of ``metrics.GROUP_METRICS``, or ``("scorer", callable)``."""
+    if isinstance(objective, str):
+        if objective in _metrics.GROUP_METRICS:
+            return objective, None
+        try:
+            return "scorer", sklearn_get_scorer(objective)
+        except ValueError:
+            raise ValueError(
+                f"Unknown objective {objective!r}: use a name of "
+                f"pergdro_sklearn.metrics.GROUP_METRICS {sorted(_metrics.GROUP_METRICS)}, a "
+                "scorer name of sklearn.metrics.get_scorer, or a callable "
+                "scorer(estimator, X, y[, groups])."
+            ) from None
+    if callable(objective):
+        return "scorer", objective
+    raise ValueError(f"Unknown objective {objective!r}.")
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """How a worker scores a fitted candidate on a validation part.
+
+    Parameters
+    ----------
+    objective : str
+        A name of ``metrics.GROUP_METRICS`` (minimised, or its negative when
+        greater is better), or ``"scorer"``.
+    scorer : callable or None
+        The scorer of a ``"scorer"`` objective (maximised).
+    is_classifier : bool
+    error_score : "raise" or float
+    labels : ndarray of shape (n_groups,)
+        The group labels, in the order of the per-group arrays.
+    """
+
+    objective: str
+    scorer: object
+    is_classifier: bool
+    error_score: object
+    labels: np.ndarray
+
+    @property
+    def n_groups(self):
+        return self.labels.shape[0]
+
+    def _by_label(self, scores):
+        return np.array([scores.get(label, np.nan) for label in self.labels.tolist()],
+                        dtype=float)
+
+    def per_group(self, candidate, X_val, y_val, g_val):
+        """Clean loss and accuracy (or MSE) per group from :mod:`metrics`; NaN if absent."""
+        clean = _metrics.group_loss_scores(candidate, X_val, y_val, groups=g_val)
+        metric = _metrics.group_scores(
+            y_val, candidate.predict(X_val), g_val,
+            accuracy_score if self.is_classifier else mean_squared_error)
+        return self._by_label(clean), self._by_label(metric)
+
+    def score(self, candidate, X_val, y_val, g_val):
+        """``(objective, clean loss per group, metric per group)`` on a validation part.
+
+        ``candidate`` is the fitted estimator (a Pipeline or the Per-GDRO estimator).
+        """
+        clean, metric = self.per_group(candidate, X_val, y_val, g_val)
+        if self.objective == "scorer":
+            return -float(_call_scorer(self.scorer, candidate, X_val, y_val, g_val)), clean, metric
+        entry = _metrics.GROUP_METRICS[self.objective]
+        value = entry.compute(candidate, X_val, y_val, groups=g_val)
+        return (-value if entry.greater_is_better else value), clean, metric
+
+
+def _fit_one(template, X, y, groups, train, params, error_score):
+    start = time.perf_counter()
+    try:
+        est = template.fit(params, take(X, train), y[train], groups[train])
+    except Exception:
+        if error_score == "raise":
+            raise
+        return FitResult(None, time.perf_counter() - start, traceback.format_exc())
+    return FitResult(est, time.perf_counter() - start, None)
+
+
+def _fit_batch(template, X, y, groups, train, params_list, error_score):
+    """Candidates trained together on one split; on failure, one at a time."""
+    start = time.perf_counter()
+    try:
+        fitted = template.fit_batch(params_list, take(X, train), y[train], groups[train])
+    except Exception:
+        # one diverging candidate stops the batch: retry each alone to isolate it
+        return [_fit_one(template, X, y, groups, train, params, error_score)
+                for params in params_list]
+    share = (time.perf_counter() - start) / len(params_list)
+    return [FitResult(est, share, None) for est in fitted]
+
+
+def _score_fit(fit, X, y, groups, val, scoring):
+    """Score one fitted candidate on the validation rows ``val``."""
+    start = time.perf_counter()
+    nan = np.full(scoring.n_groups, np.nan)
+    if fit.estimator is None:
+        return SplitScore(np.nan, fit.fit_time, time.perf_counter() - start, nan, nan,
+                          fit.error)
+    try:
+        value, clean, metric = scoring.score(fit.estimator, take(X, val), y[val], groups[val])
+    except Exception:
+        if scoring.error_score == "raise":
+            raise
+        return SplitScore(np.nan, fit.fit_time, time.perf_counter() - start, nan, nan,
+                          traceback.format_exc())
+    return SplitScore(value, fit.fit_time, time.perf_counter() - start, clean, metric)
+
+
+def _evaluate_one(template, X, y, groups, fold, params, scoring):
+    """Worker task: fit one candidate on a split and score it there."""
+    train, val = fold
+    fit = _fit_one(template, X, y, groups, train, params, scoring.error_score)
+    return [_score_fit(fit, X, y, groups, val, scoring)]
+
+
+def _evaluate_batch(template, X, y, groups, fold, params_list, scoring):
+    """Worker task: fit candidates together on a split and score each there."""
+    train, val = fold
+    fits = _fit_batch(template, X, y, groups, train, params_list, scoring.error_score)
+    return [_score_fit(fit, X, y, groups, val, scoring) for fit in fits]
+
+
+def evaluate_candidates(template, params_list, X, y, groups, folds, scoring, *,
+                        n_jobs=None, batch_candidates=1):
+    """Fit and score every candidate on every split, in joblib workers.
+
+    Parameters
+    ----------
+    template : SearchTemplate
+        The searched estimator (cloned for each fit).
+    params_list : list of dict
+        ``{"rho": float, "epsilon": ndarray of shape (n_groups,)}`` per candidate.
+    X : array-like (an ndarray, or what a Pipeline's first step takes)
+    y : ndarray
+    groups : ndarray of shape (n_samples,)
+        Group label of each row.
+    folds : list of (train, validation) index arrays
+    scoring : Scoring
+    n_jobs : int, default=None
+    batch_candidates : int, default=1
+        Up to this many candidates are trained together as one network.
+
+    Returns
+    -------
+    scores : list of list of SplitScore
+        ``scores[i][k]``: candidate ``i`` on split ``k``. A failed fit or scoring
+        has ``error`` set (with a ``FitFailedWarning``) and its objective is
+        ``error_score``.
+    """
+    if batch_candidates > 1 and template.can_batch(params_list):
+        workers = max(1, effective_n_jobs(n_jobs))
+        size = min(batch_candidates, -(-len(params_list) // workers))
+        chunks = [list(range(i, min(i + size, len(params_list))))
+                  for i in range(0, len(params_list), size)]
+        task, args = _evaluate_batch, lambda chunk: [params_list[i] for i in chunk]
+    else:
+        chunks = [[i] for i in range(len(params_list))]
+        task, args = _evaluate_one, lambda chunk: params_list[chunk[0]]
+    tasks = [(chunk, k) for chunk in chunks for k in range(len(folds))]
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(task)(template, X, y, groups, folds[k], args(chunk), scoring)
+        for chunk, k in tasks
+    )
+    scores = [[None] * len(folds) for _ in params_list]
+    for (chunk, k), chunk_scores in zip(tasks, results):
+        for i, split_score in zip(chunk, chunk_scores):
+            scores[i][k] = split_score
+    for params, candidate_scores in zip(params_list, scores):
+        for split_score in candidate_scores:
+            if split_score.error is not None:
+                split_score.objective = float(scoring.error_score)
+                warnings.warn(
+                    f"A candidate (rho={params['rho']:.4g}, epsilon="
+                    f"{np.round(params['epsilon'], 4).tolist()}) failed on a split; its "
+                    f"objective is set to error_score={scoring.error_score}. Details:\n"
+                    f"{split_score.error}", FitFailedWarning, stacklevel=3)
+    return scores
+
+
+def _nan_stat(func, values, axis):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return func(values, axis=axis)
+
+
+def build_cv_results(records, labels, n_splits, is_classifier):
+    """``cv_results_`` (a dict of arrays, one row per record) from evaluation records."""
+    n = len(records)
+    labels = [str(label) for label in labels.tolist()]
+    results = {}
+    params = np.empty(n, dtype=object)
+    for i, record in enumerate(records):
+        params[i] = {"rho": record.rho, "epsilon": np.array(record.epsilon)}
+    results["params"] = params
+    results["param_rho"] = np.array([r.rho for r in records], dtype=float)
+    eps = np.array([r.epsilon for r in records], dtype=float).reshape(n, -1)
+    for g, label in enumerate(labels):
+        results[f"param_epsilon_{label}"] = eps[:, g]
+    objective = np.array([r.test_objective for r in records], dtype=float)
+    objective = objective.reshape(n, n_splits)
+    for k in range(n_splits):
+        results[f"split{k}_test_objective"] = objective[:, k]
+    mean = objective.mean(axis=1)
+    results["mean_test_objective"] = mean
+    results["std_test_objective"] = objective.std(axis=1)
+    failed = np.array([r.failed for r in records], dtype=bool)
+    ranked = np.where(np.isfinite(mean) & ~failed, mean, np.inf)  # failures rank last
+    results["rank_test_objective"] = rankdata(ranked, method="min").astype(np.int32)
+    results["mean_test_score"] = -mean
+    for key in ("fit_time", "score_time"):
+        values = np.array([getattr(r, key) for r in records], dtype=float).reshape(n, n_splits)
+        results[f"mean_{key}"] = values.mean(axis=1)
+        results[f"std_{key}"] = values.std(axis=1)
+    loss = np.array([r.val_loss for r in records], dtype=float)
+    metric = np.array([r.val_metric for r in records], dtype=float)
+    metric_name = "accuracy" if is_classifier else "mse"
+    mean_loss = _nan_stat(np.nanmean, loss, axis=1).reshape(n, -1)
+    mean_metric = _nan_stat(np.nanmean, metric, axis=1).reshape(n, -1)
+    for g, label in enumerate(labels):
+        results[f"mean_val_loss_{label}"] = mean_loss[:, g]
+        results[f"mean_val_{metric_name}_{label}"] = mean_metric[:, g]
+    results["is_initial_point"] = np.array([r.origin is not None for r in records])
+    return results
+
+
+__all__ = ["FitResult", "Scoring", "SplitScore", "build_cv_results",
+           "evaluate_candidates", "resolve_objective"]

@@ -1,0 +1,263 @@
+"""The search space of PerGDROSearchCV: bounds, dimensions and the initial design.
+
+:func:`resolve_epsilon_bounds` turns the user's ``epsilon_bounds`` into one
+``(low, high)`` pair per group; :class:`SearchSpace` maps a point of the
+optimiser's space to the radii of a candidate; :func:`initial_design` gives the
+first candidates (:func:`factorial_grid` or one of scikit-optimize's generators).
+"""
+
+import itertools
+import warnings
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from ._constants import MAX_ENUMERATED_GRID_POINTS
+
+INITIAL_POINT_GENERATORS = ("grid", "lhs", "sobol", "halton", "hammersly", "random")
+
+
+def check_pair(value, name):
+    """A ``(low, high)`` pair of finite, non-negative floats with ``low <= high``."""
+    try:
+        pair = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a (low, high) pair of numbers, got {value!r}.") from None
+    if pair.size == 0:
+        raise ValueError(f"{name} is empty; give a (low, high) pair.")
+    if pair.shape != (2,):
+        raise ValueError(f"{name} must be a (low, high) pair, got {value!r}.")
+    low, high = float(pair[0]), float(pair[1])
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise ValueError(f"{name} must be finite, got ({low}, {high}).")
+    if low < 0:
+        raise ValueError(f"{name} must be non-negative (radii are >= 0), got ({low}, {high}).")
+    if low > high:
+        raise ValueError(f"{name} has its lower bound above its upper bound: ({low}, {high}).")
+    return low, high
+
+
+def resolve_epsilon_bounds(epsilon_bounds, labels, groups_given):
+    """Per-group ``(low, high)`` radii bounds, shape ``(n_groups, 2)``, ``labels`` order."""
+    n_groups = labels.shape[0]
+    if isinstance(epsilon_bounds, dict):
+        if not epsilon_bounds:
+            raise ValueError("epsilon_bounds is empty; give a (low, high) pair or one per group.")
+        if not groups_given:
+            raise ValueError(
+                f"epsilon_bounds names groups {list(epsilon_bounds)} but fit got no groups "
+                "(groups=None means one group); pass groups=... to fit."
+            )
+        known = set(labels.tolist())
+        unknown = [key for key in epsilon_bounds if key not in known]
+        if unknown:
+            raise ValueError(
+                f"epsilon_bounds names unknown groups {unknown}; the groups are {labels.tolist()}."
+            )
+        bounds = np.zeros((n_groups, 2))
+        for position, label in enumerate(labels.tolist()):
+            if label in epsilon_bounds:
+                bounds[position] = check_pair(epsilon_bounds[label],
+                                               f"epsilon_bounds[{label!r}]")
+        return bounds
+    try:
+        array = np.asarray(epsilon_bounds, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(
+            "epsilon_bounds must be a (low, high) pair, an array of pairs (one per group) or "
+            f"a dict {{group: (low, high)}}, got {epsilon_bounds!r}."
+        ) from None
+    if array.size == 0:
+        raise ValueError("epsilon_bounds is empty; give a (low, high) pair or one per group.")
+    if array.ndim == 1:
+        pair = check_pair(array, "epsilon_bounds")
+        return np.tile(pair, (n_groups, 1))
+    if array.ndim != 2 or array.shape[1] != 2:
+        raise ValueError(
+            f"epsilon_bounds must be a (low, high) pair or an array of shape (n_groups, 2), "
+            f"got shape {array.shape}."
+        )
+    if array.shape[0] != n_groups:
+        if not groups_given:
+            raise ValueError(
+                f"epsilon_bounds gives bounds for {array.shape[0]} groups but fit got no "
+                "groups (groups=None means one group); pass groups=... to fit."
+            )
+        raise ValueError(
+            f"epsilon_bounds gives bounds for {array.shape[0]} groups but there are {n_groups} "
+            f"groups {labels.tolist()}; give one pair per group in that order."
+        )
+    for position, label in enumerate(labels.tolist()):
+        check_pair(array[position], f"epsilon_bounds for group {label!r}")
+    return array.copy()
+
+
+class SearchSpace:
+    """Maps a point of the optimiser's space to ``{"rho": float, "epsilon": ndarray}``.
+
+    A bound pair with ``low == high`` is a fixed value, not a dimension. With
+    ``shared`` one dimension drives every varying group: ``"epsilon"`` itself when
+    those groups share their bounds, else ``"epsilon_scale"`` in [0, 1] with
+    ``epsilon_g = low_g + scale * (high_g - low_g)``.
+    """
+
+    def __init__(self, rho_bounds, epsilon_bounds, shared, labels):
+        self.labels = labels
+        self.names, self.bounds = [], []
+        rho_low, rho_high = rho_bounds
+        self.rho_fixed = rho_low
+        self.rho_dim = None
+        if rho_high > rho_low:
+            self.rho_dim = self._add("rho", rho_low, rho_high)
+        self.eps_low = epsilon_bounds[:, 0].copy()
+        self.eps_high = epsilon_bounds[:, 1].copy()
+        self.varying = self.eps_high > self.eps_low
+        self.group_dims = {}
+        self.shared_dim, self.shared_scale = None, False
+        if shared and self.varying.any():
+            lows, highs = self.eps_low[self.varying], self.eps_high[self.varying]
+            if np.all(lows == lows[0]) and np.all(highs == highs[0]):
+                self.shared_dim = self._add("epsilon", lows[0], highs[0])
+            else:
+                self.shared_dim = self._add("epsilon_scale", 0.0, 1.0)
+                self.shared_scale = True
+        elif not shared:
+            for position in np.flatnonzero(self.varying):
+                self.group_dims[int(position)] = self._add(
+                    f"epsilon_{labels[position]}", self.eps_low[position],
+                    self.eps_high[position])
+
+    def _add(self, name, low, high):
+        self.names.append(name)
+        self.bounds.append((float(low), float(high)))
+        return len(self.names) - 1
+
+    @property
+    def n_dims(self):
+        return len(self.names)
+
+    def dimensions(self):
+        """Fresh skopt dimensions (skopt mutates the ones it is given)."""
+        from skopt.space import Real as SkoptReal
+
+        return [SkoptReal(low, high, prior="uniform", name=name)
+                for name, (low, high) in zip(self.names, self.bounds)]
+
+    def params(self, x):
+        rho = float(x[self.rho_dim]) if self.rho_dim is not None else self.rho_fixed
+        eps = self.eps_low.copy()
+        if self.shared_dim is not None:
+            value = float(x[self.shared_dim])
+            if self.shared_scale:
+                eps[self.varying] = (self.eps_low[self.varying] + value
+                                     * (self.eps_high[self.varying] - self.eps_low[self.varying]))
+            else:
+                eps[self.varying] = value
+        for position, dim in self.group_dims.items():
+            eps[position] = float(x[dim])
+        return {"rho": rho, "epsilon": np.clip(eps, self.eps_low, self.eps_high)}
+
+    def describe(self):
+        return {
+            "names": list(self.names),
+            "bounds": [list(b) for b in self.bounds],
+            "rho_fixed": self.rho_fixed,
+            "epsilon_low": self.eps_low.tolist(),
+            "epsilon_high": self.eps_high.tolist(),
+            "shared_scale": self.shared_scale,
+        }
+
+
+def _integer_levels(n_samples, n_dims):
+    """The largest ``k >= 1`` with ``k ** n_dims <= n_samples``."""
+    k = max(1, int(np.floor(n_samples ** (1.0 / n_dims))))
+    while k > 1 and k ** n_dims > n_samples:
+        k -= 1
+    while (k + 1) ** n_dims <= n_samples:
+        k += 1
+    return k
+
+
+def _levels(bounds, k):
+    if k == 1:
+        return [np.array([(low + high) / 2.0]) for low, high in bounds]
+    return [np.linspace(low, high, k) for low, high in bounds]
+
+
+def factorial_grid(bounds, n_samples, random_state=None):
+    """A full factorial grid, borders included, topped up from the next finer grid.
+
+    With ``k`` the largest number of levels such that ``k ** n_dims <= n_samples``
+    (one level is the midpoint), all ``k ** n_dims`` points come first, in random
+    order; the remaining points are drawn without repetition from the grid with
+    ``k + 1`` levels. 243 points in 5 dimensions are the paper's 3-level grid.
+
+    Parameters
+    ----------
+    bounds : list of (low, high)
+    n_samples : int
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    points : ndarray of shape (n_samples, n_dims)
+
+    Examples
+    --------
+    >>> from pergdro_sklearn._search_space import factorial_grid
+    >>> sorted(factorial_grid([(0, 3), (0, 5)], 4, random_state=0).tolist())
+    [[0.0, 0.0], [0.0, 5.0], [3.0, 0.0], [3.0, 5.0]]
+    """
+    rng = check_random_state(random_state)
+    n_dims = len(bounds)
+    k = _integer_levels(n_samples, n_dims)
+    coarse = np.array(list(itertools.product(*_levels(bounds, k))), dtype=float)
+    coarse = coarse[rng.permutation(coarse.shape[0])]
+    missing = n_samples - coarse.shape[0]
+    if missing <= 0:
+        return coarse[:n_samples]
+    fine_levels = _levels(bounds, k + 1)
+    taken = {tuple(row) for row in coarse.tolist()}
+    if (k + 1) ** n_dims <= MAX_ENUMERATED_GRID_POINTS:
+        fine = [row for row in itertools.product(*fine_levels) if tuple(row) not in taken]
+        fine = np.array(fine, dtype=float)
+        extra = fine[rng.choice(fine.shape[0], size=missing, replace=False)]
+    else:
+        rows = []
+        while len(rows) < missing:
+            index = rng.randint(k + 1, size=n_dims)
+            row = tuple(float(fine_levels[d][i]) for d, i in enumerate(index))
+            if row not in taken:
+                taken.add(row)
+                rows.append(row)
+        extra = np.array(rows, dtype=float)
+    return np.vstack([coarse, extra])
+
+
+def initial_design(generator, space, n_samples, seed):
+    """``n_samples`` initial points (lists of floats) from the named generator."""
+    if generator == "grid":
+        points = factorial_grid(space.bounds, n_samples, random_state=seed)
+    elif generator == "random":
+        from skopt.space import Space
+
+        points = np.asarray(Space(space.dimensions()).rvs(n_samples=n_samples,
+                                                          random_state=seed), dtype=float)
+    else:
+        from skopt.utils import cook_initial_point_generator
+
+        sampler = cook_initial_point_generator(generator)
+        with warnings.catch_warnings():
+            # Sobol's balance warning for sample counts that are not powers of 2
+            warnings.simplefilter("ignore", UserWarning)
+            points = np.asarray(sampler.generate(space.dimensions(), n_samples,
+                                                 random_state=seed), dtype=float)
+    low = np.array([b[0] for b in space.bounds])
+    high = np.array([b[1] for b in space.bounds])
+    points = np.clip(points.reshape(n_samples, space.n_dims), low, high)
+    return [[float(v) for v in row] for row in points]
+
+
+
+__all__ = ["INITIAL_POINT_GENERATORS", "SearchSpace", "check_pair", "factorial_grid",
+           "initial_design", "resolve_epsilon_bounds"]
