@@ -21,7 +21,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._constants import LOSS_BLOWUP_FACTOR, MIN_ROWS_PER_GROUP, PREDICT_CHUNK_ROWS
+from ._constants import (
+    GROUP_LABEL_SEPARATOR,
+    LOSS_BLOWUP_FACTOR,
+    MIN_ROWS_PER_GROUP,
+    PREDICT_CHUNK_ROWS,
+)
 from ._losses import LOSSES
 from ._network import MLP, BatchedMLP, StackedModule, penalized_parameters
 from ._setup import (
@@ -42,36 +47,120 @@ SEED_MAX = 2**31 - 1
 # --------------------------------------------------------------------------
 # Validation helpers (numpy only)
 # --------------------------------------------------------------------------
+def _missing_labels(column):
+    """Boolean mask of the missing entries (NaN, None, NaT, pandas NA) of a 1-D array."""
+    kind = column.dtype.kind
+    if kind == "f":
+        return ~np.isfinite(column)
+    if kind in "mM":
+        return np.isnat(column)
+    if kind != "O":
+        return np.zeros(column.shape[0], dtype=bool)
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is installed with the test extras
+        pd = None
+    if pd is not None:
+        return np.asarray(pd.isna(column), dtype=bool)
+
+    def missing(value):  # pragma: no cover - only without pandas
+        try:
+            return value is None or bool(value != value)
+        except (TypeError, ValueError):  # pandas.NA cannot be compared
+            return True
+
+    return np.fromiter((missing(value) for value in column), dtype=bool, count=column.size)
+
+
+def _group_labels(groups, n_samples):
+    """One label per row from 1-D groups or from several columns of attributes.
+
+    ``groups`` may be 1-D (a list, an array, a pandas Series) or 2-D (a pandas
+    DataFrame, or an array with one column per attribute). Several columns are
+    intersected: a row's label is its labels joined with ``GROUP_LABEL_SEPARATOR``,
+    e.g. ``"African-American|Male"``. Missing labels (NaN, None, NaT, pandas NA) are
+    errors. Returns ``(labels, columns)``: the 1-D labels and a description of the
+    columns for messages (``None`` for 1-D groups).
+    """
+    names = None
+    if hasattr(groups, "columns") and getattr(groups, "ndim", 1) == 2:  # a DataFrame
+        names = [str(name) for name in groups.columns]
+        columns = [groups.iloc[:, j].to_numpy() for j in range(groups.shape[1])]
+        typed_columns = columns
+    elif hasattr(groups, "to_numpy") and getattr(groups, "ndim", 1) == 1:  # a Series
+        columns = typed_columns = [groups.to_numpy()]
+    else:
+        # Lists keep each label's type for the missing-label check (numpy would turn a
+        # float NaN among strings into the string "nan").
+        typed = np.asarray(groups, dtype=object) if isinstance(groups, (list, tuple)) else None
+        array = np.asarray(groups)
+        if array.ndim == 2 and (array.shape[1] == 1 or array.shape == (1, n_samples)):
+            array = array.reshape(-1)
+            typed = None if typed is None else typed.reshape(-1)
+        if array.ndim not in (1, 2):
+            raise ValueError(f"groups must be 1-D or 2-D, got shape {array.shape}.")
+        if array.ndim == 1:
+            columns = [array]
+            typed_columns = [array if typed is None else typed]
+        else:
+            columns = list(array.T)
+            typed_columns = columns if typed is None else list(typed.T)
+    if columns[0].shape[0] != n_samples:
+        raise ValueError(
+            f"groups has {columns[0].shape[0]} entries but X has {n_samples} rows; pass one "
+            "group label per row."
+        )
+    for column in typed_columns:
+        _check_no_missing(column)
+    if len(columns) == 1:
+        return columns[0], None
+    if names is None:
+        names = [f"column {j}" for j in range(len(columns))]
+    texts = [column.astype(str) for column in columns]
+    for name, text in zip(names, texts):
+        joined = text[np.char.find(text, GROUP_LABEL_SEPARATOR) >= 0]
+        if joined.size:
+            raise ValueError(
+                f"groups {name} has labels containing {GROUP_LABEL_SEPARATOR!r} (e.g. "
+                f"{joined[0]!r}), which joins the columns' labels; rename them."
+            )
+    labels = texts[0]
+    for text in texts[1:]:
+        labels = np.char.add(np.char.add(labels, GROUP_LABEL_SEPARATOR), text)
+    return labels, GROUP_LABEL_SEPARATOR.join(names)
+
+
+def _check_no_missing(column):
+    """Missing group labels are errors: a row without a group cannot be weighted."""
+    missing = _missing_labels(column)
+    if np.any(missing):
+        rows = np.flatnonzero(missing)
+        raise ValueError(
+            f"groups has {rows.size} missing label(s) (NaN, None, NaT or NA), first at "
+            f"row(s) {rows[:5].tolist()}; give every row a group, or drop those rows."
+        )
+
+
 def encode_groups(groups, n_samples, min_rows=MIN_ROWS_PER_GROUP):
     """Validate group labels; return ``(labels, group_index, counts)``.
 
     ``groups=None`` means one group. Labels may be ints or strings; ``labels`` are
-    sorted and ``group_index`` maps each row to its position in ``labels``.
+    sorted and ``group_index`` maps each row to its position in ``labels``. 2-D groups
+    (a DataFrame, or one column per attribute) are intersected into labels such as
+    ``"African-American|Male"`` (see :func:`_group_labels`).
     """
     if groups is None:
         return np.array([0]), np.zeros(n_samples, dtype=np.int64), np.array([n_samples])
-    groups = np.asarray(groups)
-    if groups.ndim != 1:
-        groups = groups.reshape(-1) if groups.ndim == 2 and 1 in groups.shape else groups
-    if groups.ndim != 1:
-        raise ValueError(f"groups must be 1-D, got shape {groups.shape}.")
-    if groups.shape[0] != n_samples:
-        raise ValueError(
-            f"groups has {groups.shape[0]} entries but X has {n_samples} rows; pass one "
-            "group label per row."
-        )
-    if groups.dtype.kind == "f" and not np.all(np.isfinite(groups)):
-        raise ValueError("groups contains NaN or infinite labels.")
-    if groups.dtype.kind == "O" and any(g is None for g in groups):
-        raise ValueError("groups contains None labels.")
+    groups, columns = _group_labels(groups, n_samples)
     try:
         labels, group_index, counts = np.unique(groups, return_inverse=True, return_counts=True)
     except TypeError as exc:
         raise ValueError(f"groups labels must be mutually comparable: {exc}") from None
     small = labels[counts < min_rows]
     if small.size:
+        cells = "" if columns is None else f" (intersections of {columns})"
         raise ValueError(
-            f"Group(s) {small.tolist()} have fewer than {min_rows} rows "
+            f"Group(s) {small.tolist()}{cells} have fewer than {min_rows} rows "
             f"(counts {counts[counts < min_rows].tolist()}); merge or drop them."
         )
     return labels, group_index.astype(np.int64).reshape(-1), counts
@@ -85,10 +174,16 @@ def index_groups(groups, labels, n_samples):
                 f"groups is required: the model was fitted on {labels.shape[0]} groups."
             )
         return np.zeros(n_samples, dtype=np.int64)
-    groups = np.asarray(groups).reshape(-1)
-    if groups.shape[0] != n_samples:
-        raise ValueError(f"groups has {groups.shape[0]} entries but X has {n_samples} rows.")
-    position = np.searchsorted(labels, groups)
+    if np.ndim(groups) == 1 and np.shape(groups)[0] != n_samples:
+        raise ValueError(f"groups has {np.shape(groups)[0]} entries but X has {n_samples} rows.")
+    groups = _group_labels(groups, n_samples)[0]
+    try:
+        position = np.searchsorted(labels, groups)
+    except TypeError:
+        raise ValueError(
+            f"groups labels ({groups.dtype}) cannot be compared with the fitted groups "
+            f"{labels.tolist()}."
+        ) from None
     position = np.clip(position, 0, labels.shape[0] - 1)
     unknown = labels[position] != groups
     if np.any(unknown):
@@ -100,9 +195,25 @@ def index_groups(groups, labels, n_samples):
 
 
 def resolve_epsilons(epsilon, labels):
-    """Per-group radii in ``labels`` order from a float, an array or a dict."""
+    """Per-group radii in ``labels`` order from a float, an array, a dict or a Series.
+
+    A dict names groups (the others get 0); a pandas Series is matched by its index,
+    which must name every group once; a tuple key names an intersection of 2-D groups.
+    """
     n_groups = labels.shape[0]
+    if hasattr(epsilon, "index") and hasattr(epsilon, "to_numpy") and np.ndim(epsilon) == 1:
+        index = list(epsilon.index)
+        if len(set(index)) != len(index) or set(index) != set(labels.tolist()):
+            raise ValueError(
+                f"epsilon is a Series indexed by {index}; its index must name each of the "
+                f"fitted groups {labels.tolist()} once (a Series is matched by label)."
+            )
+        epsilon = dict(zip(index, epsilon.to_numpy()))
     if isinstance(epsilon, dict):
+        epsilon = {
+            GROUP_LABEL_SEPARATOR.join(map(str, key)) if isinstance(key, tuple) else key: value
+            for key, value in epsilon.items()
+        }
         unknown = [k for k in epsilon if k not in set(labels.tolist())]
         if unknown:
             raise ValueError(
@@ -111,6 +222,11 @@ def resolve_epsilons(epsilon, labels):
         eps = np.array([float(epsilon.get(label, 0.0)) for label in labels.tolist()])
     elif np.ndim(epsilon) == 0:
         eps = np.full(n_groups, float(epsilon))
+    elif np.ndim(epsilon) > 1:
+        raise ValueError(
+            f"epsilon must be a number, a 1-D array with one radius per group, or a dict; "
+            f"got an array of shape {np.shape(epsilon)}."
+        )
     else:
         eps = np.asarray(epsilon, dtype=float).reshape(-1)
         if eps.shape[0] != n_groups:
@@ -813,13 +929,21 @@ class ClassifierOutputs:
         return LOSSES["cross_entropy"]
 
     def _target_tensor(self, y, device):
+        try:
+            present = np.unique(y)
+        except TypeError:  # numpy cannot sort, e.g., ints mixed with strings
+            kinds = sorted({type(label).__name__ for label in np.ravel(y)})
+            raise ValueError(
+                f"y mixes class labels of different types ({', '.join(kinds)}); give every "
+                "label as a string, or every label as a number."
+            ) from None
         check_classification_targets(y)
         if hasattr(self, "classes_") and self.warm_start and hasattr(self, "module_"):
             classes = self.classes_
-            if not np.all(np.isin(np.unique(y), classes)):
+            if not np.all(np.isin(present, classes)):
                 raise ValueError("warm_start fit got classes not seen in the first fit.")
         else:
-            classes = np.unique(y)
+            classes = present
             if classes.shape[0] < 2:
                 raise ValueError(
                     f"The target has only one class ({classes.tolist()}); a classifier "

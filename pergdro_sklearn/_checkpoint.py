@@ -3,8 +3,19 @@
 A checkpoint is one JSON file: a header (format, version, the search's
 fingerprint, its seed, a hash of its splits, the dimension and group names) and
 the list of finished evaluations, one :class:`EvaluationRecord` each. It is
-rewritten atomically (temporary file, then ``os.replace``), so a reader sees the
-old file or the new one, never a partial one.
+rewritten atomically (temporary file, then ``os.replace``) after every scored
+evaluation, so a reader sees the old file or the new one, never a partial one,
+and a kill loses only the evaluations in flight.
+
+While a search uses a checkpoint it holds an exclusive lock (``fcntl.flock`` on
+the sidecar file ``<checkpoint>.lock``, released by the system when the process
+ends, however it ends): a second search on the same checkpoint is refused with a
+ValueError before it trains anything, so two processes never overwrite each
+other's evaluations. Where ``fcntl`` is missing (Windows) there is no lock.
+
+The whole file is validated when it is loaded, before any training: a broken
+record is an error that names the checkpoint and the record, and the file is
+left untouched.
 """
 
 import contextlib
@@ -12,6 +23,7 @@ import dataclasses
 import hashlib
 import inspect
 import json
+import math
 import os
 import re
 import tempfile
@@ -23,6 +35,11 @@ import numpy as np
 from sklearn.base import is_classifier
 
 from ._constants import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, NONFINITE_SCORE_PENALTY
+
+try:  # POSIX
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: checkpoints are not locked
+    fcntl = None
 
 
 def _plain(value):
@@ -71,6 +88,10 @@ class EvaluationRecord:
         Position in the initial design, None for a point the optimiser proposed.
     extra : dict
         Optional per-split arrays returned by the workers (name -> list per split).
+    round : int or None
+        The round of the search that proposed the point (None in checkpoints
+        written before rounds were recorded); a resumed search replays the
+        rounds in order so that it proposes what the uninterrupted one would have.
     """
 
     rho: float
@@ -84,6 +105,7 @@ class EvaluationRecord:
     x: object = None
     origin: object = None
     extra: dict = field(default_factory=dict)
+    round: object = None
 
     @classmethod
     def from_splits(cls, params, splits, x=None, origin=None):
@@ -278,8 +300,65 @@ def read_checkpoint(path):
     return payload
 
 
+def _is_number(value, finite=True):
+    """A JSON number (not a bool); finite unless ``finite=False`` (NaN, inf allowed)."""
+    if isinstance(value, bool) or not isinstance(value, (Integral, Real)):
+        return False
+    return not finite or math.isfinite(value)
+
+
+def _check_list(value, length, where, name, finite=True, nested=None):
+    """``value`` is a list of ``length`` numbers (or of lists of ``nested`` numbers)."""
+    if not isinstance(value, list) or len(value) != length:
+        got = f"{len(value)} entries" if isinstance(value, list) else repr(value)[:60]
+        raise ValueError(f"{where} has {name} with {got}; expected a list of {length}.")
+    for item in value:
+        if nested is not None:
+            _check_list(item, nested, where, f"an entry of {name}", finite)
+        elif not _is_number(item, finite):
+            raise ValueError(f"{where} has {name} with the entry {item!r}; expected "
+                             f"{'finite ' if finite else ''}numbers.")
+
+
+def check_record(record, where, bounds, n_groups, n_splits):
+    """Raise ValueError (naming ``where``) unless ``record`` fits this search.
+
+    ``bounds`` are the ``(low, high)`` of the search's dimensions.
+    """
+    if not _is_number(record.rho) or record.rho < 0:
+        raise ValueError(f"{where} has rho={record.rho!r}; expected a number >= 0.")
+    _check_list(record.epsilon, n_groups, where, "epsilon")
+    if any(value < 0 for value in record.epsilon):
+        raise ValueError(f"{where} has a negative epsilon {record.epsilon}.")
+    _check_list(record.test_objective, n_splits, where, "test_objective", finite=False)
+    _check_list(record.fit_time, n_splits, where, "fit_time")
+    _check_list(record.score_time, n_splits, where, "score_time")
+    _check_list(record.val_loss, n_splits, where, "val_loss", finite=False, nested=n_groups)
+    _check_list(record.val_metric, n_splits, where, "val_metric", finite=False,
+                nested=n_groups)
+    if record.error is not None and not isinstance(record.error, str):
+        raise ValueError(f"{where} has error={record.error!r:.60}; expected a string or null.")
+    if record.x is None:
+        raise ValueError(f"{where} has no point x.")
+    _check_list(record.x, len(bounds), where, "x (the point in the search space)")
+    for value, (low, high) in zip(record.x, bounds):
+        if not low <= value <= high:
+            raise ValueError(f"{where} has x={record.x}, outside the search space {bounds}.")
+    for name in ("origin", "round"):
+        value = getattr(record, name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, Integral)
+                                  or value < 0):
+            raise ValueError(f"{where} has {name}={value!r}; expected an integer >= 0 or null.")
+    if not isinstance(record.extra, dict):
+        raise ValueError(f"{where} has extra={record.extra!r:.60}; expected an object.")
+
+
 class Checkpoint:
     """The search's checkpoint file (``path=None``: no checkpoint, nothing saved).
+
+    :meth:`load` takes the file's lock (held until :meth:`release`) and reads and
+    validates it; :meth:`append` adds one scored evaluation and rewrites the file
+    atomically.
 
     Parameters
     ----------
@@ -289,37 +368,109 @@ class Checkpoint:
     def __init__(self, path):
         self.path = path
         self.header = None
+        self.records = []
+        self._lock = None
+
+    @property
+    def _name(self):
+        return os.fspath(self.path)
+
+    def acquire(self):
+        """Take the exclusive lock of the checkpoint, or raise ValueError if another
+        search (in this or another process) holds it."""
+        if self.path is None or fcntl is None or self._lock is not None:
+            return
+        handle = open(self._name + ".lock", "a+")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            owner = handle.read().strip() or "unknown"
+            handle.close()
+            raise ValueError(
+                f"checkpoint {self._name!r} is in use by another search (process {owner}); "
+                "two searches on one checkpoint would overwrite each other's evaluations. "
+                "Wait for it to finish, then fit again to resume, or pass another path."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._lock = handle
+
+    def release(self):
+        """Release the lock (the lock file stays; it is reused)."""
+        if self._lock is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._lock.fileno(), fcntl.LOCK_UN)
+            self._lock.close()
+            self._lock = None
 
     def load(self, fingerprint_):
-        """The saved header and records of this search, or None for a new search.
+        """Lock the checkpoint; its saved header and records, or None for a new search.
 
-        Raises ValueError when the directory is missing, the file is not a
-        checkpoint, or it belongs to another search (another fingerprint).
+        Raises ValueError when the directory is missing, another search holds the
+        lock, the file is not a checkpoint, or it belongs to another search
+        (another fingerprint). On error the lock is released.
         """
         if self.path is None:
             return None
         directory = os.path.dirname(os.path.abspath(self.path))
         if not os.path.isdir(directory):
-            raise ValueError(f"The directory of checkpoint {os.fspath(self.path)!r} "
-                             "does not exist.")
-        if not os.path.exists(self.path):
-            return None
-        payload = read_checkpoint(self.path)
-        if payload.get("fingerprint") != fingerprint_:
-            raise ValueError(
-                f"checkpoint {os.fspath(self.path)!r} belongs to a different search (its "
-                "arguments or data differ from this one's); delete it or pass another path "
-                "to start a new search."
-            )
+            raise ValueError(f"The directory of checkpoint {self._name!r} does not exist.")
+        self.acquire()
+        try:
+            if self._lock is not None:
+                self._remove_stale_temporaries(directory)
+            if not os.path.exists(self.path):
+                return None
+            payload = read_checkpoint(self.path)
+            if payload.get("fingerprint") != fingerprint_:
+                raise ValueError(
+                    f"checkpoint {self._name!r} belongs to a different search (its "
+                    "arguments or data differ from this one's); delete it or pass another "
+                    "path to start a new search."
+                )
+        except BaseException:
+            self.release()
+            raise
+        self.records = list(payload["evaluations"])
         return payload
+
+    def _remove_stale_temporaries(self, directory):
+        """Delete the temporary files of writes cut short by a kill (under the lock, no
+        other search writes this checkpoint)."""
+        prefix = "." + os.path.basename(self.path) + "."
+        for name in os.listdir(directory):
+            if name.startswith(prefix) and name.endswith(".tmp"):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(directory, name))
 
     def check_folds(self, state, folds_hash):
         """Refuse to resume a checkpoint written with other splits."""
         if state is not None and state.get("folds") != folds_hash:
             raise ValueError(
-                f"checkpoint {os.fspath(self.path)!r} was written with other splits "
+                f"checkpoint {self._name!r} was written with other splits "
                 "(a cv splitter without a fixed random_state?); it cannot be resumed."
             )
+
+    def validate(self, state, dimensions, bounds, groups, n_splits):
+        """Check the loaded header and every record against this search, before any
+        training; a ValueError names the checkpoint and the record. With
+        ``n_splits=None`` only the header is checked."""
+        if state is None:
+            return
+        name = f"checkpoint {self._name!r}"
+        if not isinstance(state.get("seed"), Integral) or isinstance(state.get("seed"), bool):
+            raise ValueError(f"{name} has seed={state.get('seed')!r}; expected an integer.")
+        for key, expected in (("dimensions", list(dimensions)), ("groups", list(groups))):
+            if state.get(key) != expected:
+                raise ValueError(f"{name} has {key}={state.get(key)!r:.200}; this search has "
+                                 f"{expected!r:.200}.")
+        if n_splits is None:
+            return
+        for i, record in enumerate(state["evaluations"]):
+            check_record(record, f"record {i} of {name}", bounds, len(groups), n_splits)
 
     def start(self, *, fingerprint, seed, folds_hash, dimensions, groups):
         """Set the header written with every save."""
@@ -327,13 +478,86 @@ class Checkpoint:
                        "fingerprint": fingerprint, "seed": int(seed), "folds": folds_hash,
                        "dimensions": list(dimensions), "groups": list(groups)}
 
-    def save(self, records):
+    def append(self, record):
+        """Add one scored evaluation and rewrite the file (nothing without a path)."""
+        self.records.append(record)
+        self.save()
+
+    def save(self, records=None):
         """Write the header and every record atomically (nothing without a path)."""
+        if records is not None:
+            self.records = list(records)
         if self.path is None:
             return
         write_json_atomic(self.path, {**self.header,
-                                      "evaluations": [r.to_json() for r in records]})
+                                      "evaluations": [r.to_json() for r in self.records]})
 
 
-__all__ = ["Checkpoint", "EvaluationRecord", "digest_data", "fingerprint", "hash_folds",
-           "read_checkpoint", "search_fingerprint_of", "stable_repr", "write_json_atomic"]
+class Replay:
+    """The saved records of a resumed search, handed back round by round.
+
+    A resumed search runs its rounds again from the start: it proposes each
+    round's points as the interrupted run did (the same seed and the same
+    results told in the same order give the same proposals), takes the saved
+    results of the points it finds in the checkpoint and evaluates only the
+    others (those of the round that was cut short). So it proposes what the
+    uninterrupted search would have, and never evaluates a saved point again.
+    Records without a round (older checkpoints), and all the rest when a round's
+    proposals no longer contain its saved points (``n_points`` or ``n_jobs``
+    changed, say), are told to the optimiser at once instead.
+
+    Parameters
+    ----------
+    records : list of EvaluationRecord
+        The checkpoint's records, in file order.
+    """
+
+    def __init__(self, records):
+        self._saved = {}  # point -> record, not replayed yet
+        self._unrounded = []
+        for record in records:
+            if record.round is None:
+                self._unrounded.append(record)
+            else:
+                self._saved.setdefault(tuple(record.x), record)
+        self.next_free_round = 1 + max((r.round for r in self._saved.values()), default=-1)
+
+    def unrounded(self):
+        """The records saved without a round (to tell at once, before the rounds)."""
+        records, self._unrounded = self._unrounded, []
+        return records
+
+    def match(self, round_number, xs):
+        """``{tuple(x): record}`` of the points of ``xs`` saved in any round (consumed),
+        when every saved point of round ``round_number`` is among ``xs``; else None
+        (nothing consumed)."""
+        wanted = {tuple(x) for x in xs}
+        if any(r.round == round_number and point not in wanted
+               for point, r in self._saved.items()):
+            return None
+        return {point: self._saved.pop(point) for point in wanted if point in self._saved}
+
+    def take_rest(self):
+        """Every record not replayed yet, in round order."""
+        rest = sorted(self._saved.values(), key=lambda r: r.round)
+        self._saved = {}
+        return rest
+
+
+def replace_repeats(xs, evaluated, space, rng):
+    """``xs`` with every point already in ``evaluated`` (or repeated within ``xs``)
+    replaced by a random point of ``space`` drawn with ``rng``: no point is
+    evaluated twice."""
+    seen = set(evaluated)
+    unique = []
+    for x in xs:
+        while tuple(x) in seen:
+            x = [float(v) for v in space.rvs(random_state=rng)[0]]
+        seen.add(tuple(x))
+        unique.append(x)
+    return unique
+
+
+__all__ = ["Checkpoint", "EvaluationRecord", "Replay", "check_record", "digest_data",
+           "fingerprint", "hash_folds", "read_checkpoint", "replace_repeats",
+           "search_fingerprint_of", "stable_repr", "write_json_atomic"]

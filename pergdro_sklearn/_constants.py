@@ -12,6 +12,11 @@ DIVERGENCE_NAMES = (
 )
 DEFAULT_DIVERGENCE = "kl"
 DEFAULT_CRESSIE_READ_POWER = 2.0
+# Supported Cressie-Read powers: the exact solver reaches the promised accuracy on random
+# instances (tests against cvxpy) in this range; beyond it phi(t) = t**power overflows
+# double precision for ratios t of a few units and solutions stop inside the ball.
+MIN_CRESSIE_READ_POWER = -50.0
+MAX_CRESSIE_READ_POWER = 200.0
 
 # Within-group adversary (Wasserstein ball)
 WASSERSTEIN_ORDERS = (1, 2, "inf")
@@ -28,6 +33,8 @@ DEFAULT_HIDDEN_LAYER_SIZES = (64, 64, 64)
 DEFAULT_GROUP_STEP_SIZE = 0.5
 DEFAULT_GROUPDRO_STEP_SIZE = 0.01
 MIN_ROWS_PER_GROUP = 2
+# Joins the labels of 2-D groups (one column per attribute) into one label per row.
+GROUP_LABEL_SEPARATOR = "|"
 
 # Upper level (search)
 NONFINITE_SCORE_PENALTY = 1e6

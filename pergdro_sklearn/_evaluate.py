@@ -266,8 +266,13 @@ def _evaluate_batch(template, X, y, groups, fold, params_list, scoring):
     return [_score_fit(fit, X, y, groups, val, scoring) for fit in fits]
 
 
+def _tagged(tag, task, *args):
+    """Worker task ``task(*args)`` returned with its ``tag`` (results come unordered)."""
+    return tag, task(*args)
+
+
 def evaluate_candidates(template, params_list, X, y, groups, folds, scoring, *,
-                        n_jobs=None, batch_candidates=1):
+                        n_jobs=None, batch_candidates=1, on_scored=None):
     """Fit and score every candidate on every split, in joblib workers.
 
     Parameters
@@ -285,6 +290,10 @@ def evaluate_candidates(template, params_list, X, y, groups, folds, scoring, *,
     n_jobs : int, default=None
     batch_candidates : int, default=1
         Up to this many candidates are trained together as one network.
+    on_scored : callable, default=None
+        ``on_scored(i, scores_i)`` is called in this process as soon as candidate
+        ``i`` is scored on every split (results arrive as the workers finish them,
+        where the joblib backend allows), so that it can be saved at once.
 
     Returns
     -------
@@ -303,24 +312,38 @@ def evaluate_candidates(template, params_list, X, y, groups, folds, scoring, *,
         chunks = [[i] for i in range(len(params_list))]
         task, args = _evaluate_one, lambda chunk: params_list[chunk[0]]
     tasks = [(chunk, k) for chunk in chunks for k in range(len(folds))]
-    results = Parallel(n_jobs=n_jobs)(
-        delayed(task)(template, X, y, groups, folds[k], args(chunk), scoring)
-        for chunk, k in tasks
+    try:
+        parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+    except ValueError:  # a backend without generators (multiprocessing): all at the end
+        parallel = Parallel(n_jobs=n_jobs)
+    results = parallel(
+        delayed(_tagged)(t, task, template, X, y, groups, folds[k], args(chunk), scoring)
+        for t, (chunk, k) in enumerate(tasks)
     )
     scores = [[None] * len(folds) for _ in params_list]
-    for (chunk, k), chunk_scores in zip(tasks, results):
+    missing = [len(folds)] * len(params_list)
+    for t, chunk_scores in results:
+        chunk, k = tasks[t]
         for i, split_score in zip(chunk, chunk_scores):
             scores[i][k] = split_score
-    for params, candidate_scores in zip(params_list, scores):
-        for split_score in candidate_scores:
-            if split_score.error is not None:
-                split_score.objective = float(scoring.error_score)
-                warnings.warn(
-                    f"A candidate (rho={params['rho']:.4g}, epsilon="
-                    f"{np.round(params['epsilon'], 4).tolist()}) failed on a split; its "
-                    f"objective is set to error_score={scoring.error_score}. Details:\n"
-                    f"{split_score.error}", FitFailedWarning, stacklevel=3)
+            missing[i] -= 1
+            if missing[i] == 0:
+                _apply_error_score(params_list[i], scores[i], scoring)
+                if on_scored is not None:
+                    on_scored(i, scores[i])
     return scores
+
+
+def _apply_error_score(params, candidate_scores, scoring):
+    """Failed splits get ``error_score`` as objective, with a ``FitFailedWarning``."""
+    for split_score in candidate_scores:
+        if split_score.error is not None:
+            split_score.objective = float(scoring.error_score)
+            warnings.warn(
+                f"A candidate (rho={params['rho']:.4g}, epsilon="
+                f"{np.round(params['epsilon'], 4).tolist()}) failed on a split; its "
+                f"objective is set to error_score={scoring.error_score}. Details:\n"
+                f"{split_score.error}", FitFailedWarning, stacklevel=4)
 
 
 def _nan_stat(func, values, axis):

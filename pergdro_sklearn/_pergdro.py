@@ -1,11 +1,12 @@
 """PerGDROClassifier and PerGDRORegressor (the paper's Algorithm 1)."""
 
+import math
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import (
@@ -39,17 +40,27 @@ from ._risk import (
     robust_objective,
 )
 from ._training import AttackConfig, PhiDivergenceWeighting
+from ._wasserstein import default_step_multiplier
 from .divergences import CressieRead, check_divergence
 
 ORDERS = {1: 1, 2: 2, "inf": "inf", float("inf"): "inf"}
 
 
 def normalise_order(order):
-    """``wasserstein_order`` as 1, 2 or ``"inf"``."""
+    """``wasserstein_order`` as 1, 2 or ``"inf"`` (also ``np.inf``, ``float("inf")``)."""
     try:
+        if isinstance(order, bool):
+            raise KeyError(order)
         return ORDERS[order]
     except (KeyError, TypeError):
-        raise ValueError(f"wasserstein_order must be 1, 2 or 'inf', got {order!r}.") from None
+        raise ValueError(
+            f"wasserstein_order must be 1, 2 or infinity ('inf', np.inf), got {order!r}."
+        ) from None
+
+
+def resolve_attack_step_size(step_size, method):
+    """The step multiplier the attack uses: ``"auto"`` is the method's own default."""
+    return default_step_multiplier(method) if step_size == "auto" else float(step_size)
 
 
 class PerGDROMixin:
@@ -62,10 +73,10 @@ class PerGDROMixin:
         "rho": [Interval(Real, 0, None, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="left"), "array-like", dict],
         "divergence": [StrOptions(set(DIVERGENCE_NAMES)), CressieRead],
-        "wasserstein_order": [StrOptions({"inf"}), Interval(Real, 1, None, closed="left")],
+        "wasserstein_order": [StrOptions({"inf"}), Options(Real, {1, 2, math.inf})],
         "attack": [StrOptions({"pgd", "fgsm"})],
         "attack_steps": [Interval(Integral, 0, None, closed="left")],
-        "attack_step_size": [Interval(Real, 0, None, closed="neither")],
+        "attack_step_size": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
         "group_step_size": [Interval(Real, 0, 1, closed="both")],
         "group_weight_update": [StrOptions({"epoch", "batch"})],
         "track_risk_bound": ["boolean"],
@@ -85,7 +96,8 @@ class PerGDROMixin:
     def _attack_config(self, radii):
         return AttackConfig(radii=radii, order=normalise_order(self.wasserstein_order),
                             method=self.attack, steps=self.attack_steps,
-                            step_size=self.attack_step_size,
+                            step_size=resolve_attack_step_size(self.attack_step_size,
+                                                               self.attack),
                             random_start=self.attack == "fgsm")
 
     def _eval_attack(self, radii):
@@ -224,17 +236,20 @@ _PERGDRO_PARAMS_DOC = """
     divergence : {"kl", "burg", "chi2", "modified_chi2", "tv", "hellinger", \
 "cressie_read"} or CressieRead, default="kl"
         The phi-divergence of the inter-group ball (the paper's Table 1).
-    wasserstein_order : {1, 2, "inf"}, default=2
-        ``"inf"``: each row moves at most ``epsilon_g``; ``2``: the group's rows share
-        the budget ``mean ||delta||^2 <= epsilon_g^2``; ``1``: ``mean ||delta|| <=
-        epsilon_g``. Budgets apply to a group's rows in each minibatch.
+    wasserstein_order : {1, 2, "inf"} or np.inf, default=2
+        ``"inf"`` (or ``np.inf``): each row moves at most ``epsilon_g``; ``2``: the
+        group's rows share the budget ``mean ||delta||^2 <= epsilon_g^2``; ``1``:
+        ``mean ||delta|| <= epsilon_g``. Budgets apply to a group's rows in each
+        minibatch. Other values are refused.
     attack : {"pgd", "fgsm"}, default="pgd"
         ``"pgd"``: ``attack_steps`` steps of projected gradient ascent; ``"fgsm"``: one
         step from a random start (fast adversarial training).
     attack_steps : int, default=5
         PGD steps per minibatch.
-    attack_step_size : float, default=2.5
-        PGD step as a multiple of ``epsilon_g / attack_steps``.
+    attack_step_size : float or "auto", default="auto"
+        Step multiplier ``m``: each PGD step is ``m * epsilon_g / attack_steps``, the
+        FGSM step ``m * epsilon_g``. ``"auto"`` is 2.5 for PGD (Madry et al.) and 1.25
+        for FGSM (Wong et al., 2020).
     group_step_size : float, default=0.5
         ``eta_p`` of Algorithm 1: ``p <- (1 - eta_p) p + eta_p p*``.
     group_weight_update : {"epoch", "batch"}, default="epoch"
@@ -340,7 +355,7 @@ class PerGDROClassifier(PerGDROMixin, ClassifierOutputs, ClassifierMixin, BaseGr
 
     def __init__(self, hidden_layer_sizes=DEFAULT_HIDDEN_LAYER_SIZES, *, rho=0.1, epsilon=0.1,
                  divergence="kl", wasserstein_order=2, attack="pgd",
-                 attack_steps=DEFAULT_ATTACK_STEPS, attack_step_size=PGD_STEP_MULTIPLIER,
+                 attack_steps=DEFAULT_ATTACK_STEPS, attack_step_size="auto",
                  group_step_size=DEFAULT_GROUP_STEP_SIZE, group_weight_update="epoch",
                  track_risk_bound=False, activation="relu", solver="adam",
                  learning_rate_init=1e-3, batch_size="auto", max_iter=100, alpha=1e-4,
@@ -413,7 +428,7 @@ class PerGDRORegressor(PerGDROMixin, RegressorOutputs, RegressorMixin, BaseGroup
     def __init__(self, hidden_layer_sizes=DEFAULT_HIDDEN_LAYER_SIZES, *, loss="squared_error",
                  huber_delta=1.0, rho=0.1, epsilon=0.1, divergence="kl", wasserstein_order=2,
                  attack="pgd", attack_steps=DEFAULT_ATTACK_STEPS,
-                 attack_step_size=PGD_STEP_MULTIPLIER, group_step_size=DEFAULT_GROUP_STEP_SIZE,
+                 attack_step_size="auto", group_step_size=DEFAULT_GROUP_STEP_SIZE,
                  group_weight_update="epoch", track_risk_bound=False, activation="relu",
                  solver="adam", learning_rate_init=1e-3, batch_size="auto", max_iter=100,
                  alpha=1e-4, random_state=None, device="cpu", verbose=0, warm_start=False,

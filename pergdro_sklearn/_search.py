@@ -41,7 +41,14 @@ from ._base import (
     configure_progress_logging,
     encode_groups,
 )
-from ._checkpoint import Checkpoint, EvaluationRecord, hash_folds, search_fingerprint_of
+from ._checkpoint import (
+    Checkpoint,
+    EvaluationRecord,
+    Replay,
+    hash_folds,
+    replace_repeats,
+    search_fingerprint_of,
+)
 from ._constants import (
     DEFAULT_BATCH_CANDIDATES,
     DEFAULT_SEARCH_HOLDOUT,
@@ -179,10 +186,10 @@ dict, default="auto"
         - ``"one_se"`` (default): among the candidates whose mean objective is
           within one standard error of the lowest, or of ERM's, the most robust one
           (the largest radii relative to their bounds): validation cannot show that
-          it costs anything against the best candidate or against no robustness. The standard error comes from
-          the worst group's validation rows (built-in per-group objectives) or the
-          spread over splits (other objectives; with one split and a scorer the
-          rule is ``"best"``);
+          it costs anything against the best candidate or against no robustness.
+          The standard error comes from the worst group's validation rows
+          (built-in per-group objectives) or the spread over splits (other
+          objectives; with one split and a scorer the rule is ``"best"``);
         - ``"best"``: the lowest mean objective;
         - ``"gp_mean"``: the evaluated candidate with the lowest GP posterior mean
           (scikit-optimize's ``expected_minimum``, restricted to evaluated points);
@@ -457,7 +464,10 @@ dict, default="auto"
         """
         run = self._setup(X, y, groups)
         evaluate = functools.partial(self._evaluate_candidates, run=run)
-        records, optimizer = self._run_search(evaluate, run)
+        try:
+            records, optimizer = self._run_search(evaluate, run)
+        finally:
+            run.checkpoint.release()
 
         self.cv_results_ = build_cv_results(records, run.labels, len(run.folds),
                                             self._is_classifier)
@@ -505,22 +515,31 @@ dict, default="auto"
         checkpoint = Checkpoint(self.checkpoint)
         search_fingerprint = search_fingerprint_of(self, X, y, labels, group_index, bounds,
                                                   template)
-        state = checkpoint.load(search_fingerprint)
-        if state is None:
-            seed = int(check_random_state(self.random_state).randint(SEED_MAX))
-        else:
-            seed = int(state["seed"])
-        split_seed, design_seed, optimizer_seed = np.random.RandomState(seed).randint(
-            SEED_MAX, size=3)
-        folds = make_folds(self.cv, X, y, groups, labels, group_index, classes_index,
-                           int(split_seed))
-        folds_hash = hash_folds(folds)
-        checkpoint.check_folds(state, folds_hash)
-        space = SearchSpace(*self._resolve_bounds(bounds, X, y, template, labels, group_index,
-                                                  folds[0][0]), self.shared_epsilon, labels)
-        if space.n_dims == 0:
-            raise ValueError("Nothing to search: every bound pair has low == high. Fit the "
-                             "estimator with those radii instead.")
+        state = checkpoint.load(search_fingerprint)  # locks it until fit ends
+        group_names = [str(g) for g in labels.tolist()]
+        try:
+            if state is None:
+                seed = int(check_random_state(self.random_state).randint(SEED_MAX))
+            else:  # the header first: the seed makes the splits
+                checkpoint.validate(state, state.get("dimensions") or [], None, group_names,
+                                    n_splits=None)
+                seed = state["seed"]
+            split_seed, design_seed, optimizer_seed = np.random.RandomState(seed).randint(
+                SEED_MAX, size=3)
+            folds = make_folds(self.cv, X, y, groups, labels, group_index, classes_index,
+                               int(split_seed))
+            folds_hash = hash_folds(folds)
+            checkpoint.check_folds(state, folds_hash)
+            space = SearchSpace(*self._resolve_bounds(bounds, X, y, template, labels,
+                                                      group_index, folds[0][0]),
+                                self.shared_epsilon, labels)
+            if space.n_dims == 0:
+                raise ValueError("Nothing to search: every bound pair has low == high. Fit "
+                                 "the estimator with those radii instead.")
+            checkpoint.validate(state, space.names, space.bounds, group_names, len(folds))
+        except BaseException:
+            checkpoint.release()
+            raise
         checkpoint.start(fingerprint=search_fingerprint, seed=seed, folds_hash=folds_hash,
                          dimensions=space.names, groups=[str(g) for g in labels.tolist()])
         scoring = Scoring(objective_name, scorer, self._is_classifier, self.error_score, labels,
@@ -603,7 +622,7 @@ dict, default="auto"
         return callbacks
 
     # ---- evaluate, search, pick ----------------------------------------------------
-    def _evaluate_candidates(self, params_list, run):
+    def _evaluate_candidates(self, params_list, run, on_record=None):
         """Train and score every candidate on every split: one record per candidate.
 
         The one place where candidates go to the workers (the ``evaluate``
@@ -615,23 +634,33 @@ dict, default="auto"
         params_list : list of dict
             ``{"rho": float, "epsilon": ndarray of shape (n_groups,)}`` per candidate.
         run : _SearchRun
+        on_record : callable, default=None
+            ``on_record(i, record)`` as soon as candidate ``i`` is scored on every split.
 
         Returns
         -------
         records : list of EvaluationRecord
         """
-        scores = evaluate_candidates(
+        records = [None] * len(params_list)
+
+        def scored(i, splits):
+            records[i] = EvaluationRecord.from_splits(params_list[i], splits)
+            if on_record is not None:
+                on_record(i, records[i])
+
+        evaluate_candidates(
             run.template, params_list, run.X, run.y, run.groups, run.folds, run.scoring,
-            n_jobs=self.n_jobs, batch_candidates=self.batch_candidates)
-        return [EvaluationRecord.from_splits(params, splits)
-                for params, splits in zip(params_list, scores)]
+            n_jobs=self.n_jobs, batch_candidates=self.batch_candidates, on_scored=scored)
+        return records
 
     def _run_search(self, evaluate, run):
         """Ask, evaluate, tell until ``n_iter`` evaluations (or a stop).
 
         The initial design comes first (in rounds as large as batching allows),
-        then the GP's proposals, ``n_points`` per round. Records saved in the
-        checkpoint are told to the optimiser and not evaluated again.
+        then the GP's proposals, ``n_points`` per round; a proposal already
+        evaluated is replaced by a random point. Each record is saved as soon as
+        it is scored. A resumed search replays the saved rounds (see
+        :class:`~._checkpoint.Replay`): saved points are not evaluated again.
 
         Returns
         -------
@@ -640,7 +669,7 @@ dict, default="auto"
         """
         from skopt import Optimizer
 
-        space, records, callbacks = run.space, run.records, self._callbacks()
+        space, callbacks = run.space, self._callbacks()
         optimizer = Optimizer(
             space.dimensions(),
             base_estimator=make_surrogate(space.dimensions(), run.optimizer_seed),
@@ -653,14 +682,17 @@ dict, default="auto"
         gp = KernelRefitSchedule(optimizer, self.gp_refit_every)
         design = with_lows_first(initial_design(
             self.initial_point_generator, space, self.n_initial_points, run.design_seed), space)
+        replay = Replay(run.records)
+        records = replay.unrounded()  # older checkpoints: told at once
         if records:
             optimizer.tell([r.x for r in records], [r.penalised() for r in records])
-            logger.info("Resumed %d evaluations from %s.", len(records), self.checkpoint)
+        if run.records:
+            logger.info("Resuming %d evaluations from %s.", len(run.records), self.checkpoint)
         done = {r.origin for r in records if r.origin is not None}
         pending = [i for i in range(len(design)) if i not in done]
 
         start = time.monotonic()
-        stop = False
+        stop, round_number = False, 0
         while len(records) < self.n_iter and not stop:
             round_size = self.n_points
             if pending and self.batch_candidates > 1:
@@ -668,24 +700,47 @@ dict, default="auto"
                 round_size = max(self.n_points, self.batch_candidates * workers)
             n_new = min(round_size, self.n_iter - len(records))
             if pending:
-                origins, pending = pending[:n_new], pending[n_new:]
+                origins = pending[:n_new]
                 xs = [design[i] for i in origins]
             else:
                 asked = optimizer.ask() if n_new == 1 else optimizer.ask(
                     n_points=n_new, strategy="cl_min")
-                xs = [[float(v) for v in x] for x in ([asked] if n_new == 1 else asked)]
+                xs = replace_repeats([[float(v) for v in x] for x in
+                                      ([asked] if n_new == 1 else asked)],
+                                     [tuple(r.x) for r in records], optimizer.space, optimizer.rng)
                 origins = [None] * len(xs)
-            new = evaluate([space.params(x) for x in xs])
-            for x, origin, record in zip(xs, origins, new):
-                record.x, record.origin = x, origin
+            saved = replay.match(round_number, xs)
+            if saved is None:  # this round differs from the saved one: tell the rest at once
+                rest = replay.take_rest()
+                records.extend(rest)
+                gp.tell(optimizer, [r.x for r in rest], [r.penalised() for r in rest])
+                pending = [i for i in pending if i not in {r.origin for r in rest}]
+                round_number = replay.next_free_round
+                continue
+            if origins[0] is not None:
+                pending = pending[len(origins):]
+            todo = [j for j, x in enumerate(xs) if tuple(x) not in saved]
+
+            def keep(position, record, todo=todo, xs=xs, origins=origins, number=round_number):
+                j = todo[position]
+                record.x, record.origin, record.round = xs[j], origins[j], number
+                run.checkpoint.append(record)  # saved as soon as it is scored
+
+            fresh = dict(zip(todo, evaluate([space.params(xs[j]) for j in todo],
+                                            on_record=keep) if todo else []))
+            new = [saved[tuple(x)] if tuple(x) in saved else fresh[j] for j, x in enumerate(xs)]
             records.extend(new)
-            run.checkpoint.save(records)
             result = gp.tell(optimizer, xs, [r.penalised() for r in new])
             self._log_progress(records, new)
             stop = any([bool(callback(result)) for callback in callbacks])
             if self.max_time is not None and time.monotonic() - start >= self.max_time:
                 logger.info("Stopping: max_time=%s s reached.", self.max_time)
                 stop = True
+            round_number += 1
+        rest = replay.take_rest()  # saved beyond a smaller n_iter: kept, told
+        if rest:
+            records.extend(rest)
+            optimizer.tell([r.x for r in rest], [r.penalised() for r in rest])
         return records, optimizer
 
     def _select(self, records, run, optimizer):

@@ -39,7 +39,12 @@ from ._constants import (
     WASSERSTEIN_ORDERS,
 )
 
-__all__ = ["project_perturbations", "sample_in_budget", "wasserstein_attack"]
+__all__ = [
+    "default_step_multiplier",
+    "project_perturbations",
+    "sample_in_budget",
+    "wasserstein_attack",
+]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -74,6 +79,19 @@ def _check_order(order):
         if order in (1, 2):
             return int(order)
     raise ValueError(f"order must be one of {WASSERSTEIN_ORDERS} (or float('inf')); got {order!r}.")
+
+
+def default_step_multiplier(method):
+    """The step multiplier ``m`` of an attack method: 2.5 for PGD, 1.25 for FGSM.
+
+    Examples
+    --------
+    >>> default_step_multiplier("pgd"), default_step_multiplier("fgsm")
+    (2.5, 1.25)
+    """
+    if method not in ATTACKS:
+        raise ValueError(f"method must be one of {ATTACKS}; got {method!r}.")
+    return PGD_STEP_MULTIPLIER if method == "pgd" else FGSM_STEP_MULTIPLIER
 
 
 def _check_group_index(group_index, n_rows, n_groups, device):
@@ -539,7 +557,7 @@ def wasserstein_attack(
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
         raise ValueError(f"steps must be a nonnegative integer; got {steps!r}.")
     if step_size is None:
-        multiplier = PGD_STEP_MULTIPLIER if method == "pgd" else FGSM_STEP_MULTIPLIER
+        multiplier = default_step_multiplier(method)
     else:
         multiplier = float(step_size)
         if not (math.isfinite(multiplier) and multiplier > 0):
@@ -560,10 +578,7 @@ def _attack(forward, loss, X, y, group_index, radii, order, method, steps, step_
             random_start, generator, callback):
     """The attack itself, on validated arguments (see :func:`wasserstein_attack`)."""
     lead = X.shape[:-2]
-    if step_size is None:
-        multiplier = PGD_STEP_MULTIPLIER if method == "pgd" else FGSM_STEP_MULTIPLIER
-    else:
-        multiplier = float(step_size)
+    multiplier = default_step_multiplier(method) if step_size is None else float(step_size)
     layout = _group_layout(group_index, radii.shape[-1], X.dtype, order)
     n_rows, n_features = X.shape[-2], X.shape[-1]
 

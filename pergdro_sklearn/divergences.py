@@ -39,13 +39,19 @@ proportions by the smallest amount that makes the computed divergence at most ``
 (by convexity this always succeeds and costs only rounding-level objective).
 """
 
+import functools
 import math
 import numbers
 
 import numpy as np
 from scipy.special import xlogy
 
-from ._constants import DEFAULT_CRESSIE_READ_POWER, DIVERGENCE_NAMES
+from ._constants import (
+    DEFAULT_CRESSIE_READ_POWER,
+    DIVERGENCE_NAMES,
+    MAX_CRESSIE_READ_POWER,
+    MIN_CRESSIE_READ_POWER,
+)
 
 __all__ = [
     "CressieRead",
@@ -234,7 +240,11 @@ class CressieRead(_Divergence):
     Parameters
     ----------
     power : float, default=DEFAULT_CRESSIE_READ_POWER
-        The power ``theta``; finite and not 0 or 1.
+        The power ``theta``; not 0 or 1, and between ``MIN_CRESSIE_READ_POWER`` (-50)
+        and ``MAX_CRESSIE_READ_POWER`` (200). In that range :func:`worst_case_weights`
+        is exact to the accuracy it documents (tested against cvxpy up to the ends);
+        beyond it ``t ** theta`` overflows double precision for ratios ``t`` of a few
+        units, so larger powers are refused.
 
     Attributes
     ----------
@@ -244,7 +254,7 @@ class CressieRead(_Divergence):
     Raises
     ------
     ValueError
-        If ``power`` is not a finite real number, or is 0 or 1.
+        If ``power`` is not a real number in the supported range, or is 0 or 1.
 
     Examples
     --------
@@ -265,6 +275,12 @@ class CressieRead(_Divergence):
             raise ValueError(
                 "CressieRead power must be finite and differ from 0 and 1 (their limits are "
                 f"'burg' and 'kl'), got {power!r}."
+            )
+        if not MIN_CRESSIE_READ_POWER <= power <= MAX_CRESSIE_READ_POWER:
+            raise ValueError(
+                f"CressieRead power must lie in [{MIN_CRESSIE_READ_POWER:g}, "
+                f"{MAX_CRESSIE_READ_POWER:g}] (beyond it the divergence overflows double "
+                f"precision and the solver cannot reach the ball's boundary), got {power!r}."
             )
         self.power = power
         super().__init__("cressie_read", theta=power, scale=1.0)
@@ -571,44 +587,89 @@ def _power_sum_value(div, sum_w, sum_u, slope_u, slope_w):
     return factor * (1.0 - ratio), slope
 
 
-def _solve_power_above_one(div, q, v, gap, variance, rho):
-    """Cressie-Read ``theta > 1``: ``p ~ q (1 - z v)_+ ** beta``; Newton on ``log z``.
+def _solve_power_above_one(div, q, v, variance, rho):
+    """Cressie-Read ``theta > 1``: ``p ~ q (1 - z v)_+ ** beta``, ``beta = 1 / (theta - 1)``.
 
-    With ``b = (1 - z v)_+`` and ``B_m = sum_g q_g b_g ** m`` (over groups with
-    ``b > 0``) the divergence depends on ``B_beta`` and ``B_(beta + 1)`` only
-    (``beta theta = beta + 1``), and ``d B_m / dx = m (B_m - B_(m - 1))``. Returns the
+    As ``z`` grows the groups lose their weight one level of ``v`` at a time, the
+    largest ``v`` first. For large powers (small ``beta``) the weight ``b ** beta`` of a
+    group whose base ``b = 1 - z v`` goes to zero stays far from zero until ``b`` is far
+    below the rounding level of ``1 - z v`` (``1e-16 ** beta`` is 0.69 at power 100), so
+    ``z`` cannot be the search variable near those points. Instead the level at which
+    the solution lies is found first (a bisection over the levels on the divergence
+    reached when that level's weight is exactly zero), and then the search variable is
+    ``x = -log b`` of the groups at that level: their log-base is ``-x`` exactly, so
+    their weight ``exp(-beta x)`` is resolved all the way down to about 1e-300, and the
+    other groups still in play have ``b = 1 - z v`` with ``z = (1 - exp(-x)) / level``,
+    away from zero.
+
+    With ``B_m = sum_g q_g b_g ** m`` (over groups with ``b > 0``) the divergence
+    depends on ``B_beta`` and ``B_(beta + 1)`` only (``beta theta = beta + 1``), and
+    ``d B_m / dx = -m exp(-x) sum_g q_g (v_g / level) b_g ** (m - 1)``. Returns the
     ratios ``p / q``.
     """
     theta = div.theta
     beta = 1.0 / (theta - 1.0)
+    levels = np.unique(v[v > 0])[::-1]  # in the order the groups lose their weight
 
-    def weights(x):
-        base = np.maximum(1.0 - v * math.exp(x), 0.0)
-        return base, _power(base, beta)
-
-    def evaluate(x):
-        base, w = weights(x)
+    def evaluate(level, x, value_only=False):
+        """Divergence and slope when the groups at ``level`` have ``b = exp(-x)`` (``x`` may
+        be inf); the groups above that level have no weight left."""
+        at_level = v == level
+        e = math.exp(-x)
+        z = -math.expm1(-x) / level
+        base = np.maximum(1.0 - z * v, 0.0)
+        base[v > level] = 0.0
+        base[at_level] = e
+        w = _power(base, beta)
+        w[at_level] = math.exp(-beta * x)  # the reason for x: not 0 when e underflows
         b_mid = float(np.dot(q, w))
         b_high = float(np.dot(q, w * base))
-        # w / b is b ** (beta - 1) where b > 0 and 0 elsewhere (w is 0 there).
-        b_low = float(np.dot(q, w / np.maximum(base, 1e-300)))
-        value, slope = _power_sum_value(
-            div, b_mid, b_high, (beta + 1.0) * (b_high - b_mid), beta * (b_mid - b_low))
-        if value < _PRECISE_BELOW:
+        # d b / dx = -exp(-x) v / level; ``rate`` is exp(-x) (v / level) / b where b > 0,
+        # 1 on the level (exactly), 0 where the weight is gone.
+        rate = (e / level) * v / np.maximum(base, 1e-300)
+        rate[at_level] = 1.0
+        slope_mid = -beta * float(np.dot(q * w, rate))
+        slope_high = -(beta + 1.0) * float(np.dot(q * w * base, rate))
+        value, slope = _power_sum_value(div, b_mid, b_high, slope_high, slope_mid)
+        if value < _PRECISE_BELOW and not value_only:
             # Term by term: D = sum q phi(t), D' = sum q t phi'(t) (l' - E_p l') with
-            # l' = d log w / dx = -beta / b + constant.
+            # l' = d log w / dx = -beta rate.
             t = w * (1.0 / b_mid)
             value = float(np.dot(q, div._phi(t)))
-            inverse = 1.0 / np.maximum(base, 1e-300)
-            centred = inverse - float(np.dot(q * t, inverse))
+            centred = rate - float(np.dot(q * t, rate))
             slope = -beta * float(np.dot(q * div._t_phi_prime(t), centred))
         return value, slope
 
-    x_hi = -math.log(gap)
-    x0 = 0.5 * math.log(2.0 * rho / (div.curvature * variance)) - math.log(beta)
-    x0 = min(x0, x_hi - 1e-3)
-    x = _newton_increasing(evaluate, rho, x0, x0 - _BELOW_GUESS, x_hi)
-    w = weights(x)[1]
+    # The first level whose loss of weight takes the divergence to rho or beyond (the
+    # last level's is the point mass's cost, above rho); most often the first one.
+    first, last = 0, levels.size - 1
+    if evaluate(levels[0], math.inf, True)[0] < rho:
+        first = 1
+        while first < last:
+            middle = (first + last) // 2
+            if evaluate(levels[middle], math.inf, True)[0] >= rho:
+                last = middle
+            else:
+                first = middle + 1
+    level = levels[first]
+
+    evaluate_at_level = functools.partial(evaluate, level)
+    if first == 0:
+        # Small-radius guess for z, mapped to x and kept below b = 1/2.
+        z_level = level * math.exp(
+            0.5 * math.log(2.0 * rho / (div.curvature * variance)) - math.log(beta))
+        x0 = -math.log1p(-min(z_level, 0.5))
+        x_lo = -math.log1p(-min(z_level, 0.5) * math.exp(-_BELOW_GUESS))
+    else:
+        # Where the previous level lost its weight: the divergence is below rho there.
+        x_lo = -math.log1p(-level / levels[first - 1])
+        x0 = x_lo + math.log(2.0) / beta
+    x_hi = x_lo + _LOG_SMALLEST / beta  # the level's weight exp(-beta x) below 1e-300
+    x = _newton_increasing(evaluate_at_level, rho, min(x0, x_hi), x_lo, x_hi)
+    base = np.maximum(1.0 - (-math.expm1(-x) / level) * v, 0.0)
+    base[v >= level] = 0.0
+    w = _power(base, beta)
+    w[v == level] = math.exp(-beta * x)
     return w * (1.0 / float(np.dot(q, w)))
 
 
@@ -774,7 +835,7 @@ def _solve(div, losses, q, positive, best, worst, rho):
                 if div.name == "kl":
                     pp = _solve_kl(qp, v, gap, mean, variance, rho)
                 else:
-                    pp = qp * _solve_power_above_one(div, qp, v, gap, variance, rho)
+                    pp = qp * _solve_power_above_one(div, qp, v, variance, rho)
             else:
                 pp = qp * _solve_power_below_one(div, qp, v, 0.0, variance, rho)
         if positive is None:

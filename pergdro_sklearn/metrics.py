@@ -14,6 +14,8 @@ from sklearn.metrics import accuracy_score, mean_squared_error
 from sklearn.metrics._scorer import _Scorer
 from sklearn.pipeline import Pipeline
 
+from ._base import _group_labels
+
 
 def _check_groups(y_true, groups):
     if groups is None:
@@ -21,12 +23,11 @@ def _check_groups(y_true, groups):
             "groups is required for a per-group metric; with metadata routing enabled, "
             "pass groups=... to fit/score and the scorer requests it."
         )
-    groups = np.asarray(groups)
-    if groups.shape[0] != np.shape(y_true)[0]:
-        raise ValueError(
-            f"groups has {groups.shape[0]} entries but y has {np.shape(y_true)[0]} rows."
-        )
-    return groups
+    n_groups = np.shape(groups)[0] if np.ndim(groups) else 0
+    if n_groups != np.shape(y_true)[0]:
+        raise ValueError(f"groups has {n_groups} entries but y has {np.shape(y_true)[0]} rows.")
+    # 2-D groups (one column per attribute) are intersected as in fit.
+    return _group_labels(groups, n_groups)[0]
 
 
 def group_scores(y_true, y_pred, groups, metric=accuracy_score):

@@ -32,7 +32,12 @@ from scipy.optimize import linprog, minimize_scalar
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, clone
 
-from pergdro_sklearn._constants import DEFAULT_CRESSIE_READ_POWER, DIVERGENCE_NAMES
+from pergdro_sklearn._constants import (
+    DEFAULT_CRESSIE_READ_POWER,
+    DIVERGENCE_NAMES,
+    MAX_CRESSIE_READ_POWER,
+    MIN_CRESSIE_READ_POWER,
+)
 from pergdro_sklearn.divergences import (
     CressieRead,
     check_divergence,
@@ -83,7 +88,7 @@ def table1_divergence(p, q, spec):
     convention of Definition 1 for zeros (x / 0 = inf for x > 0)."""
     p = np.asarray(p, dtype=float)
     q = np.asarray(q, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if spec == "kl":
             if np.any((q == 0) & (p > 0)):
                 return math.inf
@@ -114,7 +119,8 @@ def table1_divergence(p, q, spec):
         if theta < 0 and np.any((p == 0) & (q > 0)):
             return math.inf
         mask = (p > 0) & (q > 0)
-        affinity = np.sum(p[mask] ** theta * q[mask] ** (1.0 - theta))
+        # p^theta q^(1 - theta) in logs: at high powers q^(1 - theta) alone overflows.
+        affinity = np.sum(np.exp(theta * np.log(p[mask]) + (1.0 - theta) * np.log(q[mask])))
         return float((1.0 - affinity) / (theta * (1.0 - theta)))
 
 
@@ -249,6 +255,53 @@ def test_matches_cvxpy_on_random_small_instances(spec):
         if status == "optimal" and rho <= 10:
             assert ours <= reported + 1e-5 * scale, (losses, nominal, rho, p, p_cvx)
     assert compared >= 0.95 * n_instances
+
+
+HIGH_POWERS = (8.0, 12.0, 20.0, 100.0, MAX_CRESSIE_READ_POWER, -20.0, MIN_CRESSIE_READ_POWER)
+
+
+@needs_cvxpy
+@pytest.mark.parametrize("power", HIGH_POWERS)
+def test_high_cressie_read_powers_reach_the_boundary(power):
+    """For large powers the weight ``b ** (1 / (power - 1))`` of a group losing its mass
+    stays far from zero until its base ``b`` is far below 1e-16, so a solver searching in
+    ``b`` stops strictly inside the ball (up to 8% of the radius short on 2% of these
+    instances at power 8, and on half of them at power 100). Whenever the point mass is out
+    of reach ours lies on the boundary of the ball (300 instances), and it reaches cvxpy's
+    (made feasible) objective up to 1e-6 relative (the first 40). The same holds at the
+    ends of the supported range of powers."""
+    spec = CressieRead(power)
+    rng = np.random.default_rng(0)
+    compared = 0
+    for i in range(300):
+        n_groups = int(rng.integers(2, 9))
+        losses, nominal, rho = random_instance(rng, n_groups, spec)
+        p = worst_case_weights(losses, nominal, rho, spec)
+        check_feasible(p, nominal, rho, spec)
+        # Zero-nominal groups never get mass at powers above 1 (below 1 they may, and then
+        # the solution can lie inside the ball: only all-positive nominals are checked).
+        reachable = nominal > 0
+        top = reachable & (losses == losses[reachable].max())
+        unequal = losses[reachable].max() > losses[reachable].min()
+        checked = unequal and (power > 1 or reachable.all())
+        if checked and divergence_value(_top_point(nominal, top), nominal, spec) > rho:
+            assert divergence_value(p, nominal, spec) >= rho * (1 - 1e-6), (losses, nominal, rho)
+        if i >= 40:
+            continue
+        status, reported, p_cvx = cvxpy_worst_case(losses, nominal, rho, spec)
+        if p_cvx is None:
+            continue
+        compared += 1
+        scale = max(1.0, float(np.abs(losses).max()))
+        bound = feasible_objective(p_cvx, losses, nominal, rho, spec)
+        assert p @ losses >= bound - 1e-6 * scale, (losses, nominal, rho, p, p_cvx)
+    assert compared >= 36
+
+
+def _top_point(nominal, mask):
+    """The point mass on ``mask`` in proportion to ``nominal``."""
+    p = np.where(mask, nominal, 0.0)
+    return p / p.sum()
 
 
 @needs_cvxpy
@@ -427,12 +480,19 @@ def test_losses_differing_only_on_unreachable_groups_return_nominal():
 
 
 def test_extreme_loss_scales():
+    """Losses at the edges of the double range give the weights of the same losses
+    shifted and rescaled to order one (the solution is shift and scale invariant)."""
     nominal = np.array([0.25, 0.25, 0.5])
-    for losses in ([-1e300, 0.0, 1e300], [0.0, 5e-324, 1e-323], [1e8, 1e8 + 1e-7, 1e8]):
+    cases = [([-1e300, 0.0, 1e300], [0.0, 1.0, 2.0]), ([0.0, 5e-324, 1e-323], [0.0, 1.0, 2.0]),
+             ([1e8, 1e8 + 1e-7, 1e8], [0.0, 1.0, 0.0])]
+    for losses, well_scaled in cases:
         for spec in ALL_SPECS:
             p = worst_case_weights(np.array(losses), nominal, 0.1, spec)
             check_feasible(p, nominal, 0.1, spec)
-            assert p[1] >= nominal[1] if losses[1] >= max(losses) else True
+            expected = worst_case_weights(np.array(well_scaled), nominal, 0.1, spec)
+            np.testing.assert_allclose(p, expected, rtol=1e-6, atol=1e-12)
+            top = int(np.argmax(well_scaled))
+            assert p[top] > nominal[top]
 
 
 def test_ten_thousand_groups_are_fast():
@@ -622,7 +682,8 @@ def test_unknown_divergence_lists_valid_names(bad):
         worst_case_weights([1.0, 2.0], [0.5, 0.5], 0.1, bad)
 
 
-@pytest.mark.parametrize("power", [0, 1, 0.0, 1.0, np.nan, np.inf, -np.inf, "2", None, True])
+@pytest.mark.parametrize("power", [0, 1, 0.0, 1.0, np.nan, np.inf, -np.inf, "2", None, True,
+                                   MAX_CRESSIE_READ_POWER + 1, MIN_CRESSIE_READ_POWER - 1])
 def test_cressie_read_rejects_bad_powers(power):
     with pytest.raises(ValueError, match="power"):
         CressieRead(power)

@@ -16,7 +16,7 @@ from pergdro_sklearn import (
 from pergdro_sklearn._base import encode_groups
 from pergdro_sklearn._network import MLP
 from pergdro_sklearn._training import GroupWeighting, Trainer, make_optimizer
-from pergdro_sklearn.divergences import CressieRead
+from pergdro_sklearn.divergences import CressieRead, divergence_value, worst_case_weights
 
 FAST = dict(hidden_layer_sizes=(16,), max_iter=5, random_state=0)
 ALL = [PerGDROClassifier, PerGDRORegressor, GroupDROClassifier, GroupDRORegressor]
@@ -162,17 +162,57 @@ def test_dataframe_feature_names(small_classification):
 
 
 def test_cressie_read_object(small_classification):
-    est = _fit(PerGDROClassifier(divergence=CressieRead(power=0.5), **FAST),
+    # With group_step_size=1 the group weights after each epoch are the exact best
+    # response in the CressieRead(0.5) ball to that epoch's group losses (not KL's).
+    divergence = CressieRead(power=0.5)
+    est = _fit(PerGDROClassifier(divergence=divergence, rho=0.3, group_step_size=1.0, **FAST),
                small_classification)
-    assert est.group_weights_.shape == (3,)
+    nominal = est.group_counts_ / est.group_counts_.sum()
+    for losses, weights in zip(est.group_loss_curve_, est.group_weight_history_):
+        expected = worst_case_weights(losses, nominal, 0.3, divergence)
+        np.testing.assert_allclose(weights, expected, rtol=1e-12, atol=0)
+        assert divergence_value(weights, nominal, divergence) <= 0.3 + 1e-9
+    kl = worst_case_weights(est.group_loss_curve_[-1], nominal, 0.3, "kl")
+    assert not np.allclose(est.group_weights_, kl)
+
+
+def _budget_excess(delta, group_index, radii, order):
+    """How far each group's displacement exceeds its budget (0 when inside)."""
+    norms = delta.norm(dim=-1)
+    excess = 0.0
+    for g in range(radii.shape[-1]):
+        rows = norms[group_index == g]
+        if rows.numel() == 0:
+            continue
+        size = {"inf": rows.max(), 2: rows.pow(2).mean().sqrt(), 1: rows.mean()}[order]
+        excess = max(excess, float(size - radii[g]))
+    return excess
 
 
 @pytest.mark.parametrize("order", [1, 2, "inf"])
 @pytest.mark.parametrize("attack", ["pgd", "fgsm"])
-def test_orders_and_attacks(order, attack, small_classification):
+def test_orders_and_attacks(order, attack, small_classification, monkeypatch):
+    # Training attacks every batch with the chosen method, moves the rows, and keeps
+    # each group's displacement within its budget of the chosen order.
+    import pergdro_sklearn._training as training
+
+    real, seen = training.wasserstein_attack, []
+
+    def checked(forward, loss, X, y, group_index, radii, **kwargs):
+        X_adv = real(forward, loss, X, y, group_index, radii, **kwargs)
+        delta = X_adv - X
+        seen.append((kwargs["order"], kwargs["method"], float(delta.abs().max())))
+        assert _budget_excess(delta, group_index, radii, kwargs["order"]) <= 1e-5
+        return X_adv
+
+    monkeypatch.setattr(training, "wasserstein_attack", checked)
     est = _fit(PerGDROClassifier(wasserstein_order=order, attack=attack, epsilon=0.3, **FAST),
                small_classification)
-    assert np.all(np.isfinite(est.loss_curve_))
+    assert len(seen) == est.n_iter_  # one batch per epoch at this size
+    assert {(o, m) for o, m, _ in seen} == {(order, attack)}
+    assert all(moved > 0 for _, _, moved in seen)
+    clean = _fit(PerGDROClassifier(epsilon=0.0, **FAST), small_classification)
+    assert est.loss_curve_ != clean.loss_curve_
 
 
 # ---------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 import sklearn
-from sklearn.model_selection import cross_validate
+from sklearn.model_selection import KFold, cross_validate
 
 from pergdro_sklearn import PerGDROClassifier
 from pergdro_sklearn.metrics import (
@@ -44,6 +44,19 @@ def test_scorer_receives_groups_through_routing(small_classification):
         est.set_fit_request(groups=True)
         scoring = {name: get_scorer(name) for name in ("worst_group_accuracy",
                                                         "worst_group_log_loss")}
-        result = cross_validate(est, X, y, cv=3, scoring=scoring, params={"groups": groups})
-    assert np.all(result["test_worst_group_accuracy"] <= 1.0)
-    assert np.all(result["test_worst_group_log_loss"] < 0)
+        result = cross_validate(est, X, y, cv=KFold(3, shuffle=True, random_state=0),
+                                scoring=scoring, params={"groups": groups},
+                                return_estimator=True, return_indices=True)
+    # Each fold's score is the metric on that fold's test rows with their own groups.
+    for k, (model, test) in enumerate(zip(result["estimator"], result["indices"]["test"])):
+        assert len(np.unique(groups[test])) > 1
+        expected_accuracy = worst_group_accuracy(y[test], model.predict(X[test]),
+                                                 groups=groups[test])
+        expected_log_loss = worst_group_log_loss(y[test], model.predict_proba(X[test]),
+                                                 groups=groups[test])
+        assert result["test_worst_group_accuracy"][k] == expected_accuracy
+        assert result["test_worst_group_log_loss"][k] == pytest.approx(-expected_log_loss)
+        # not the score on all rows or with one group
+        one_group = worst_group_accuracy(y[test], model.predict(X[test]),
+                                         groups=np.zeros(len(test)))
+        assert expected_accuracy <= one_group

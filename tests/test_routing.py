@@ -59,11 +59,33 @@ def test_cross_validate_routes_groups(small_classification):
         np.testing.assert_array_equal(received, groups[train])
 
 
+class RecordingGroupDRO(GroupDROClassifier):
+    """Remembers the groups each fit received."""
+
+    received = []
+
+    def fit(self, X, y, groups=None):
+        RecordingGroupDRO.received.append(None if groups is None else np.asarray(groups).copy())
+        return super().fit(X, y, groups=groups)
+
+
 def test_groups_to_both_splitter_and_estimator():
+    # One groups array feeds GroupKFold (each test fold is one whole group) and the
+    # estimator (each fit gets the labels of its own training rows: the other groups).
     rng = np.random.default_rng(0)
     X = rng.normal(size=(90, 2))
     y = (X[:, 0] > 0).astype(int)
     groups = np.arange(90) % 3
-    est = GroupDROClassifier(hidden_layer_sizes=(8,), max_iter=2).set_fit_request(groups=True)
-    result = cross_validate(est, X, y, cv=GroupKFold(3), params={"groups": groups})
-    assert result["test_score"].shape == (3,)
+    RecordingGroupDRO.received = []
+    est = RecordingGroupDRO(hidden_layer_sizes=(8,), max_iter=2).set_fit_request(groups=True)
+    result = cross_validate(est, X, y, cv=GroupKFold(3), params={"groups": groups},
+                            return_indices=True, return_estimator=True)
+    tests = result["indices"]["test"]
+    assert sorted(np.unique(groups[test]).size for test in tests) == [1, 1, 1]
+    assert sorted(int(groups[test][0]) for test in tests) == [0, 1, 2]
+    assert len(RecordingGroupDRO.received) == 3
+    for received, train, test, model in zip(RecordingGroupDRO.received,
+                                            result["indices"]["train"], tests,
+                                            result["estimator"]):
+        np.testing.assert_array_equal(received, groups[train])
+        assert model.groups_.tolist() == sorted(set(range(3)) - {int(groups[test][0])})

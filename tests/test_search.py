@@ -78,9 +78,9 @@ class CountingSearch(PerGDROSearchCV):
 
     trained = []
 
-    def _evaluate_candidates(self, params_list, run):
+    def _evaluate_candidates(self, params_list, run, on_record=None):
         CountingSearch.trained.extend(params_list)
-        return super()._evaluate_candidates(params_list, run)
+        return super()._evaluate_candidates(params_list, run, on_record)
 
 
 class Recording(PerGDROClassifier):

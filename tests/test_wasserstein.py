@@ -467,7 +467,42 @@ def test_first_step_size_rule(order):
             torch.testing.assert_close(rows, torch.full_like(rows, 0.5 * float(radii[g])))
         else:
             torch.testing.assert_close(rows.pow(2).mean().sqrt(), 0.5 * radii[g])
-    assert PGD_STEP_MULTIPLIER == 2.5
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_default_pgd_step_is_two_and_a_half_eps_over_steps(order):
+    # The documented default: each PGD step moves by 2.5 * eps / steps. With 10 steps the
+    # first one (from zero) stays inside every budget, so its length is the step itself.
+    X, y, groups = classification_data()
+    radii = torch.tensor([0.2, 0.4, 0.8], dtype=torch.float64)
+    first = []
+    wasserstein_attack(
+        make_mlp(2), cross_entropy, X, y, groups, radii, order=order, steps=10,
+        callback=lambda step, delta: first.append(delta.clone()) if step == 0 else None,
+    )
+    norms = first[0].norm(dim=-1)
+    for g in range(3):
+        rows = norms[groups == g]
+        size = rows if order == "inf" else rows.pow(2).mean().sqrt()
+        torch.testing.assert_close(size, torch.full_like(size, 0.25 * float(radii[g])))
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_default_fgsm_step_is_one_and_a_quarter_eps(order):
+    # FGSM's own default (Wong et al.): the step actually taken equals an explicit 1.25,
+    # and differs from PGD's 2.5.
+    X, y, groups = classification_data()
+    radii = torch.tensor([0.2, 0.4, 0.8], dtype=torch.float64)
+    model = make_mlp(2)
+
+    def run(step_size):
+        gen = torch.Generator().manual_seed(3)
+        return wasserstein_attack(model, cross_entropy, X, y, groups, radii, order=order,
+                                  method="fgsm", step_size=step_size, generator=gen)
+
+    default = run(None)
+    torch.testing.assert_close(default, run(1.25), rtol=0, atol=0)
+    assert not torch.allclose(default, run(PGD_STEP_MULTIPLIER))
 
 
 @pytest.mark.parametrize("order", ORDERS)
@@ -627,7 +662,8 @@ def test_runs_on_cuda_and_matches_cpu(order):
     )
     delta = (rnd - X.to(dev)).cpu().numpy()
     assert budget_violation(delta, groups.numpy(), radii.numpy(), order) <= 1e-12
-    projected = project_perturbations(
-        torch.randn(5, 40, 2, device=dev), groups.to(dev), radii.to(dev), order
-    )
+    raw = torch.randn(5, 40, 2, dtype=torch.float64)
+    projected = project_perturbations(raw.to(dev), groups.to(dev), radii.to(dev), order)
+    torch.testing.assert_close(projected.cpu(), project_perturbations(raw, groups, radii, order),
+                               rtol=1e-12, atol=1e-12)
     assert projected.device.type == "cuda"
