@@ -20,7 +20,7 @@ MAX_CRESSIE_READ_POWER = 200.0
 
 # Within-group adversary (Wasserstein ball)
 WASSERSTEIN_ORDERS = (1, 2, "inf")
-DEFAULT_WASSERSTEIN_ORDER = 2
+DEFAULT_WASSERSTEIN_ORDER = "inf"
 ATTACKS = ("pgd", "fgsm")
 DEFAULT_ATTACK_STEPS = 5
 # PGD step size as a multiple of eps / steps (Madry et al. use about 2.5).

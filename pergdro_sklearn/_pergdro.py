@@ -27,6 +27,7 @@ from ._constants import (
     DEFAULT_N_ITER_NO_CHANGE,
     DEFAULT_TOL,
     DEFAULT_VALIDATION_FRACTION,
+    DEFAULT_WASSERSTEIN_ORDER,
     DIVERGENCE_NAMES,
     EVAL_ATTACK_STEPS,
     PGD_STEP_MULTIPLIER,
@@ -236,11 +237,14 @@ _PERGDRO_PARAMS_DOC = """
     divergence : {"kl", "burg", "chi2", "modified_chi2", "tv", "hellinger", \
 "cressie_read"} or CressieRead, default="kl"
         The phi-divergence of the inter-group ball (the paper's Table 1).
-    wasserstein_order : {1, 2, "inf"} or np.inf, default=2
+    wasserstein_order : {1, 2, "inf"} or np.inf, default="inf"
         ``"inf"`` (or ``np.inf``): each row moves at most ``epsilon_g``; ``2``: the
         group's rows share the budget ``mean ||delta||^2 <= epsilon_g^2``; ``1``:
         ``mean ||delta|| <= epsilon_g``. Budgets apply to a group's rows in each
-        minibatch. Other values are refused.
+        minibatch. Other values are refused. The per-sample ball is the default: its
+        radius compares directly with the distances between classes (the search's
+        data-scaled bounds), while a shared budget can be spent on a few rows and
+        carry them across the classes (README, "How the search picks").
     attack : {"pgd", "fgsm"}, default="pgd"
         ``"pgd"``: ``attack_steps`` steps of projected gradient ascent; ``"fgsm"``: one
         step from a random start (fast adversarial training).
@@ -354,7 +358,7 @@ class PerGDROClassifier(PerGDROMixin, ClassifierOutputs, ClassifierMixin, BaseGr
     }
 
     def __init__(self, hidden_layer_sizes=DEFAULT_HIDDEN_LAYER_SIZES, *, rho=0.1, epsilon=0.1,
-                 divergence="kl", wasserstein_order=2, attack="pgd",
+                 divergence="kl", wasserstein_order=DEFAULT_WASSERSTEIN_ORDER, attack="pgd",
                  attack_steps=DEFAULT_ATTACK_STEPS, attack_step_size="auto",
                  group_step_size=DEFAULT_GROUP_STEP_SIZE, group_weight_update="epoch",
                  track_risk_bound=False, activation="relu", solver="adam",
@@ -426,7 +430,8 @@ class PerGDRORegressor(PerGDROMixin, RegressorOutputs, RegressorMixin, BaseGroup
     }
 
     def __init__(self, hidden_layer_sizes=DEFAULT_HIDDEN_LAYER_SIZES, *, loss="squared_error",
-                 huber_delta=1.0, rho=0.1, epsilon=0.1, divergence="kl", wasserstein_order=2,
+                 huber_delta=1.0, rho=0.1, epsilon=0.1, divergence="kl",
+                 wasserstein_order=DEFAULT_WASSERSTEIN_ORDER,
                  attack="pgd", attack_steps=DEFAULT_ATTACK_STEPS,
                  attack_step_size="auto", group_step_size=DEFAULT_GROUP_STEP_SIZE,
                  group_weight_update="epoch", track_risk_bound=False, activation="relu",

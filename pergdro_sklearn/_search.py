@@ -833,17 +833,23 @@ dict, default="auto"
         return ensemble.from_fitted(members, self.selected_weights_, groups=run.groups)
 
     def _log_progress(self, records, new):
+        """With ``verbose``, one line per finished evaluation on stdout (as scikit-learn).
+
+        "best so far" is the lowest objective among the evaluations finished up to
+        that line, in the order they finished.
+        """
         if not self.verbose:
             return
-        means = np.array([r.mean_objective for r in records])
-        finite = means[np.isfinite(means)]
-        best = float(finite.min()) if finite.size else float("nan")
+        done = len(records) - len(new)
+        finished = np.array([r.mean_objective for r in records[:done]], dtype=float)
+        best = float(np.min(finished[np.isfinite(finished)], initial=np.inf))
         for offset, record in enumerate(new):
-            number = len(records) - len(new) + offset + 1
-            logger.info(
-                "evaluation %d/%d: rho=%.4g epsilon=%s objective=%.5g (best so far %.5g)",
-                number, self.n_iter, record.rho, np.round(record.epsilon, 4).tolist(),
-                record.mean_objective, best)
+            if np.isfinite(record.mean_objective):
+                best = min(best, record.mean_objective)
+            print(f"[PerGDROSearchCV] evaluation {done + offset + 1}/{self.n_iter}: "
+                  f"rho={record.rho:.4g} epsilon={np.round(record.epsilon, 4).tolist()} "
+                  f"objective={record.mean_objective:.5g} (best so far {best:.5g})",
+                  flush=True)
 
 
 def _posterior_mean(optimizer, records):
