@@ -127,9 +127,19 @@ def network(task, args, order, seed):
     return PerGDRORegressor(wasserstein_order=order, **net), GroupDRORegressor(**net)
 
 
-def refit(template, params_list, weights, X, y, groups, task):
-    """The picked candidates refit on ``X``: one model, or their weighted average."""
-    models = [clone(template).set_params(**p).fit(X, y, groups=groups) for p in params_list]
+def refit(template, params_list, weights, X, y, groups, task, cache):
+    """The picked candidates refit on ``X``: one model, or their weighted average.
+
+    ``cache`` maps a candidate's parameters to its fitted model, so that rules that
+    pick the same candidate share one fit.
+    """
+    models = []
+    for params in params_list:
+        key = repr(sorted((k, np.round(np.asarray(v, dtype=float), 12).tolist())
+                          for k, v in params.items()))
+        if key not in cache:
+            cache[key] = clone(template).set_params(**params).fit(X, y, groups=groups)
+        models.append(cache[key])
     if len(models) == 1:
         return models[0]
     ensemble = EnsembleSelectionClassifier if task == "classification" else \
@@ -166,17 +176,18 @@ def run_seed(name, seed, args, bunch=None):
     search.fit(X, y, groups=g)
     search_time = time.perf_counter() - start
     params = search.cv_results_["params"]
-    picks = {}
+    picks, cache = {}, {}
     for rule in RULES:
         indices, weights = search.pick_candidates(rule)
-        model = refit(template, [params[i] for i in indices], weights, X, y, g, task)
+        model = refit(template, [params[i] for i in indices], weights, X, y, g, task, cache)
         rows[f"search, {rule}"] = metrics(task, yte, model.predict(Xte), gte)
         picks[rule] = [(round(float(params[i]["rho"]), 3),
                         np.round(params[i]["epsilon"], 3).tolist()) for i in indices]
     rule, n_seeds = SEED_AVERAGED
     (index,), _ = search.pick_candidates(rule)
-    seeded = [dict(params[index], random_state=seed * 1000 + k) for k in range(n_seeds)]
-    model = refit(template, seeded, np.full(n_seeds, 1.0 / n_seeds), X, y, g, task)
+    seeded = [dict(params[index])] + [dict(params[index], random_state=seed * 1000 + k)
+                                      for k in range(1, n_seeds)]
+    model = refit(template, seeded, np.full(n_seeds, 1.0 / n_seeds), X, y, g, task, cache)
     rows[f"search, {rule} + {n_seeds} seeds"] = metrics(task, yte, model.predict(Xte), gte)
     results = search.cv_results_
     info = dict(task=task, search_time=search_time, picks=picks,
@@ -255,6 +266,7 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=2, help="seeds in parallel processes")
     parser.add_argument("--data-home", default=None)
     parser.add_argument("--output", default=None)
+    parser.add_argument("--epochs", type=int, default=None, help="override (smoke runs)")
     args = parser.parse_args(argv)
     names = list(SYNTHETIC) if args.quick else [*SYNTHETIC, *REAL]
     if args.scenarios:
@@ -270,6 +282,7 @@ def main(argv=None):
         "every rule picks from the same evaluations; picks are refit on train + validation.",
     ]
     summaries = {}
+    epochs_override = args.epochs
     for name in names:
         if name in SYNTHETIC:
             args.hidden, args.epochs, args.batch, bunch = (64, 64, 64), 100, 128, None
@@ -280,6 +293,8 @@ def main(argv=None):
             bunch = getattr(datasets, loader)(data_home=benchmark_data_home(args.data_home),
                                               **kwargs)
             args.hidden, args.epochs, args.batch = (64, 64), 30, 256
+        if epochs_override:
+            args.epochs = epochs_override
         per_seed = Parallel(n_jobs=args.jobs)(
             delayed(run_seed)(name, seed, args, bunch) for seed in range(args.seeds))
         table, summaries[name], metric = summarise(name, per_seed)

@@ -35,14 +35,48 @@ def check_estimators(ns):
 
 def check_search(ns):
     search, data = ns["search"], ns["data"]
-    assert search.dimension_names_ == ["rho"] + [f"epsilon_{g}" for g in range(4)]
-    means = search.cv_results_["mean_test_objective"]
-    assert len(means) == 6
-    assert search.best_index_ == int(np.argmin(means))
+    # the defaults: rho and one scale of the data-scaled per-group radii
+    assert search.dimension_names_ == ["rho", "epsilon_scale"]
+    results = search.cv_results_
+    assert len(results["mean_test_objective"]) == 6
+    assert results["param_rho"][0] == 0 and np.all(results["params"][0]["epsilon"] == 0)
+    assert search.best_index_ == search.pick_candidates("one_se")[0][0]
     eps = search.best_params_["epsilon"]
-    assert 0 <= search.best_params_["rho"] <= 3
-    assert np.all(eps[:2] <= 3) and np.all(eps[2:] <= 5)
+    assert 0 <= search.best_params_["rho"] <= search.rho_bounds_[1]
+    assert np.all(eps <= search.epsilon_bounds_[:, 1] + 1e-12)
     assert ns["y_pred"].shape == (data.X_test.shape[0],)
+
+
+def check_fetch_compas(ns):
+    assert ns["compas"].data.shape == (6172, 9)
+    assert ns["split"]["dropped_groups"] == {"Native American": 11}
+    assert ns["pred"].shape == ns["split"]["y_test"].shape
+
+
+def check_fetch_adult(ns):
+    counts = ns["adult"].groups.value_counts()
+    assert counts["Male"] == 30527 and counts["Female"] == 14695
+    assert ns["X_train"].shape == (30162, 85)
+
+
+def check_fetch_communities(ns):
+    crime = ns["crime"]
+    assert crime.data.shape[0] == 1994
+    assert sorted(np.unique(crime.groups).tolist()) == sorted(crime.group_names.tolist())
+
+
+def check_ensemble(ns):
+    ensemble = ns["ensemble"]
+    assert ensemble.selection_counts_.sum() >= 1
+    # the selected ensemble is never worse on validation than its best member alone
+    assert ensemble.validation_objective_ <= min(ensemble.candidate_objectives_) + 1e-12
+    np.testing.assert_allclose(ensemble.weights_.sum(), 1.0)
+
+
+def check_module(ns):
+    clf = ns["clf"]
+    assert isinstance(clf.module_, ns["torch"].nn.Sequential)
+    assert 1 <= clf.best_epoch_ <= clf.n_iter_ <= 50
 
 
 def check_dask(ns):
@@ -87,7 +121,12 @@ def check_aliases(ns):
 
 CHECKS = {
     "GroupDROClassifier(random_state=0).set_fit_request": check_estimators,
-    "epsilon_bounds={0: (0, 3)": check_search,
+    "n_initial_points=4, n_iter=6": check_search,
+    "fetch_compas(": check_fetch_compas,
+    "fetch_adult(": check_fetch_adult,
+    "fetch_communities_crime(": check_fetch_communities,
+    "EnsembleSelectionClassifier(": check_ensemble,
+    "module=wide_net": check_module,
     "LocalCluster(": check_dask,
     "compas-scores-two-years.csv": check_compas_pipeline,
     "sensitive features": check_fairlearn,
@@ -108,6 +147,8 @@ def test_readme_example_runs_and_gives_what_it_says(index, monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
     if "compas-scores-two-years.csv" in code and not os.path.exists(_compas_csv()):
         pytest.skip("COMPAS csv not found: set PERGDRO_DATA_HOME")
+    if "fetch_" in code and not os.environ.get("PERGDRO_DATA_HOME"):
+        pytest.skip("the real data sets need PERGDRO_DATA_HOME (no download in tests)")
     namespace = {"__name__": "readme"}
     try:
         with sklearn.config_context():

@@ -2,7 +2,6 @@
 
 import itertools
 import json
-import logging
 import os
 import signal
 import subprocess
@@ -635,12 +634,16 @@ def test_max_time_stops_after_the_first_round(data):
     assert len(search.cv_results_["params"]) == 1
 
 
-def test_verbose_logs_progress(data, caplog):
+def test_verbose_prints_progress_with_a_running_best(data, capsys):
     X, y, groups = data
-    with caplog.at_level(logging.INFO, logger="pergdro_sklearn"):
-        _search(n_iter=2, n_initial_points=2, verbose=1, refit=False).fit(X, y, groups=groups)
-    messages = [r.getMessage() for r in caplog.records if "best so far" in r.getMessage()]
-    assert len(messages) == 2 and messages[-1].startswith("evaluation 2/2")
+    search = _search(n_iter=4, n_initial_points=4, n_points=2, verbose=1, refit=False)
+    search.fit(X, y, groups=groups)
+    lines = [line for line in capsys.readouterr().out.splitlines() if "best so far" in line]
+    assert [line.split(":")[0] for line in lines] == [
+        f"[PerGDROSearchCV] evaluation {k}/4" for k in range(1, 5)]
+    objectives = search.cv_results_["mean_test_objective"]
+    printed = [float(line.rsplit("best so far ", 1)[1].rstrip(")")) for line in lines]
+    np.testing.assert_allclose(printed, np.minimum.accumulate(objectives), rtol=1e-4)
 
 
 # --------------------------------------------------------------------------

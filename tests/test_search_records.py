@@ -37,7 +37,10 @@ def test_workers_send_back_validation_predictions_into_the_records(tmp_path):
     plain = tmp_path / "plain.json"
     PerGDROSearchCV(PerGDROClassifier(**NET), cv=folds, n_iter=2, n_initial_points=2,
                     checkpoint=plain, refit=False, random_state=0).fit(X, y, groups=groups)
-    assert all("extra" not in r for r in json.loads(plain.read_text())["evaluations"])
+    for r in json.loads(plain.read_text())["evaluations"]:
+        # the pick's numbers: a standard error and a collapse flag per split, no arrays
+        assert set(r["extra"]) == {"std_error", "collapsed"}
+        assert all(np.ndim(v) == 0 for values in r["extra"].values() for v in values)
 
 
 def test_record_json_round_trip_and_older_records_without_new_fields():
