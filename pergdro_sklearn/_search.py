@@ -44,6 +44,7 @@ from ._checkpoint import (
     Checkpoint,
     EvaluationRecord,
     Replay,
+    evaluate_round,
     hash_folds,
     replace_repeats,
     search_fingerprint_of,
@@ -607,16 +608,8 @@ default=(0.0, 3.0)
                 continue
             if origins[0] is not None:
                 pending = pending[len(origins):]
-            todo = [j for j, x in enumerate(xs) if tuple(x) not in saved]
-
-            def keep(position, record, todo=todo, xs=xs, origins=origins, number=round_number):
-                j = todo[position]
-                record.x, record.origin, record.round = xs[j], origins[j], number
-                run.checkpoint.append(record)  # saved as soon as it is scored
-
-            fresh = dict(zip(todo, evaluate([space.params(xs[j]) for j in todo],
-                                            on_record=keep) if todo else []))
-            new = [saved[tuple(x)] if tuple(x) in saved else fresh[j] for j, x in enumerate(xs)]
+            new = evaluate_round(saved, round_number, xs, origins, evaluate, space.params,
+                                 run.checkpoint)
             records.extend(new)
             result = gp.tell(optimizer, xs, [r.penalised() for r in new])
             self._log_progress(records, new)
