@@ -189,10 +189,15 @@ default=(0.0, 3.0)
         Parallel jobs over (candidate, split) fits through joblib; a
         ``joblib.parallel_backend("dask")`` context runs them on a Dask cluster.
     checkpoint : str or path-like, default=None
-        JSON file where every finished evaluation is saved atomically. Fitting again
-        with the same arguments and data resumes: saved evaluations are replayed to
-        the optimiser and not recomputed. A checkpoint of a different search (another
-        fingerprint of the arguments and data) is an error. ``n_iter``, ``n_points``,
+        JSON file where every evaluation is saved atomically as soon as it is scored
+        (a kill loses only the evaluations in flight). Fitting again with the same
+        arguments and data resumes: the saved rounds are replayed to the optimiser,
+        so it proposes what the uninterrupted search would have, and no saved point
+        is evaluated again. While a search runs it holds a lock on the checkpoint
+        (``<checkpoint>.lock``): a second search on it is refused with a ValueError
+        before training. The file is validated before any training (errors name the
+        record). A checkpoint of a different search (another fingerprint of the
+        arguments and data) is an error. ``n_iter``, ``n_points``,
         ``n_jobs``, ``verbose``, ``callbacks``, ``max_time`` and ``refit`` may change
         between runs, so a finished search can be extended with a larger ``n_iter``.
     refit : bool, default=True
