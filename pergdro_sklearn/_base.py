@@ -135,9 +135,11 @@ def _check_no_missing(column):
     missing = _missing_labels(column)
     if np.any(missing):
         rows = np.flatnonzero(missing)
+        what = "missing or infinite" if column.dtype.kind == "f" else "missing"
         raise ValueError(
-            f"groups has {rows.size} missing label(s) (NaN, None, NaT or NA), first at "
-            f"row(s) {rows[:5].tolist()}; give every row a group, or drop those rows."
+            f"groups has {rows.size} {what} label(s) (NaN, None, NaT, NA"
+            f"{', inf' if column.dtype.kind == 'f' else ''}), first at row(s) "
+            f"{rows[:5].tolist()}; give every row a group, or drop those rows."
         )
 
 

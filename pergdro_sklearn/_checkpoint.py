@@ -544,6 +544,22 @@ class Replay:
         return rest
 
 
+def evaluate_round(saved, number, xs, origins, evaluate, params, checkpoint):
+    """The records of round ``number`` in ``xs`` order: the ``saved`` ones (by point)
+    reused, the others evaluated with ``evaluate`` and appended to ``checkpoint`` one
+    by one, as soon as each is scored."""
+    todo = [j for j, x in enumerate(xs) if tuple(x) not in saved]
+
+    def keep(position, record):
+        j = todo[position]
+        record.x, record.origin, record.round = xs[j], origins[j], number
+        checkpoint.append(record)
+
+    fresh = evaluate([params(xs[j]) for j in todo], on_record=keep) if todo else []
+    fresh = dict(zip(todo, fresh))
+    return [saved[tuple(x)] if tuple(x) in saved else fresh[j] for j, x in enumerate(xs)]
+
+
 def replace_repeats(xs, evaluated, space, rng):
     """``xs`` with every point already in ``evaluated`` (or repeated within ``xs``)
     replaced by a random point of ``space`` drawn with ``rng``: no point is
@@ -559,5 +575,5 @@ def replace_repeats(xs, evaluated, space, rng):
 
 
 __all__ = ["Checkpoint", "EvaluationRecord", "Replay", "check_record", "digest_data",
-           "fingerprint", "hash_folds", "read_checkpoint", "replace_repeats",
+           "evaluate_round", "fingerprint", "hash_folds", "read_checkpoint", "replace_repeats",
            "search_fingerprint_of", "stable_repr", "write_json_atomic"]

@@ -45,6 +45,7 @@ from ._checkpoint import (
     Checkpoint,
     EvaluationRecord,
     Replay,
+    evaluate_round,
     hash_folds,
     replace_repeats,
     search_fingerprint_of,
@@ -241,10 +242,15 @@ dict, default="auto"
         Parallel jobs over (candidate, split) fits through joblib; a
         ``joblib.parallel_backend("dask")`` context runs them on a Dask cluster.
     checkpoint : str or path-like, default=None
-        JSON file where every finished evaluation is saved atomically. Fitting again
-        with the same arguments and data resumes: saved evaluations are replayed to
-        the optimiser and not recomputed. A checkpoint of a different search (another
-        fingerprint of the arguments and data) is an error. ``n_iter``, ``n_points``,
+        JSON file where every evaluation is saved atomically as soon as it is scored
+        (a kill loses only the evaluations in flight). Fitting again with the same
+        arguments and data resumes: the saved rounds are replayed to the optimiser,
+        so it proposes what the uninterrupted search would have, and no saved point
+        is evaluated again. While a search runs it holds a lock on the checkpoint
+        (``<checkpoint>.lock``): a second search on it is refused with a ValueError
+        before training. The file is validated before any training (errors name the
+        record). A checkpoint of a different search (another fingerprint of the
+        arguments and data) is an error. ``n_iter``, ``n_points``,
         ``n_jobs``, ``verbose``, ``callbacks``, ``max_time`` and ``refit`` may change
         between runs, so a finished search can be extended with a larger ``n_iter``.
     refit : bool, default=True
@@ -719,16 +725,8 @@ dict, default="auto"
                 continue
             if origins[0] is not None:
                 pending = pending[len(origins):]
-            todo = [j for j, x in enumerate(xs) if tuple(x) not in saved]
-
-            def keep(position, record, todo=todo, xs=xs, origins=origins, number=round_number):
-                j = todo[position]
-                record.x, record.origin, record.round = xs[j], origins[j], number
-                run.checkpoint.append(record)  # saved as soon as it is scored
-
-            fresh = dict(zip(todo, evaluate([space.params(xs[j]) for j in todo],
-                                            on_record=keep) if todo else []))
-            new = [saved[tuple(x)] if tuple(x) in saved else fresh[j] for j, x in enumerate(xs)]
+            new = evaluate_round(saved, round_number, xs, origins, evaluate, space.params,
+                                 run.checkpoint)
             records.extend(new)
             result = gp.tell(optimizer, xs, [r.penalised() for r in new])
             self._log_progress(records, new)

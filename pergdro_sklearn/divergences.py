@@ -22,7 +22,10 @@ that is monotone along the solution path:
 
 * KL: ``p ~ q exp(L / lambda)``.
 * Cressie-Read power ``theta > 1`` (``modified_chi2``, ``cressie_read``):
-  ``p ~ q (L - eta)_+ ** (1 / (theta - 1))``.
+  ``p ~ q (L - eta)_+ ** (1 / (theta - 1))``. At large powers a group's weight stays far
+  from zero until its base ``L - eta`` is below the rounding level, so when the search in
+  ``eta`` stops off the ball's boundary the solution is found again level by level, in
+  the logarithm of the base of the group losing its weight.
 * Cressie-Read power ``theta < 1`` (``burg`` is ``theta = 0``, ``chi2`` is ``theta = -1``,
   ``hellinger`` is ``theta = 1/2``): ``p ~ q (c - L) ** (-1 / (1 - theta))`` with ``c``
   above every loss (Burg ``q / (c - L)``, Neyman ``q / sqrt(c - L)``, Hellinger
@@ -83,6 +86,9 @@ _BELOW_GUESS = 60.0
 # mixing with the nominal proportions, with at least this share.
 _ROUNDING_SLACK = 1e-13
 _MIN_MIX = 1e-16
+# Cressie-Read powers above 1: a fast solution whose divergence is this far (relative)
+# from the radius missed the ball's boundary and is solved again level by level.
+_ON_BOUNDARY = 1e-8
 # Below this divergence the solvers' power-sum formulas lose relative accuracy to
 # cancellation; the value is then recomputed term by term.
 _PRECISE_BELOW = 1e-3
@@ -587,8 +593,50 @@ def _power_sum_value(div, sum_w, sum_u, slope_u, slope_w):
     return factor * (1.0 - ratio), slope
 
 
-def _solve_power_above_one(div, q, v, variance, rho):
-    """Cressie-Read ``theta > 1``: ``p ~ q (1 - z v)_+ ** beta``, ``beta = 1 / (theta - 1)``.
+def _solve_power_above_one(div, q, v, gap, variance, rho):
+    """Cressie-Read ``theta > 1``: ``p ~ q (1 - z v)_+ ** beta``; Newton on ``log z``.
+
+    With ``b = (1 - z v)_+`` and ``B_m = sum_g q_g b_g ** m`` (over groups with
+    ``b > 0``) the divergence depends on ``B_beta`` and ``B_(beta + 1)`` only
+    (``beta theta = beta + 1``), and ``d B_m / dx = m (B_m - B_(m - 1))``. Returns the
+    ratios ``p / q``.
+    """
+    theta = div.theta
+    beta = 1.0 / (theta - 1.0)
+
+    def weights(x):
+        base = np.maximum(1.0 - v * math.exp(x), 0.0)
+        return base, _power(base, beta)
+
+    def evaluate(x):
+        base, w = weights(x)
+        b_mid = float(np.dot(q, w))
+        b_high = float(np.dot(q, w * base))
+        # w / b is b ** (beta - 1) where b > 0 and 0 elsewhere (w is 0 there).
+        b_low = float(np.dot(q, w / np.maximum(base, 1e-300)))
+        value, slope = _power_sum_value(
+            div, b_mid, b_high, (beta + 1.0) * (b_high - b_mid), beta * (b_mid - b_low))
+        if value < _PRECISE_BELOW:
+            # Term by term: D = sum q phi(t), D' = sum q t phi'(t) (l' - E_p l') with
+            # l' = d log w / dx = -beta / b + constant.
+            t = w * (1.0 / b_mid)
+            value = float(np.dot(q, div._phi(t)))
+            inverse = 1.0 / np.maximum(base, 1e-300)
+            centred = inverse - float(np.dot(q * t, inverse))
+            slope = -beta * float(np.dot(q * div._t_phi_prime(t), centred))
+        return value, slope
+
+    x_hi = -math.log(gap)
+    x0 = 0.5 * math.log(2.0 * rho / (div.curvature * variance)) - math.log(beta)
+    x0 = min(x0, x_hi - 1e-3)
+    x = _newton_increasing(evaluate, rho, x0, x0 - _BELOW_GUESS, x_hi)
+    w = weights(x)[1]
+    return w * (1.0 / float(np.dot(q, w)))
+
+
+def _solve_power_above_one_by_level(div, q, v, variance, rho):
+    """Cressie-Read ``theta > 1`` level by level, for when :func:`_solve_power_above_one`
+    stops inside the ball.
 
     As ``z`` grows the groups lose their weight one level of ``v`` at a time, the
     largest ``v`` first. For large powers (small ``beta``) the weight ``b ** beta`` of a
@@ -835,7 +883,12 @@ def _solve(div, losses, q, positive, best, worst, rho):
                 if div.name == "kl":
                     pp = _solve_kl(qp, v, gap, mean, variance, rho)
                 else:
-                    pp = qp * _solve_power_above_one(div, qp, v, variance, rho)
+                    ratios = _solve_power_above_one(div, qp, v, gap, variance, rho)
+                    # The point mass is out of reach, so the answer is on the boundary;
+                    # at large powers the fast solver can stop off it (mostly short).
+                    if abs(float(np.dot(qp, div._phi(ratios))) / rho - 1.0) > _ON_BOUNDARY:
+                        ratios = _solve_power_above_one_by_level(div, qp, v, variance, rho)
+                    pp = qp * ratios
             else:
                 pp = qp * _solve_power_below_one(div, qp, v, 0.0, variance, rho)
         if positive is None:

@@ -34,7 +34,7 @@ def test_missing_label_among_strings_is_an_error(missing):
     groups = ["a", "b"] * 60
     groups[7] = missing
     X, y = _data()
-    with pytest.raises(ValueError, match=r"missing label.*row\(s\) \[7\]"):
+    with pytest.raises(ValueError, match=r"missing( or infinite)? label.*row\(s\) \[7\]"):
         PerGDROClassifier(**FAST).fit(X, y, groups=groups)
 
 
@@ -60,6 +60,14 @@ def test_nat_in_datetime_groups_is_an_error():
     # Without NaT the dates are ordinary groups.
     labels, _, counts = encode_groups(pd.to_datetime(["2024-01-01", "2024-01-02"] * 60), 120)
     assert labels.shape == (2,) and counts.tolist() == [60, 60]
+
+
+def test_numeric_groups_with_nan_or_inf_are_errors():
+    for bad in (np.nan, np.inf):
+        groups = np.repeat([0.0, 1.0], 60)
+        groups[2] = bad
+        with pytest.raises(ValueError, match=r"missing or infinite label.*\[2\]"):
+            encode_groups(groups, 120)
 
 
 def test_missing_label_at_predict_time_is_an_error():
@@ -258,4 +266,4 @@ def test_mixed_int_and_string_labels_are_a_clear_value_error():
     X, _ = _data()
     y = np.array(["yes", 1] * 60, dtype=object)
     with pytest.raises(ValueError, match=r"mixes class labels of different types \(int, str\)"):
-        PerGDROClassifier(**FAST).fit(X, y)
+        PerGDROClassifier(**FAST).fit(X, y, groups=np.repeat(["a", "b"], 60))
