@@ -30,7 +30,6 @@ from sklearn.utils.validation import (
     _num_samples,
     check_array,
     check_consistent_length,
-    check_is_fitted,
     validate_data,
 )
 
@@ -65,21 +64,21 @@ from ._evaluate import (
     evaluate_candidates,
     resolve_objective,
 )
-from ._radius_scale import auto_epsilon_bounds, auto_rho_upper
 from ._search_delegate import BestEstimatorMixin
+from ._search_pick import PickMixin
 from ._search_space import (
     INITIAL_POINT_GENERATORS,
     SearchSpace,
-    check_pair,
+    describe_bounds,
     factorial_grid,
     initial_design,
-    resolve_epsilon_bounds,
+    resolve_bounds,
     with_lows_first,
 )
-from ._selection import SELECTIONS, pick, selection_columns
+from ._selection import SELECTIONS
 from ._splits import make_folds, make_group_folds
 from ._surrogate import KernelRefitSchedule, make_surrogate
-from ._template import SearchTemplate, take
+from ._template import SearchTemplate
 
 logger = logging.getLogger("pergdro_sklearn")
 
@@ -103,7 +102,7 @@ class _SearchRun:
     optimizer_seed: int
 
 
-class PerGDROSearchCV(BestEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
+class PerGDROSearchCV(PickMixin, BestEstimatorMixin, MetaEstimatorMixin, BaseEstimator):
     """Learn ``rho`` and the per-group radii of a Per-GDRO estimator (Algorithm 2).
 
     Gaussian-process Bayesian optimisation with scikit-optimize: ``rho`` is searched
@@ -511,7 +510,8 @@ dict, default="auto"
         groups_given = groups is not None
         labels, group_index, _ = encode_groups(groups, _num_samples(X))
         groups = labels[group_index]
-        bounds = self._bounds_description(labels, groups_given)
+        bounds = describe_bounds(self.rho_bounds, self.epsilon_bounds, self.shared_epsilon,
+                                 labels, groups_given)
         if not groups_given and (bounds["rho"] == "auto" or bounds["rho"][1] > 0):
             warnings.warn(
                 f"{type(self).__name__} was fitted without groups: every candidate trains on "
@@ -536,8 +536,8 @@ dict, default="auto"
                                int(split_seed))
             folds_hash = hash_folds(folds)
             checkpoint.check_folds(state, folds_hash)
-            space = SearchSpace(*self._resolve_bounds(bounds, X, y, template, labels,
-                                                      group_index, folds[0][0]),
+            space = SearchSpace(*resolve_bounds(bounds, X, y, template, labels, group_index,
+                                                folds[0][0], self._is_classifier),
                                 self.shared_epsilon, labels)
             if space.n_dims == 0:
                 raise ValueError("Nothing to search: every bound pair has low == high. Fit "
@@ -555,37 +555,6 @@ dict, default="auto"
         return _SearchRun(template, X, y, groups, labels, group_index, space, folds, scoring,
                           checkpoint, [] if state is None else list(state["evaluations"]),
                           int(design_seed), int(optimizer_seed))
-
-    def _bounds_description(self, labels, groups_given):
-        """The bounds as given: ``"auto"`` or the checked pairs (fingerprinted)."""
-        rho = self.rho_bounds
-        if not (isinstance(rho, str) and rho == "auto"):
-            rho = list(check_pair(rho, "rho_bounds"))
-        eps = self.epsilon_bounds
-        if not (isinstance(eps, str) and eps == "auto"):
-            eps = resolve_epsilon_bounds(eps, labels, groups_given).tolist()
-        return {"rho": rho, "epsilon": eps, "shared": bool(self.shared_epsilon)}
-
-    def _resolve_bounds(self, bounds, X, y, template, labels, group_index, train):
-        """``(rho_bounds, epsilon_bounds)``, with ``"auto"`` measured on a training part.
-
-        See :mod:`._radius_scale`: the radii's scale comes from the distances between
-        classes in the first split's training rows, as the Per-GDRO step receives
-        them (after any transformers, fitted on those rows only).
-        """
-        n_groups = labels.shape[0]
-        rho = bounds["rho"]
-        if rho == "auto":
-            counts = np.bincount(group_index, minlength=n_groups)
-            rho = (0.0, auto_rho_upper(counts, template.final.divergence))
-        eps = bounds["epsilon"]
-        if eps == "auto":
-            X_train, y_train = take(X, train), y[train]
-            if template.is_pipeline:
-                _, X_train = template.fit_transformers(X_train, y_train)
-            eps = auto_epsilon_bounds(X_train, y_train, group_index[train], n_groups,
-                                      self._is_classifier)
-        return tuple(rho), np.asarray(eps, dtype=float)
 
     def _check_data(self, X, y, template):
         """Validated ``X``, ``y`` and, for classifiers, each row's class position.
@@ -741,95 +710,6 @@ dict, default="auto"
             optimizer.tell([r.x for r in rest], [r.penalised() for r in rest])
         return records, optimizer
 
-    def _select(self, records, run, optimizer):
-        """``(indices, weights)``: the rows of ``cv_results_`` that ``selection`` picks.
-
-        Adds the columns the rules read to ``cv_results_`` (standard errors,
-        failures, collapse, the GP's posterior mean) and keeps the validation
-        predictions for ``selection="ensemble"``. A candidate whose fit or scoring
-        failed on any split is never picked, whatever its ``error_score``, nor one
-        whose predictions collapsed to one class. Raises ValueError when no
-        candidate succeeded with a finite mean objective.
-        """
-        results = self.cv_results_
-        results.update(selection_columns(records, len(run.folds)))
-        results["gp_mean_test_objective"] = _posterior_mean(optimizer, records)
-        if not (np.isfinite(results["mean_test_objective"]) & ~results["failed"]).any():
-            first_error = next((r.error for r in records if r.error), None)
-            raise ValueError(
-                f"All {len(records)} evaluated candidates failed or have a non-finite "
-                "objective." + (f" First error:\n{first_error}" if first_error else "")
-            )
-        self.validation_predictions_ = None
-        if self.selection == "ensemble":
-            val = np.concatenate([fold[1] for fold in run.folds])
-            self.validation_predictions_ = _stack_predictions(records, val.shape[0])
-            self._validation_target = (np.searchsorted(np.unique(run.y), run.y[val])
-                                       if self._is_classifier else run.y[val])
-            self._validation_groups = run.group_index[val]
-        return self.pick_candidates(self.selection)
-
-    def pick_candidates(self, selection):
-        """Which evaluated candidates a selection rule picks, and their weights.
-
-        Compares rules on one finished search without evaluating anything again.
-
-        Parameters
-        ----------
-        selection : {"best", "one_se", "gp_mean", "ensemble"}
-            See ``selection`` in the class docstring. ``"ensemble"`` needs a search
-            fitted with ``selection="ensemble"`` (which keeps the validation
-            predictions).
-
-        Returns
-        -------
-        indices : ndarray of int
-            Rows of ``cv_results_``; one row except for ``"ensemble"``.
-        weights : ndarray of float
-            Their weights in the final model (summing to 1).
-        """
-        check_is_fitted(self, "cv_results_")
-        validation = None
-        if getattr(self, "validation_predictions_", None) is not None:
-            task = "classification" if self._is_classifier else "regression"
-            validation = (self.validation_predictions_, self._validation_target,
-                          self._validation_groups, self.groups_.shape[0], task)
-        return pick(selection, self.cv_results_, rho_high=self.rho_bounds_[1],
-                    epsilon_high=self.epsilon_bounds_[:, 1], objective=self.objective,
-                    validation=validation)
-
-    def _warn_if_worse_than_erm(self):
-        """Warn when the pick scores worse than ERM on validation beyond ERM's noise."""
-        results = self.cv_results_
-        eps = np.array([p["epsilon"] for p in results["params"]], dtype=float)
-        erm = np.flatnonzero((results["param_rho"] == 0) & np.all(eps == 0, axis=1)
-                             & np.isfinite(results["mean_test_objective"]))
-        if erm.size == 0 or self.best_index_ == erm[0]:
-            return
-        means = results["mean_test_objective"]
-        margin = float(np.nan_to_num(results["std_error_test_objective"][erm[0]]))
-        if means[self.best_index_] > means[erm[0]] + margin:
-            warnings.warn(
-                f"The picked radii (row {self.best_index_} of cv_results_) score "
-                f"{means[self.best_index_]:.4g} on validation, worse than ERM (rho = 0, "
-                f"epsilon = 0: {means[erm[0]]:.4g} +- {margin:.2g}). Check the bounds, the "
-                "objective and the selection rule.", UserWarning, stacklevel=3)
-
-    def _refit(self, run):
-        """The picked candidate refit on all the data; several as a weighted ensemble."""
-        from ._ensemble import EnsembleSelectionClassifier, EnsembleSelectionRegressor
-
-        params = self.cv_results_["params"]
-        members = [run.template.fit({"rho": float(params[i]["rho"]),
-                                     "epsilon": params[i]["epsilon"].copy()},
-                                    run.X, run.y, run.groups)
-                   for i in self.selected_indices_]
-        if len(members) == 1:
-            return members[0]
-        ensemble = (EnsembleSelectionClassifier if self._is_classifier
-                    else EnsembleSelectionRegressor)
-        return ensemble.from_fitted(members, self.selected_weights_, groups=run.groups)
-
     def _log_progress(self, records, new):
         """With ``verbose``, one line per finished evaluation on stdout (as scikit-learn).
 
@@ -848,24 +728,6 @@ dict, default="auto"
                   f"rho={record.rho:.4g} epsilon={np.round(record.epsilon, 4).tolist()} "
                   f"objective={record.mean_objective:.5g} (best so far {best:.5g})",
                   flush=True)
-
-
-def _posterior_mean(optimizer, records):
-    """The GP's posterior mean at every evaluated point (NaN before the GP is fitted)."""
-    if not optimizer.models or not records:
-        return np.full(len(records), np.nan)
-    points = optimizer.space.transform([list(r.x) for r in records])
-    return np.asarray(optimizer.models[-1].predict(points), dtype=float)
-
-
-def _stack_predictions(records, n_rows):
-    """Validation predictions of every record, stacked over splits; NaN where missing."""
-    stacked = [np.concatenate([np.asarray(p, dtype=np.float32) for p in r.extra["predictions"]])
-               if r.extra.get("predictions") and None not in r.extra["predictions"] else None
-               for r in records]
-    width = next((p.shape[-1] for p in stacked if p is not None), 1)
-    return np.stack([p.reshape(n_rows, -1) if p is not None
-                     else np.full((n_rows, width), np.nan, dtype=np.float32) for p in stacked])
 
 
 __all__ = ["FitResult", "PerGDROSearchCV", "factorial_grid", "make_group_folds"]

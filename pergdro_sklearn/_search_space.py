@@ -283,5 +283,42 @@ def with_lows_first(design, space):
     return [lows, *rest]
 
 
-__all__ = ["INITIAL_POINT_GENERATORS", "SearchSpace", "check_pair", "factorial_grid",
-           "initial_design", "resolve_epsilon_bounds", "with_lows_first"]
+def describe_bounds(rho_bounds, epsilon_bounds, shared, labels, groups_given):
+    """The bounds as given: ``"auto"`` or the checked pairs (what the fingerprint holds)."""
+    rho = rho_bounds
+    if not (isinstance(rho, str) and rho == "auto"):
+        rho = list(check_pair(rho, "rho_bounds"))
+    eps = epsilon_bounds
+    if not (isinstance(eps, str) and eps == "auto"):
+        eps = resolve_epsilon_bounds(eps, labels, groups_given).tolist()
+    return {"rho": rho, "epsilon": eps, "shared": bool(shared)}
+
+
+def resolve_bounds(bounds, X, y, template, labels, group_index, train, is_classifier):
+    """``(rho_bounds, epsilon_bounds)``, with ``"auto"`` measured on a training part.
+
+    See :mod:`._radius_scale`: the radii's scale comes from the distances between
+    classes in the training rows ``train``, as the Per-GDRO step receives them
+    (after a Pipeline's transformers, fitted on those rows only).
+    """
+    from ._radius_scale import auto_epsilon_bounds, auto_rho_upper
+    from ._template import take
+
+    n_groups = labels.shape[0]
+    rho = bounds["rho"]
+    if rho == "auto":
+        counts = np.bincount(group_index, minlength=n_groups)
+        rho = (0.0, auto_rho_upper(counts, template.final.divergence))
+    eps = bounds["epsilon"]
+    if eps == "auto":
+        X_train, y_train = take(X, train), y[train]
+        if template.is_pipeline:
+            _, X_train = template.fit_transformers(X_train, y_train)
+        eps = auto_epsilon_bounds(X_train, y_train, group_index[train], n_groups,
+                                  is_classifier)
+    return tuple(rho), np.asarray(eps, dtype=float)
+
+
+__all__ = ["INITIAL_POINT_GENERATORS", "SearchSpace", "check_pair", "describe_bounds",
+           "factorial_grid", "initial_design", "resolve_bounds", "resolve_epsilon_bounds",
+           "with_lows_first"]

@@ -1,0 +1,128 @@
+"""The pick of PerGDROSearchCV: selection rules applied to its evaluations, and the refit.
+
+:class:`PickMixin` gives the search its ``_select`` step (which adds the columns the
+rules read to ``cv_results_``), the public :meth:`PickMixin.pick_candidates`, the
+warning against ERM, and the refit of the pick (one model, or a weighted ensemble
+for ``selection="ensemble"``). The rules themselves are in :mod:`._selection`.
+"""
+
+import warnings
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from ._selection import pick, selection_columns
+
+
+class PickMixin:
+    """Selection and refit for :class:`~pergdro_sklearn.PerGDROSearchCV`."""
+
+    def _select(self, records, run, optimizer):
+        """``(indices, weights)``: the rows of ``cv_results_`` that ``selection`` picks.
+
+        Adds the columns the rules read to ``cv_results_`` (standard errors,
+        failures, collapse, the GP's posterior mean) and keeps the validation
+        predictions for ``selection="ensemble"``. A candidate whose fit or scoring
+        failed on any split is never picked, whatever its ``error_score``, nor one
+        whose predictions collapsed to one class. Raises ValueError when no
+        candidate succeeded with a finite mean objective.
+        """
+        results = self.cv_results_
+        results.update(selection_columns(records, len(run.folds)))
+        results["gp_mean_test_objective"] = _posterior_mean(optimizer, records)
+        if not (np.isfinite(results["mean_test_objective"]) & ~results["failed"]).any():
+            first_error = next((r.error for r in records if r.error), None)
+            raise ValueError(
+                f"All {len(records)} evaluated candidates failed or have a non-finite "
+                "objective." + (f" First error:\n{first_error}" if first_error else "")
+            )
+        self.validation_predictions_ = None
+        if self.selection == "ensemble":
+            val = np.concatenate([fold[1] for fold in run.folds])
+            self.validation_predictions_ = _stack_predictions(records, val.shape[0])
+            self._validation_target = (np.searchsorted(np.unique(run.y), run.y[val])
+                                       if self._is_classifier else run.y[val])
+            self._validation_groups = run.group_index[val]
+        return self.pick_candidates(self.selection)
+
+    def pick_candidates(self, selection):
+        """Which evaluated candidates a selection rule picks, and their weights.
+
+        Compares rules on one finished search without evaluating anything again.
+
+        Parameters
+        ----------
+        selection : {"best", "one_se", "gp_mean", "ensemble"}
+            See ``selection`` in the class docstring. ``"ensemble"`` needs a search
+            fitted with ``selection="ensemble"`` (which keeps the validation
+            predictions).
+
+        Returns
+        -------
+        indices : ndarray of int
+            Rows of ``cv_results_``; one row except for ``"ensemble"``.
+        weights : ndarray of float
+            Their weights in the final model (summing to 1).
+        """
+        check_is_fitted(self, "cv_results_")
+        validation = None
+        if getattr(self, "validation_predictions_", None) is not None:
+            task = "classification" if self._is_classifier else "regression"
+            validation = (self.validation_predictions_, self._validation_target,
+                          self._validation_groups, self.groups_.shape[0], task)
+        return pick(selection, self.cv_results_, rho_high=self.rho_bounds_[1],
+                    epsilon_high=self.epsilon_bounds_[:, 1], objective=self.objective,
+                    validation=validation)
+
+    def _warn_if_worse_than_erm(self):
+        """Warn when the pick scores worse than ERM on validation beyond ERM's noise."""
+        results = self.cv_results_
+        eps = np.array([p["epsilon"] for p in results["params"]], dtype=float)
+        erm = np.flatnonzero((results["param_rho"] == 0) & np.all(eps == 0, axis=1)
+                             & np.isfinite(results["mean_test_objective"]))
+        if erm.size == 0 or self.best_index_ == erm[0]:
+            return
+        means = results["mean_test_objective"]
+        margin = float(np.nan_to_num(results["std_error_test_objective"][erm[0]]))
+        if means[self.best_index_] > means[erm[0]] + margin:
+            warnings.warn(
+                f"The picked radii (row {self.best_index_} of cv_results_) score "
+                f"{means[self.best_index_]:.4g} on validation, worse than ERM (rho = 0, "
+                f"epsilon = 0: {means[erm[0]]:.4g} +- {margin:.2g}). Check the bounds, the "
+                "objective and the selection rule.", UserWarning, stacklevel=3)
+
+    def _refit(self, run):
+        """The picked candidate refit on all the data; several as a weighted ensemble."""
+        from ._ensemble import EnsembleSelectionClassifier, EnsembleSelectionRegressor
+
+        params = self.cv_results_["params"]
+        members = [run.template.fit({"rho": float(params[i]["rho"]),
+                                     "epsilon": params[i]["epsilon"].copy()},
+                                    run.X, run.y, run.groups)
+                   for i in self.selected_indices_]
+        if len(members) == 1:
+            return members[0]
+        ensemble = (EnsembleSelectionClassifier if self._is_classifier
+                    else EnsembleSelectionRegressor)
+        return ensemble.from_fitted(members, self.selected_weights_, groups=run.groups)
+
+
+def _posterior_mean(optimizer, records):
+    """The GP's posterior mean at every evaluated point (NaN before the GP is fitted)."""
+    if not optimizer.models or not records:
+        return np.full(len(records), np.nan)
+    points = optimizer.space.transform([list(r.x) for r in records])
+    return np.asarray(optimizer.models[-1].predict(points), dtype=float)
+
+
+def _stack_predictions(records, n_rows):
+    """Validation predictions of every record, stacked over splits; NaN where missing."""
+    stacked = [np.concatenate([np.asarray(p, dtype=np.float32) for p in r.extra["predictions"]])
+               if r.extra.get("predictions") and None not in r.extra["predictions"] else None
+               for r in records]
+    width = next((p.shape[-1] for p in stacked if p is not None), 1)
+    return np.stack([p.reshape(n_rows, -1) if p is not None
+                     else np.full((n_rows, width), np.nan, dtype=np.float32) for p in stacked])
+
+
+__all__ = ["PickMixin"]
