@@ -1,0 +1,160 @@
+"""The loop of PerGDROSearchCV: propose, evaluate, tell (the paper's Algorithm 2).
+
+:class:`SearchLoopMixin` gives the search its ``evaluate`` callback (candidates go
+to the workers, which fit and score them; only numbers come back, and each
+evaluation is saved to the checkpoint as soon as it is scored) and
+``_run_search``, which asks scikit-optimize's GP for candidates round by round:
+ERM and the initial design first, then the acquisition function's proposals.
+"""
+
+import logging
+import time
+
+import numpy as np
+from joblib import effective_n_jobs
+
+from ._checkpoint import EvaluationRecord, Replay, evaluate_round, replace_repeats
+from ._evaluate import evaluate_candidates
+from ._search_space import initial_design, with_lows_first
+from ._surrogate import KernelRefitSchedule, make_surrogate
+
+logger = logging.getLogger("pergdro_sklearn")
+
+
+class SearchLoopMixin:
+    """Evaluation and the ask/tell loop of :class:`~pergdro_sklearn.PerGDROSearchCV`."""
+
+    def _evaluate_candidates(self, params_list, run, on_record=None):
+        """Train and score every candidate on every split: one record per candidate.
+
+        The one place where candidates go to the workers (the ``evaluate``
+        callback of :meth:`_run_search`); fitting and scoring both run there and
+        only numbers come back.
+
+        Parameters
+        ----------
+        params_list : list of dict
+            ``{"rho": float, "epsilon": ndarray of shape (n_groups,)}`` per candidate.
+        run : _SearchRun
+        on_record : callable, default=None
+            ``on_record(i, record)`` as soon as candidate ``i`` is scored on every split.
+
+        Returns
+        -------
+        records : list of EvaluationRecord
+        """
+        records = [None] * len(params_list)
+
+        def scored(i, splits):
+            records[i] = EvaluationRecord.from_splits(params_list[i], splits)
+            if on_record is not None:
+                on_record(i, records[i])
+
+        evaluate_candidates(
+            run.template, params_list, run.X, run.y, run.groups, run.folds, run.scoring,
+            n_jobs=self.n_jobs, batch_candidates=self.batch_candidates, on_scored=scored)
+        return records
+
+    def _run_search(self, evaluate, run):
+        """Ask, evaluate, tell until ``n_iter`` evaluations (or a stop).
+
+        The initial design comes first (in rounds as large as batching allows),
+        then the GP's proposals, ``n_points`` per round; a proposal already
+        evaluated is replaced by a random point. Each record is saved as soon as
+        it is scored. A resumed search replays the saved rounds (see
+        :class:`~._checkpoint.Replay`): saved points are not evaluated again.
+
+        Returns
+        -------
+        records : list of EvaluationRecord
+        optimizer : skopt.Optimizer
+        """
+        from skopt import Optimizer
+
+        space, callbacks = run.space, self._callbacks()
+        optimizer = Optimizer(
+            space.dimensions(),
+            base_estimator=make_surrogate(space.dimensions(), run.optimizer_seed),
+            n_initial_points=self.n_initial_points,
+            initial_point_generator="random", acq_func=self.acq_func,
+            acq_optimizer=self.acq_optimizer, acq_func_kwargs=self.acq_func_kwargs,
+            acq_optimizer_kwargs=self.acq_optimizer_kwargs,
+            random_state=run.optimizer_seed, model_queue_size=1,
+        )
+        gp = KernelRefitSchedule(optimizer, self.gp_refit_every)
+        design = with_lows_first(initial_design(
+            self.initial_point_generator, space, self.n_initial_points, run.design_seed), space)
+        replay = Replay(run.records)
+        records = replay.unrounded()  # older checkpoints: told at once
+        if records:
+            optimizer.tell([r.x for r in records], [r.penalised() for r in records])
+        if run.records:
+            logger.info("Resuming %d evaluations from %s.", len(run.records), self.checkpoint)
+        done = {r.origin for r in records if r.origin is not None}
+        pending = [i for i in range(len(design)) if i not in done]
+
+        start = time.monotonic()
+        stop, round_number = False, 0
+        while len(records) < self.n_iter and not stop:
+            round_size = self.n_points
+            if pending and self.batch_candidates > 1:
+                workers = max(1, effective_n_jobs(self.n_jobs))
+                round_size = max(self.n_points, self.batch_candidates * workers)
+            n_new = min(round_size, self.n_iter - len(records))
+            if pending:
+                origins = pending[:n_new]
+                xs = [design[i] for i in origins]
+            else:
+                asked = optimizer.ask() if n_new == 1 else optimizer.ask(
+                    n_points=n_new, strategy="cl_min")
+                xs = replace_repeats([[float(v) for v in x] for x in
+                                      ([asked] if n_new == 1 else asked)],
+                                     [tuple(r.x) for r in records], optimizer.space, optimizer.rng)
+                origins = [None] * len(xs)
+            saved = replay.match(round_number, xs)
+            if saved is None:  # this round differs from the saved one: tell the rest at once
+                rest = replay.take_rest()
+                records.extend(rest)
+                gp.tell(optimizer, [r.x for r in rest], [r.penalised() for r in rest])
+                pending = [i for i in pending if i not in {r.origin for r in rest}]
+                round_number = replay.next_free_round
+                continue
+            if origins[0] is not None:
+                pending = pending[len(origins):]
+            new = evaluate_round(saved, round_number, xs, origins, evaluate, space.params,
+                                 run.checkpoint)
+            records.extend(new)
+            result = gp.tell(optimizer, xs, [r.penalised() for r in new])
+            self._log_progress(records, new)
+            stop = any([bool(callback(result)) for callback in callbacks])
+            if self.max_time is not None and time.monotonic() - start >= self.max_time:
+                logger.info("Stopping: max_time=%s s reached.", self.max_time)
+                stop = True
+            round_number += 1
+        rest = replay.take_rest()  # saved beyond a smaller n_iter: kept, told
+        if rest:
+            records.extend(rest)
+            optimizer.tell([r.x for r in rest], [r.penalised() for r in rest])
+        return records, optimizer
+
+    def _log_progress(self, records, new):
+        """With ``verbose``, one line per finished evaluation on stdout (as scikit-learn).
+
+        "best so far" is the lowest objective among the evaluations finished up to
+        that line, in the order they finished.
+        """
+        if not self.verbose:
+            return
+        done = len(records) - len(new)
+        finished = np.array([r.mean_objective for r in records[:done]], dtype=float)
+        best = float(np.min(finished[np.isfinite(finished)], initial=np.inf))
+        for offset, record in enumerate(new):
+            if np.isfinite(record.mean_objective):
+                best = min(best, record.mean_objective)
+            print(f"[PerGDROSearchCV] evaluation {done + offset + 1}/{self.n_iter}: "
+                  f"rho={record.rho:.4g} epsilon={np.round(record.epsilon, 4).tolist()} "
+                  f"objective={record.mean_objective:.5g} (best so far {best:.5g})",
+                  flush=True)
+
+
+__all__ = ["SearchLoopMixin"]
