@@ -64,6 +64,8 @@ DEFAULT_ENSEMBLE_MAX_MEMBERS = 20
 DEFAULT_ENSEMBLE_VALIDATION_FRACTION = DEFAULT_SEARCH_HOLDOUT
 # Chosen from benchmarks/results/selection.md (README, "How the search picks").
 DEFAULT_SEARCH_SELECTION = "one_se"
+# Networks averaged in the refit of the pick (benchmarks/results/selection.md).
+DEFAULT_REFIT_SEEDS = 5
 # Early stopping and convergence (names and defaults as in MLPClassifier)
 DEFAULT_VALIDATION_FRACTION = 0.1
 DEFAULT_N_ITER_NO_CHANGE = 10

@@ -227,11 +227,15 @@ class _BaseEnsembleSelection(_BaseComposition):
             return False
 
     def _validate_X(self, X):
-        """Validate ``X``; return what the members take (the frame if fitted on one)."""
-        X_valid = validate_data(self, X, reset=False, ensure_all_finite=not self._allow_nan())
+        """Validate ``X``; return what the members take (the frame if fitted on one).
+
+        A frame goes to members fitted on frames as it is (its columns may be
+        strings for a Pipeline's encoders); only its columns are checked here.
+        """
         if hasattr(self, "feature_names_in_") and hasattr(X, "columns"):
+            validate_data(self, X, reset=False, skip_check_array=True)
             return X
-        return X_valid
+        return validate_data(self, X, reset=False, ensure_all_finite=not self._allow_nan())
 
     # ---- fit ---------------------------------------------------------------------------
     def _fit(self, X, y, groups):

@@ -46,6 +46,7 @@ from ._checkpoint import (
 )
 from ._constants import (
     DEFAULT_BATCH_CANDIDATES,
+    DEFAULT_REFIT_SEEDS,
     DEFAULT_SEARCH_HOLDOUT,
     DEFAULT_SEARCH_OBJECTIVE,
     DEFAULT_SEARCH_SELECTION,
@@ -197,6 +198,13 @@ dict, default="auto"
         picked. ERM (``rho = 0``, ``epsilon = 0``, the lowest corner of the bounds)
         is always the first candidate, and a pick that scores worse than it on
         validation by more than its standard error gives a ``UserWarning``.
+    refit_seeds : int, default=5
+        The pick is refit this many times, with the estimator's ``random_state``
+        and seeds derived from it, and ``best_estimator_`` averages the networks'
+        predictions (an :class:`EnsembleSelectionClassifier` or ``...Regressor``
+        with equal weights): a network's seed moves its worst group by several
+        points, and the average is steadier (README, "Selection rules"). ``1``
+        refits one network, the estimator itself.
     n_iter : int, default=50
         Number of candidates evaluated (initial points included).
     n_initial_points : int, default=10
@@ -243,8 +251,11 @@ dict, default="auto"
         before training. The file is validated before any training (errors name the
         record). A checkpoint of a different search (another fingerprint of the
         arguments and data) is an error. ``n_iter``, ``n_points``,
-        ``n_jobs``, ``verbose``, ``callbacks``, ``max_time`` and ``refit`` may change
-        between runs, so a finished search can be extended with a larger ``n_iter``.
+        ``n_jobs``, ``verbose``, ``callbacks``, ``max_time``, ``refit``,
+        ``refit_seeds`` and ``selection`` may change between runs, so a finished
+        search can be extended with a larger ``n_iter`` or picked again with another
+        rule (``"ensemble"`` needs the validation predictions, saved only by a
+        search run with it).
     refit : bool, default=True
         Refit the best candidate on all the data as ``best_estimator_``.
     random_state : int, RandomState instance or None, default=None
@@ -405,11 +416,12 @@ dict, default="auto"
         "batch_candidates": [Interval(Integral, 1, None, closed="left")],
         "gp_refit_every": [Interval(Integral, 1, None, closed="left")],
         "selection": [StrOptions(set(SELECTIONS))],
+        "refit_seeds": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(self, estimator, *, rho_bounds="auto", epsilon_bounds="auto",
                  shared_epsilon=True, objective=DEFAULT_SEARCH_OBJECTIVE,
-                 selection=DEFAULT_SEARCH_SELECTION, n_iter=50,
+                 selection=DEFAULT_SEARCH_SELECTION, refit_seeds=DEFAULT_REFIT_SEEDS, n_iter=50,
                  n_initial_points=10,
                  initial_point_generator="grid", acq_func="EI", acq_optimizer="auto",
                  acq_func_kwargs=None, acq_optimizer_kwargs=None, cv=DEFAULT_SEARCH_HOLDOUT,
@@ -425,6 +437,7 @@ dict, default="auto"
         self.shared_epsilon = shared_epsilon
         self.objective = objective
         self.selection = selection
+        self.refit_seeds = refit_seeds
         self.n_iter = n_iter
         self.n_initial_points = n_initial_points
         self.initial_point_generator = initial_point_generator

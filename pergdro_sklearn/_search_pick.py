@@ -7,10 +7,13 @@ for ``selection="ensemble"``). The rules themselves are in :mod:`._selection`.
 """
 
 import warnings
+from numbers import Integral
 
 import numpy as np
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from ._base import SEED_MAX
 from ._selection import pick, selection_columns
 
 
@@ -92,19 +95,45 @@ class PickMixin:
                 "objective and the selection rule.", UserWarning, stacklevel=3)
 
     def _refit(self, run):
-        """The picked candidate refit on all the data; several as a weighted ensemble."""
+        """The pick refit on all the data: one network, or a weighted average.
+
+        Each picked candidate is refit ``refit_seeds`` times, with the estimator's
+        ``random_state`` and seeds derived from it, and ``best_estimator_`` averages
+        their predictions (members of one candidate share its weight equally).
+        """
         from ._ensemble import EnsembleSelectionClassifier, EnsembleSelectionRegressor
 
         params = self.cv_results_["params"]
-        members = [run.template.fit({"rho": float(params[i]["rho"]),
-                                     "epsilon": params[i]["epsilon"].copy()},
-                                    run.X, run.y, run.groups)
-                   for i in self.selected_indices_]
+        seeds = _refit_seeds(run.template.final.random_state, self.refit_seeds)
+        members, weights = [], []
+        for index, weight in zip(self.selected_indices_, self.selected_weights_):
+            for seed in seeds:
+                radii = {"rho": float(params[index]["rho"]),
+                         "epsilon": params[index]["epsilon"].copy()}
+                if seed is not _TEMPLATE_SEED:
+                    radii["random_state"] = seed
+                members.append(run.template.fit(radii, run.X, run.y, run.groups))
+                weights.append(weight / len(seeds))
         if len(members) == 1:
             return members[0]
         ensemble = (EnsembleSelectionClassifier if self._is_classifier
                     else EnsembleSelectionRegressor)
-        return ensemble.from_fitted(members, self.selected_weights_, groups=run.groups)
+        return ensemble.from_fitted(members, np.array(weights), groups=run.groups)
+
+
+_TEMPLATE_SEED = object()
+
+
+def _refit_seeds(random_state, n_seeds):
+    """The template's own seed first, then ``n_seeds - 1`` seeds derived from it."""
+    if n_seeds == 1:
+        return [_TEMPLATE_SEED]
+    if random_state is None:
+        return [_TEMPLATE_SEED] + [None] * (n_seeds - 1)
+    base = random_state if isinstance(random_state, Integral) else None
+    rng = check_random_state(base if base is not None else random_state)
+    derived = rng.randint(SEED_MAX, size=n_seeds - 1)
+    return [_TEMPLATE_SEED] + [int(seed) for seed in derived]
 
 
 def _posterior_mean(optimizer, records):

@@ -41,7 +41,7 @@ BUDGET = dict(n_iter=5, n_initial_points=3, acq_optimizer="sampling", random_sta
 # themselves (data-scaled bounds, a shared scale, the one-SE pick) are tested in
 # test_selection.py.
 BUDGET.update(rho_bounds=(0.0, 3.0), epsilon_bounds=(0.0, 3.0), shared_epsilon=False,
-              selection="best")
+              selection="best", refit_seeds=1)
 LABELS = [0, 1, 2, 3]
 
 

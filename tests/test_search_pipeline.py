@@ -14,7 +14,8 @@ from pergdro_sklearn.datasets import make_shifted_groups
 
 NET = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
 BUDGET = dict(n_iter=5, n_initial_points=4, acq_optimizer="sampling", random_state=0,
-              rho_bounds=(0.0, 3.0), epsilon_bounds=(0.0, 3.0), shared_epsilon=False)
+              rho_bounds=(0.0, 3.0), epsilon_bounds=(0.0, 3.0), shared_epsilon=False,
+              refit_seeds=1)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from pergdro_sklearn.datasets import make_shifted_groups
 from pergdro_sklearn.metrics import get_scorer, group_scores, score_group_metric
 
 NET = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
-BUDGET = dict(n_iter=2, n_initial_points=2, acq_optimizer="sampling", random_state=0,
+BUDGET = dict(n_iter=2, n_initial_points=2, acq_optimizer="sampling", random_state=0, refit_seeds=1,
               refit=False)
 
 

@@ -233,3 +233,25 @@ def test_no_warning_when_the_pick_is_within_erm_noise():
         warnings.simplefilter("error")
         _fake_search(pick_objective=0.53, erm_objective=0.5, erm_error=0.05)\
             ._warn_if_worse_than_erm()
+
+
+# ---- the refit averages networks --------------------------------------------------
+def test_refit_averages_refit_seeds_networks_of_the_pick(data):
+    search = _search(refit_seeds=3).fit(data.X_train, data.y_train, groups=data.groups_train)
+    model = search.best_estimator_
+    assert isinstance(model, EnsembleSelectionClassifier)
+    assert len(model.estimators_) == 3
+    np.testing.assert_allclose(model.weights_, [1 / 3] * 3)
+    seeds = [member.random_state for member in model.estimators_]
+    assert seeds[0] == 0 and len(set(seeds)) == 3  # the estimator's own seed first
+    for member in model.estimators_:
+        assert member.rho == search.best_params_["rho"]
+        np.testing.assert_array_equal(member.epsilon, search.best_params_["epsilon"])
+    expected = np.mean([m.predict_proba(data.X_test) for m in model.estimators_], axis=0)
+    np.testing.assert_allclose(search.predict_proba(data.X_test), expected, atol=1e-12)
+
+
+def test_refit_seeds_one_refits_the_estimator_itself(data):
+    search = _search(refit_seeds=1).fit(data.X_train, data.y_train, groups=data.groups_train)
+    assert isinstance(search.best_estimator_, PerGDROClassifier)
+    assert search.best_estimator_.random_state == 0
