@@ -637,6 +637,26 @@ class EnsembleSelectionClassifier(ClassifierMixin, _BaseEnsembleSelection):
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
+    def decision_function(self, X):
+        """Log-odds of the averaged probabilities, so that it ranks as they do.
+
+        Probabilities are clipped at 1e-15 before the logarithm.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) for two classes, else (n_samples, n_classes)
+            ``log p_1 - log p_0`` for two classes, ``log p`` otherwise.
+        """
+        check_is_fitted(self)
+        log_proba = np.log(np.clip(self.predict_proba(X), 1e-15, None))
+        if log_proba.shape[1] == 2:
+            return log_proba[:, 1] - log_proba[:, 0]
+        return log_proba
+
     def predict(self, X):
         """The class with the highest averaged probability.
 
