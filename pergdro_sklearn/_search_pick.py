@@ -14,7 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import SEED_MAX
-from ._selection import pick, selection_columns
+from ._selection import erm_row, pick, selection_columns
 
 
 class PickMixin:
@@ -80,18 +80,16 @@ class PickMixin:
     def _warn_if_worse_than_erm(self):
         """Warn when the pick scores worse than ERM on validation beyond ERM's noise."""
         results = self.cv_results_
-        eps = np.array([p["epsilon"] for p in results["params"]], dtype=float)
-        erm = np.flatnonzero((results["param_rho"] == 0) & np.all(eps == 0, axis=1)
-                             & np.isfinite(results["mean_test_objective"]))
-        if erm.size == 0 or self.best_index_ == erm[0]:
-            return
         means = results["mean_test_objective"]
-        margin = float(np.nan_to_num(results["std_error_test_objective"][erm[0]]))
-        if means[self.best_index_] > means[erm[0]] + margin:
+        erm = erm_row(results, np.isfinite(means))
+        if erm is None or self.best_index_ == erm:
+            return
+        margin = float(np.nan_to_num(results["std_error_test_objective"][erm]))
+        if means[self.best_index_] > means[erm] + margin:
             warnings.warn(
                 f"The picked radii (row {self.best_index_} of cv_results_) score "
                 f"{means[self.best_index_]:.4g} on validation, worse than ERM (rho = 0, "
-                f"epsilon = 0: {means[erm[0]]:.4g} +- {margin:.2g}). Check the bounds, the "
+                f"epsilon = 0: {means[erm]:.4g} +- {margin:.2g}). Check the bounds, the "
                 "objective and the selection rule.", UserWarning, stacklevel=3)
 
     def _refit(self, run):

@@ -194,6 +194,7 @@ __all__ = [
     "collapsed_prediction",
     "combine_standard_errors",
     "eligible_candidates",
+    "erm_row",
     "pick",
     "robustness",
     "select_best",
@@ -221,6 +222,19 @@ def selection_columns(records, n_splits):
         collapsed.append(any(bool(c) for c in record.extra.get("collapsed", [False])))
     return {"std_error_test_objective": np.array(std_error, dtype=float),
             "collapsed": np.array(collapsed, dtype=bool), "failed": failed}
+
+
+def erm_row(results, mask=None):
+    """Row of ``cv_results_`` of ERM (``rho = 0``, every ``epsilon = 0``), or None.
+
+    Only rows where ``mask`` is True count (for example the eligible ones).
+    """
+    epsilon = np.array([p["epsilon"] for p in results["params"]], dtype=float)
+    rows = (np.asarray(results["param_rho"]) == 0) & np.all(epsilon == 0, axis=1)
+    if mask is not None:
+        rows &= np.asarray(mask, dtype=bool)
+    found = np.flatnonzero(rows)
+    return int(found[0]) if found.size else None
 
 
 def _ensemble_objective(objective):
@@ -270,10 +284,8 @@ def pick(selection, results, *, rho_high, epsilon_high, objective="worst_group_l
     elif selection == "one_se":
         epsilon = np.array([p["epsilon"] for p in results["params"]], dtype=float)
         reach = robustness(results["param_rho"], epsilon, rho_high, epsilon_high)
-        erm = np.flatnonzero((np.asarray(results["param_rho"]) == 0)
-                             & np.all(epsilon == 0, axis=1) & eligible)
         index = select_one_se(means, results["std_error_test_objective"], reach, eligible,
-                              reference=int(erm[0]) if erm.size else None)
+                              reference=erm_row(results, eligible))
     elif selection == "gp_mean":
         posterior = np.asarray(results["gp_mean_test_objective"], dtype=float)
         index = (select_gp_mean(posterior, eligible) if np.isfinite(posterior[eligible]).all()
