@@ -199,11 +199,14 @@ def test_ensemble_selection_refits_a_weighted_ensemble_that_pickles(data):
     assert weights.sum() == pytest.approx(1.0)
     assert search.validation_predictions_.shape[0] == len(search.cv_results_["params"])
     model = search.best_estimator_
-    if len(indices) > 1:
-        assert isinstance(model, EnsembleSelectionClassifier)
-        members = [est.predict_proba(data.X_test) for est in model.estimators_]
-        expected = np.tensordot(model.weights_, np.array(members), axes=1)
-        np.testing.assert_allclose(search.predict_proba(data.X_test), expected, atol=1e-12)
+    # every selected candidate refit refit_seeds times, sharing its selection weight
+    assert isinstance(model, EnsembleSelectionClassifier)
+    assert len(model.estimators_) == len(indices) * search.refit_seeds
+    np.testing.assert_allclose(model.weights_, np.repeat(weights, search.refit_seeds)
+                               / search.refit_seeds)
+    members = [est.predict_proba(data.X_test) for est in model.estimators_]
+    expected = np.tensordot(model.weights_, np.array(members), axes=1)
+    np.testing.assert_allclose(search.predict_proba(data.X_test), expected, atol=1e-12)
     restored = pickle.loads(pickle.dumps(search))
     np.testing.assert_array_equal(restored.predict(data.X_test), search.predict(data.X_test))
 
