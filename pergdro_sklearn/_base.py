@@ -822,6 +822,22 @@ class BaseGroupRobustMLP(BaseEstimator):
         each candidate starts from the weights, and sees the minibatches in the
         order, that its own fit would use. Returns the fitted estimators.
         """
+        run = self._start_batched(params_list, X, y, groups, sample_weight)
+        if isinstance(run, list):  # the module cannot be batched: fitted one by one
+            return run
+        run.train_to(self.max_iter)
+        return run.estimators(final=True)
+
+    def _start_batched(self, params_list, X, y, groups=None, sample_weight=None):
+        """A :class:`~._batched.BatchedRun` of the candidates ``params_list``, untrained.
+
+        The run trains all candidates as one network for as many epochs as asked,
+        can drop candidates between calls (successive halving) and gives the kept
+        ones back as fitted estimators. When the module cannot be batched, the
+        candidates are fitted one after another and the list of them is returned.
+        """
+        from ._batched import BatchedRun
+
         lead = clone(self)
         data = lead._prepare_data(X, y, groups, sample_weight, warm=False)
         candidates = [clone(self).set_params(**params) for params in params_list]
@@ -841,20 +857,9 @@ class BaseGroupRobustMLP(BaseEstimator):
         report, close = lead._progress(n_candidates)
         trainer = lead._make_trainer(data, starts[0], module, optimizer, weighting,
                                      lead._attack_config(radii), (n_candidates,), report)
-        try:
-            history = trainer.fit(data.X, data.y, data.group_index, lead.max_iter)
-        finally:
-            close()
-        if trainer.monitor is not None:
-            trainer.monitor.restore_best(module)
-        for c, (est, start) in enumerate(zip(candidates, starts)):
-            member = module.unstack(c)
-            member_optimizer = make_optimizer(est.solver, member.parameters(),
-                                              est.learning_rate_init, 0.0)
+        for start in starts:
             start.generators = starts[0].generators
-            est._commit(data, start, trainer, history, member, member_optimizer, candidate=c)
-            est.risk_bound_history_ = None
-        return candidates
+        return BatchedRun(lead, data, candidates, starts, trainer, close)
 
     # ---- prediction ------------------------------------------------------------
     def _validate_X_y(self, X, y, reset):

@@ -10,12 +10,23 @@ ordinary fitted estimator afterwards. The work is done by the estimators'
 ``_fit_batched`` method; these functions are the entry points the search and the
 benchmarks use.
 
+A :class:`BatchedRun` is such a training held open between calls: it trains for
+as many epochs as asked, can drop candidates (their rows of every stacked
+parameter, of the optimiser's state and of the inter-group weights) and gives
+the kept ones back as fitted estimators at any epoch. The search's successive
+halving (:mod:`._halving`) is built on it.
+
 Candidates share the estimator's ``random_state``, so they start from the same
 weights and see the minibatches in the same order as sequential fits would.
 With ``attack="pgd"`` (deterministic) a batched fit reproduces the sequential
 one up to float rounding; FGSM's random starts are drawn jointly, so there the
 two agree in distribution, not bit for bit.
 """
+
+import numpy as np
+from sklearn.base import clone
+
+from ._training import make_optimizer
 
 # Parameters that may differ between candidates trained in one batch.
 BATCHABLE_PARAMS = frozenset({"rho", "epsilon"})
@@ -50,4 +61,97 @@ def fit_candidates(estimator, params_list, X, y, groups=None, sample_weight=None
     return estimator._fit_batched(params_list, X, y, groups=groups, sample_weight=sample_weight)
 
 
-__all__ = ["BATCHABLE_PARAMS", "can_batch", "fit_candidates"]
+class BatchedRun:
+    """Candidates training as one batched network, continued call by call.
+
+    Made by an estimator's ``_start_batched``; holds the shared
+    :class:`~._setup.TrainingData`, the candidates (unfitted clones with their
+    radii), their starts and the :class:`~._training.Trainer` of the stacked
+    network.
+
+    Attributes
+    ----------
+    active : ndarray of int
+        Positions (in the original ``params_list``) of the candidates still trained.
+    epochs : int
+        Epochs trained so far.
+    finished : bool
+        ``max_iter`` reached, or early stopping ended every kept candidate.
+    """
+
+    def __init__(self, lead, data, candidates, starts, trainer, close):
+        self.lead = lead
+        self.data = data
+        self.candidates = candidates
+        self.starts = starts
+        self.trainer = trainer
+        self._close = close
+        self.history = []
+        self.epochs = 0
+        self.active = np.arange(len(candidates))
+        self.finished = False
+
+    def train_to(self, epoch):
+        """Train the kept candidates up to epoch ``epoch`` (at most ``max_iter``)."""
+        n_epochs = min(int(epoch), self.lead.max_iter) - self.epochs
+        if self.finished or n_epochs <= 0:
+            return self
+        data = self.data
+        try:
+            history = self.trainer.fit(data.X, data.y, data.group_index, n_epochs,
+                                       start_epoch=self.epochs)
+        except BaseException:
+            self._close()
+            raise
+        self.history.extend(history)
+        self.epochs += len(history)
+        monitor = self.trainer.monitor
+        stopped = monitor is not None and bool(np.all(monitor.stop_epoch > 0))
+        self.finished = stopped or self.epochs >= self.lead.max_iter
+        return self
+
+    def keep(self, positions):
+        """Keep only the active candidates at ``positions`` (indices into ``active``)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        if positions.shape[0] == self.active.shape[0]:
+            return self
+        if positions.shape[0] == 0:
+            raise ValueError("A batched run must keep at least one candidate.")
+        self.trainer.keep(positions)
+        self.history = [record.keep(positions) for record in self.history]
+        self.active = self.active[positions]
+        return self
+
+    def estimators(self, final=False):
+        """The kept candidates as fitted estimators, as trained so far.
+
+        With early stopping each gets the parameters of its best epoch. Each call
+        makes new estimators (the run goes on training its own network); with
+        ``final=True`` the run is closed (its progress bar, if any).
+        """
+        module = self.trainer.module
+        monitor = self.trainer.monitor
+        live = None
+        if monitor is not None and monitor._best_state is not None:
+            live = {k: v.detach().clone() for k, v in module.state_dict().items()}
+            monitor.restore_best(module)
+        try:
+            fitted = []
+            for c, i in enumerate(self.active):
+                est = self.candidates[i] if final else clone(self.candidates[i])
+                member = module.unstack(c)
+                member_optimizer = make_optimizer(est.solver, member.parameters(),
+                                                  est.learning_rate_init, 0.0)
+                est._commit(self.data, self.starts[i], self.trainer, self.history, member,
+                            member_optimizer, candidate=c)
+                est.risk_bound_history_ = None
+                fitted.append(est)
+        finally:
+            if live is not None:
+                module.load_state_dict(live)
+            if final:
+                self._close()
+        return fitted
+
+
+__all__ = ["BATCHABLE_PARAMS", "BatchedRun", "can_batch", "fit_candidates"]

@@ -92,6 +92,10 @@ class EvaluationRecord:
         The round of the search that proposed the point (None in checkpoints
         written before rounds were recorded); a resumed search replays the
         rounds in order so that it proposes what the uninterrupted one would have.
+    epochs : list or None
+        Per split, the epochs the candidate trained before successive halving
+        dropped it, or None where it trained to ``max_iter``; None for the whole
+        record when it was never dropped.
     """
 
     rho: float
@@ -106,6 +110,7 @@ class EvaluationRecord:
     origin: object = None
     extra: dict = field(default_factory=dict)
     round: object = None
+    epochs: object = None
 
     @classmethod
     def from_splits(cls, params, splits, x=None, origin=None):
@@ -123,7 +128,14 @@ class EvaluationRecord:
             val_loss=[[float(v) for v in s.val_loss] for s in splits],
             val_metric=[[float(v) for v in s.val_metric] for s in splits],
             error=error, x=x, origin=origin, extra=extra,
+            epochs=(None if all(s.epochs is None for s in splits)
+                    else [None if s.epochs is None else int(s.epochs) for s in splits]),
         )
+
+    @property
+    def dropped(self):
+        """Whether successive halving dropped this candidate on some split."""
+        return self.epochs is not None and any(e is not None for e in self.epochs)
 
     @property
     def mean_objective(self):
@@ -256,6 +268,8 @@ def search_fingerprint_of(search, X, y, labels, group_index, space, template):
         "random_state": stable_repr(search.random_state),
         "error_score": stable_repr(search.error_score),
     }
+    if search.halving_factor is not None:  # absent otherwise: older checkpoints still match
+        arguments["halving"] = [float(search.halving_factor), int(search.halving_rungs)]
     return fingerprint(digest_data(X, y, is_classifier(search.estimator)), labels,
                        group_index, arguments)
 
@@ -351,6 +365,12 @@ def check_record(record, where, bounds, n_groups, n_splits):
             raise ValueError(f"{where} has {name}={value!r}; expected an integer >= 0 or null.")
     if not isinstance(record.extra, dict):
         raise ValueError(f"{where} has extra={record.extra!r:.60}; expected an object.")
+    if record.epochs is not None:
+        if not isinstance(record.epochs, list) or len(record.epochs) != n_splits or any(
+                e is not None and (isinstance(e, bool) or not isinstance(e, Integral) or e < 1)
+                for e in record.epochs):
+            raise ValueError(f"{where} has epochs={record.epochs!r:.60}; expected null or one "
+                             f"entry per split ({n_splits}), each null or an integer >= 1.")
 
 
 class Checkpoint:

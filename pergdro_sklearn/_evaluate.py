@@ -7,6 +7,7 @@ Only numbers come back (a :class:`SplitScore` per candidate and split), never a
 fitted network.
 """
 
+import functools
 import inspect
 import time
 import traceback
@@ -25,6 +26,7 @@ from sklearn.utils.parallel import Parallel, delayed
 
 from . import metrics as _metrics
 from ._selection import collapsed_prediction, worst_group_standard_error
+from ._halving import is_reference, rung_epochs, survivors
 from ._template import take
 
 
@@ -51,6 +53,7 @@ class SplitScore:
     val_metric: np.ndarray
     error: object = None
     extra: dict = field(default_factory=dict)
+    epochs: object = None
 
 
 def _scorer_takes_groups(scorer):
@@ -266,13 +269,67 @@ def _evaluate_batch(template, X, y, groups, fold, params_list, scoring):
     return [_score_fit(fit, X, y, groups, val, scoring) for fit in fits]
 
 
+def _evaluate_halving(template, X, y, groups, fold, params_list, scoring, halving):
+    """Worker task: successive halving of candidates trained together on a split.
+
+    The candidates train as one network to each rung's epochs
+    (:func:`~._halving.rung_epochs`); after every rung but the last they are
+    scored on the validation rows and only the best ``1 / factor`` (and ERM)
+    continue. A dropped candidate's score is the one it reached, with ``epochs``
+    set to the epochs it trained; the survivors of the last rung have
+    ``epochs=None`` (fully trained). Each candidate's ``fit_time`` is its share of
+    the rungs it trained in. On a failure the batch is evaluated without halving.
+    """
+    train, val = fold
+    factor, n_rungs = halving
+    n = len(params_list)
+    scores = [None] * n
+    fit_time = np.zeros(n)
+    try:
+        start = time.perf_counter()
+        run = template.start_batch(params_list, take(X, train), y[train], groups[train])
+        if isinstance(run, list):  # not batchable after all: fitted in full
+            share = (time.perf_counter() - start) / n
+            return [_score_fit(FitResult(est, share), X, y, groups, val, scoring)
+                    for est in run]
+        fit_time += (time.perf_counter() - start) / n
+        reference = np.array([is_reference(p) for p in params_list])
+        rungs = rung_epochs(template.final.max_iter, factor, n_rungs)
+        for epoch in rungs:
+            start = time.perf_counter()
+            run.train_to(epoch)
+            last = run.finished or epoch == rungs[-1]
+            fitted = run.estimators(final=last)
+            fit_time[run.active] += (time.perf_counter() - start) / len(run.active)
+            rung_scores = [_score_fit(FitResult(est, fit_time[i]), X, y, groups, val, scoring)
+                           for i, est in zip(run.active, fitted)]
+            if last:
+                for i, score in zip(run.active, rung_scores):
+                    scores[i] = score
+                break
+            kept = survivors([s.objective for s in rung_scores], factor,
+                             protected=reference[run.active])
+            for position in np.setdiff1d(np.arange(len(run.active)), kept):
+                score = rung_scores[position]
+                score.epochs = run.epochs
+                scores[run.active[position]] = score
+            run.keep(kept)
+    except Exception:  # e.g. one candidate diverged: the rest again, without halving
+        rest = [i for i in range(n) if scores[i] is None]
+        again = _evaluate_batch(template, X, y, groups, fold,
+                                [params_list[i] for i in rest], scoring)
+        for i, score in zip(rest, again):
+            scores[i] = score
+    return scores
+
+
 def _tagged(tag, task, *args):
     """Worker task ``task(*args)`` returned with its ``tag`` (results come unordered)."""
     return tag, task(*args)
 
 
 def evaluate_candidates(template, params_list, X, y, groups, folds, scoring, *,
-                        n_jobs=None, batch_candidates=1, on_scored=None):
+                        n_jobs=None, batch_candidates=1, on_scored=None, halving=None):
     """Fit and score every candidate on every split, in joblib workers.
 
     Parameters
@@ -294,6 +351,9 @@ def evaluate_candidates(template, params_list, X, y, groups, folds, scoring, *,
         ``on_scored(i, scores_i)`` is called in this process as soon as candidate
         ``i`` is scored on every split (results arrive as the workers finish them,
         where the joblib backend allows), so that it can be saved at once.
+    halving : tuple (factor, n_rungs) or None, default=None
+        Successive halving within each batch of candidates (see
+        :func:`_evaluate_halving`); only batched candidates are halved.
 
     Returns
     -------
@@ -308,6 +368,8 @@ def evaluate_candidates(template, params_list, X, y, groups, folds, scoring, *,
         chunks = [list(range(i, min(i + size, len(params_list))))
                   for i in range(0, len(params_list), size)]
         task, args = _evaluate_batch, lambda chunk: [params_list[i] for i in chunk]
+        if halving is not None:
+            task = functools.partial(_evaluate_halving, halving=halving)
     else:
         chunks = [[i] for i in range(len(params_list))]
         task, args = _evaluate_one, lambda chunk: params_list[chunk[0]]
@@ -352,8 +414,13 @@ def _nan_stat(func, values, axis):
         return func(values, axis=axis)
 
 
-def build_cv_results(records, labels, n_splits, is_classifier):
-    """``cv_results_`` (a dict of arrays, one row per record) from evaluation records."""
+def build_cv_results(records, labels, n_splits, is_classifier, max_iter=None):
+    """``cv_results_`` (a dict of arrays, one row per record) from evaluation records.
+
+    ``dropped`` marks candidates that successive halving stopped early on some
+    split; ``n_epochs`` is the fewest epochs a candidate trained on any split
+    (``max_iter`` for those never dropped).
+    """
     n = len(records)
     labels = [str(label) for label in labels.tolist()]
     results = {}
@@ -389,6 +456,11 @@ def build_cv_results(records, labels, n_splits, is_classifier):
         results[f"mean_val_loss_{label}"] = mean_loss[:, g]
         results[f"mean_val_{metric_name}_{label}"] = mean_metric[:, g]
     results["is_initial_point"] = np.array([r.origin is not None for r in records])
+    results["dropped"] = np.array([r.dropped for r in records], dtype=bool)
+    if max_iter is not None:
+        results["n_epochs"] = np.array(
+            [min((e for e in (r.epochs or []) if e is not None), default=max_iter)
+             for r in records], dtype=np.int64)
     return results
 
 

@@ -289,6 +289,20 @@ dict, default="auto"
         between the kernel stays fixed and refitting the GP is one Cholesky
         factorisation. The constant liar's provisional fits always use the fixed
         kernel. Raise it for long searches, where hyperparameter fits dominate.
+    halving_factor : float > 1 or None, default=None
+        Successive halving within each batch of candidates (needs
+        ``batch_candidates >= 2``): the batch trains together for the first rung's
+        epochs, is scored on the validation rows, and only the best ``1 /
+        halving_factor`` of it (and ERM, which is always kept) trains on, rung by
+        rung, to ``max_iter``. A dropped candidate is recorded with the objective
+        it reached (``cv_results_["dropped"]`` and ``["n_epochs"]``); the GP learns
+        from that value, and a dropped candidate is never picked. Each job's batch
+        is halved on its own, and with several splits each split on its own.
+        ``None``: every candidate trains for ``max_iter`` epochs.
+    halving_rungs : int, default=3
+        Rungs of successive halving: rung ``k`` (from 0) ends after
+        ``ceil(max_iter / halving_factor ** (halving_rungs - 1 - k))`` epochs, so
+        with ``max_iter=100`` and a factor of 3: 12, 34 and 100 epochs.
 
     Attributes
     ----------
@@ -415,6 +429,8 @@ dict, default="auto"
         "error_score": [StrOptions({"raise"}), Real],
         "batch_candidates": [Interval(Integral, 1, None, closed="left")],
         "gp_refit_every": [Interval(Integral, 1, None, closed="left")],
+        "halving_factor": [Interval(Real, 1, None, closed="neither"), None],
+        "halving_rungs": [Interval(Integral, 2, None, closed="left")],
         "selection": [StrOptions(set(SELECTIONS))],
         "refit_seeds": [Interval(Integral, 1, None, closed="left")],
     }
@@ -428,8 +444,10 @@ dict, default="auto"
                  n_points=1, n_jobs=None,
                  checkpoint=None, refit=True, random_state=None, verbose=0, callbacks=None,
                  max_time=None, error_score=np.nan, batch_candidates=DEFAULT_BATCH_CANDIDATES,
-                 gp_refit_every=1):
+                 gp_refit_every=1, halving_factor=None, halving_rungs=3):
         self.estimator = estimator
+        self.halving_factor = halving_factor
+        self.halving_rungs = halving_rungs
         self.batch_candidates = batch_candidates
         self.gp_refit_every = gp_refit_every
         self.rho_bounds = rho_bounds
@@ -481,7 +499,7 @@ dict, default="auto"
             run.checkpoint.release()
 
         self.cv_results_ = build_cv_results(records, run.labels, len(run.folds),
-                                            self._is_classifier)
+                                            self._is_classifier, run.template.final.max_iter)
         self.optimizer_result_ = optimizer.get_result()
         self.dimension_names_ = list(run.space.names)
         self.groups_ = run.labels
@@ -511,6 +529,11 @@ dict, default="auto"
         self._is_classifier = is_classifier(self.estimator)
         configure_progress_logging(self.verbose)
         self._callbacks()  # fail early on bad callbacks
+        if self.halving_factor is not None and self.batch_candidates < 2:
+            raise ValueError(
+                f"halving_factor={self.halving_factor} halves batches of candidates trained "
+                "together, but batch_candidates=1 trains each alone; set batch_candidates "
+                ">= 2 or halving_factor=None.")
         objective_name, scorer = resolve_objective(self.objective)
         X, y, classes_index = self._check_data(X, y, template)
         groups_given = groups is not None

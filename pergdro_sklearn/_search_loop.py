@@ -52,7 +52,9 @@ class SearchLoopMixin:
 
         evaluate_candidates(
             run.template, params_list, run.X, run.y, run.groups, run.folds, run.scoring,
-            n_jobs=self.n_jobs, batch_candidates=self.batch_candidates, on_scored=scored)
+            n_jobs=self.n_jobs, batch_candidates=self.batch_candidates, on_scored=scored,
+            halving=(None if self.halving_factor is None
+                     else (float(self.halving_factor), int(self.halving_rungs))))
         return records
 
     def _run_search(self, evaluate, run):

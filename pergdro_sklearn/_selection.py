@@ -277,6 +277,8 @@ def pick(selection, results, *, rho_high, epsilon_high, objective="worst_group_l
     means = np.asarray(results["mean_test_objective"], dtype=float)
     failed = np.asarray(results["failed"], dtype=bool)
     eligible = eligible_candidates(means, results["collapsed"]) & ~failed
+    if "dropped" in results:  # stopped by successive halving: not fully trained
+        eligible &= ~np.asarray(results["dropped"], dtype=bool)
     if not eligible.any():
         eligible = np.isfinite(means) & ~failed  # all collapsed: the least bad
     if selection == "best":

@@ -113,6 +113,39 @@ class SearchTemplate:
         return [self.with_final(prefix, final) for final in finals]
 
 
+    def start_batch(self, params_list, X, y, groups):
+        """A :class:`~._batched.BatchedRun` of the candidates (transformers fitted once),
+        whose estimators come back as whole Pipelines; or, when the module cannot be
+        batched, the list of candidates already fitted one by one."""
+        prefix, Xt = self.fit_transformers(X, y) if self.is_pipeline else (None, X)
+        run = self.final._start_batched(params_list, Xt, y, groups)
+        if isinstance(run, list):
+            return [self.with_final(prefix, final) for final in run]
+        return _PipelineRun(run, lambda final: self.with_final(prefix, final))
+
+
+class _PipelineRun:
+    """A :class:`~._batched.BatchedRun` whose estimators are wrapped (Pipelines)."""
+
+    def __init__(self, run, wrap):
+        self.run = run
+        self.wrap = wrap
+
+    def __getattr__(self, name):
+        return getattr(self.run, name)
+
+    def train_to(self, epoch):
+        self.run.train_to(epoch)
+        return self
+
+    def keep(self, positions):
+        self.run.keep(positions)
+        return self
+
+    def estimators(self, final=False):
+        return [self.wrap(est) for est in self.run.estimators(final=final)]
+
+
 def take(X, rows):
     """Rows ``rows`` of an array, a DataFrame or a list."""
     return _safe_indexing(X, rows)

@@ -88,6 +88,11 @@ class GroupWeighting:
     def after_epoch(self, group_losses):
         """Hook called with the epoch's mean robust loss per group ``(..., G)``."""
 
+    def keep(self, index):
+        """Keep only candidates ``index`` (positions along the leading dimension)."""
+        self.weights = self.weights[index]
+        self._ratio = None
+
 
 class PhiDivergenceWeighting(GroupWeighting):
     """Per-GDRO's inter-group adversary (Algorithm 1, lines 10-12).
@@ -128,6 +133,14 @@ class PhiDivergenceWeighting(GroupWeighting):
     def after_epoch(self, group_losses):
         if self.update == "epoch":
             self._move(group_losses)
+
+    def keep(self, index):
+        super().keep(index)
+        self._rho = self._rho[index]
+        if np.ndim(self.rho):
+            self.rho = np.asarray(self.rho)[index]
+        if self._last is not None:
+            self._last = self._last[index]
 
     def _move(self, group_losses):
         flat_losses = group_losses.reshape(-1, group_losses.shape[-1])
@@ -186,6 +199,13 @@ class GroupDROWeighting(GroupWeighting):
         if self._q is not None:
             self.weights = self._q.cpu().numpy().astype(float)
 
+    def keep(self, index):
+        super().keep(index)
+        if self._log_q is not None:
+            rows = torch.as_tensor(index, device=self._log_q.device)
+            self._log_q = self._log_q.index_select(0, rows)
+            self._q = None if self._q is None else self._q.index_select(0, rows)
+
 
 # --------------------------------------------------------------------------
 # The loop
@@ -214,6 +234,12 @@ class EpochRecord:
     group_losses: np.ndarray
     group_weights: np.ndarray
     validation_group_losses: object = None
+
+    def keep(self, index):
+        """The record of candidates ``index`` only (a new record)."""
+        val = self.validation_group_losses
+        return EpochRecord(self.epoch, self.loss[index], self.group_losses[index],
+                           self.group_weights[index], None if val is None else val[index])
 
 
 class Trainer:
@@ -375,6 +401,28 @@ class Trainer:
         total = group_losses @ self.weighting.nominal
         return total, group_losses
 
+    def keep(self, index):
+        """Keep only candidates ``index`` (an int array of positions), dropping the rest.
+
+        The module's parameters and buffers, the optimiser's per-candidate state,
+        the inter-group weights, the radii and the monitor are cut down in place,
+        so that :meth:`fit` continues the kept candidates as if alone.
+        """
+        index = np.asarray(index, dtype=np.int64)
+        n_old = self.candidate_shape[0]
+        keep_candidates(self.module, self.optimizer, index, n_old)
+        self.candidate_shape = (index.shape[0],)
+        self.weighting.keep(index)
+        if self.attack is not None:
+            rows = torch.as_tensor(index, device=self.attack.radii.device)
+            self.attack.radii = self.attack.radii.index_select(0, rows)
+            if not self.attack.active():
+                self.attack = None
+        if self.first_batch_loss is not None:
+            self.first_batch_loss = self.first_batch_loss[index]
+        if self.monitor is not None:
+            self.monitor.keep(index)
+
     def fit(self, X, y, group_index, n_epochs, start_epoch=0):
         """Train for ``n_epochs`` (fewer if the monitor stops it); returns the records."""
         history = []
@@ -471,10 +519,44 @@ class ValidationMonitor:
             m = mask.to(value.device).reshape(mask.shape + (1,) * (value.dim() - mask.dim()))
             self._best_state[key] = torch.where(m, value.detach(), self._best_state[key])
 
+    def keep(self, index):
+        """Keep only candidates ``index`` (see :meth:`Trainer.keep`)."""
+        for name in ("best_loss", "best_epoch", "stop_epoch", "_no_improvement"):
+            setattr(self, name, getattr(self, name)[index])
+        if self._best_state is not None:
+            rows = torch.as_tensor(index)
+            self._best_state = {k: v.index_select(0, rows.to(v.device))
+                                for k, v in self._best_state.items()}
+
     def restore_best(self, module):
         """Load each candidate's best parameters into ``module``."""
         if self._best_state is not None:
             module.load_state_dict(self._best_state)
+
+
+def keep_candidates(module, optimizer, index, n_candidates):
+    """Cut a batched module and its optimiser down to candidates ``index``, in place.
+
+    Every parameter and buffer has the candidates along its first dimension
+    (:class:`~._network.BatchedMLP`, :class:`~._network.StackedModule`); each is
+    replaced by its rows ``index``, and so is every tensor of the optimiser's state
+    with ``n_candidates`` rows (Adam's moments, SGD's momentum). The parameter
+    objects stay the same, so the optimiser keeps working on them.
+    """
+    with torch.no_grad():
+        for param in module.parameters():
+            rows = torch.as_tensor(index, device=param.device)
+            state = optimizer.state.get(param, {})
+            for key, value in list(state.items()):
+                if torch.is_tensor(value) and value.dim() > 0 and value.shape[0] == n_candidates:
+                    state[key] = value.index_select(0, rows).contiguous()
+            param.data = param.data.index_select(0, rows).contiguous()
+            param.grad = None
+        for owner in module.modules():
+            for name, buffer in list(owner._buffers.items()):
+                if buffer is not None and buffer.dim() > 0 and buffer.shape[0] == n_candidates:
+                    rows = torch.as_tensor(index, device=buffer.device)
+                    owner._buffers[name] = buffer.index_select(0, rows).contiguous()
 
 
 def make_optimizer(solver, params, learning_rate, weight_decay, momentum=0.9):
@@ -518,4 +600,5 @@ __all__ = [
     "ValidationMonitor",
     "make_optimizer",
     "default_batch_size",
+    "keep_candidates",
 ]
