@@ -25,8 +25,14 @@ from sklearn.metrics import get_scorer as sklearn_get_scorer
 from sklearn.utils.parallel import Parallel, delayed
 
 from . import metrics as _metrics
+from ._halving import (
+    is_reference,
+    reach_ranks,
+    rung_epochs,
+    rung_threshold,
+    survivors,
+)
 from ._selection import collapsed_prediction, worst_group_standard_error
-from ._halving import is_reference, rung_epochs, survivors
 from ._template import take
 
 
@@ -274,7 +280,8 @@ def _evaluate_halving(template, X, y, groups, fold, params_list, scoring, halvin
 
     The candidates train as one network to each rung's epochs
     (:func:`~._halving.rung_epochs`); after every rung but the last they are
-    scored on the validation rows and only the best ``1 / factor`` (and ERM)
+    scored on the validation rows and only the best ``1 / factor``, those within
+    one standard error of the best (:func:`~._halving.rung_threshold`) and ERM
     continue. A dropped candidate's score is the one it reached, with ``epochs``
     set to the epochs it trained; the survivors of the last rung have
     ``epochs=None`` (fully trained). Each candidate's ``fit_time`` is its share of
@@ -294,6 +301,7 @@ def _evaluate_halving(template, X, y, groups, fold, params_list, scoring, halvin
                     for est in run]
         fit_time += (time.perf_counter() - start) / n
         reference = np.array([is_reference(p) for p in params_list])
+        reach = reach_ranks(params_list)
         rungs = rung_epochs(template.final.max_iter, factor, n_rungs)
         for epoch in rungs:
             start = time.perf_counter()
@@ -303,12 +311,15 @@ def _evaluate_halving(template, X, y, groups, fold, params_list, scoring, halvin
             fit_time[run.active] += (time.perf_counter() - start) / len(run.active)
             rung_scores = [_score_fit(FitResult(est, fit_time[i]), X, y, groups, val, scoring)
                            for i, est in zip(run.active, fitted)]
+            objectives = [s.objective for s in rung_scores]
             if last:
                 for i, score in zip(run.active, rung_scores):
                     scores[i] = score
                 break
-            kept = survivors([s.objective for s in rung_scores], factor,
-                             protected=reference[run.active])
+            band = rung_threshold(objectives, [s.extra.get("std_error", np.nan)
+                                               for s in rung_scores], reference[run.active])
+            kept = survivors(objectives, factor, protected=reference[run.active],
+                             threshold=band, reach=reach[run.active])
             for position in np.setdiff1d(np.arange(len(run.active)), kept):
                 score = rung_scores[position]
                 score.epochs = run.epochs

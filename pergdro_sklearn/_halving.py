@@ -2,9 +2,15 @@
 
 Numbers only (no torch, no estimators). The search trains a batch of candidates
 together (:class:`~._batched.BatchedRun`) to the first rung's epochs, scores them
-on the validation rows, keeps the best ``1 / factor`` of them and continues those
-to the next rung, until the last rung (``max_iter`` epochs). A dropped candidate's
-record holds what it reached: its objective at the epoch it was dropped.
+on the validation rows, keeps the best ``1 / factor`` of them, and every candidate
+that validation cannot tell apart from the best (within one standard error, the
+band of the ``"one_se"`` pick), and continues those to the next rung, until the
+last rung (``max_iter`` epochs). A dropped candidate's record holds what it
+reached: its objective at the epoch it was dropped.
+
+Why the band: early in training the candidates with large radii lag behind (their
+loss falls more slowly), so a plain ranking at an early rung drops the robust
+candidates that the one-standard-error pick would have chosen at the end.
 """
 
 import math
@@ -40,7 +46,7 @@ def n_survivors(n_active, factor):
     return max(1, math.ceil(n_active / factor))
 
 
-def survivors(objectives, factor, protected=None):
+def survivors(objectives, factor, protected=None, threshold=None, reach=None):
     """Positions of the candidates that continue, in their original order.
 
     Parameters
@@ -53,6 +59,15 @@ def survivors(objectives, factor, protected=None):
     protected : array-like of bool of shape (n_active,), default=None
         Candidates that always continue (ERM, the pick's reference) on top of
         the best ones.
+    threshold : float, default=None
+        Candidates whose objective is at most this also continue (see
+        :func:`~._selection.one_se_threshold`).
+    reach : array-like of shape (n_active,), default=None
+        How robust each candidate is (:func:`reach_ranks`). Given, the candidates
+        are cut by reach into ``ceil(n_active / factor)`` strata of neighbours and
+        the best of each stratum continues: a candidate is compared with those of
+        similar radii, which train at a similar pace, and the survivors span the
+        range of radii. Without it the best overall continue.
 
     Returns
     -------
@@ -64,17 +79,61 @@ def survivors(objectives, factor, protected=None):
     [1, 4]
     >>> survivors([0.5, 0.2, 0.9, 0.4, 0.3, 0.8], 3, protected=[0, 0, 1, 0, 0, 0]).tolist()
     [1, 2, 4]
+    >>> survivors([0.5, 0.2, 0.9, 0.4, 0.3, 0.8], 3, threshold=0.45).tolist()
+    [1, 3, 4]
     """
     values = np.asarray(objectives, dtype=float)
     n_active = values.shape[0]
     protected = (np.zeros(n_active, dtype=bool) if protected is None
                  else np.asarray(protected, dtype=bool))
     ranked = np.where(np.isfinite(values), values, np.inf)
-    order = np.argsort(ranked, kind="stable")
-    order = order[~protected[order]]
-    keep = set(order[:n_survivors(n_active, factor)].tolist())
+    n_keep = n_survivors(n_active, factor)
+    if reach is None:
+        order = np.argsort(ranked, kind="stable")
+        keep = set(order[~protected[order]][:n_keep].tolist())
+    else:
+        by_reach = np.argsort(np.asarray(reach, dtype=float), kind="stable")
+        by_reach = by_reach[~protected[by_reach]]
+        keep = {int(stratum[np.argmin(ranked[stratum])])
+                for stratum in np.array_split(by_reach, min(n_keep, by_reach.shape[0]))
+                if stratum.size}
     keep |= set(np.flatnonzero(protected).tolist())
+    if threshold is not None and np.isfinite(threshold):
+        keep |= set(np.flatnonzero(ranked <= threshold).tolist())
     return np.array(sorted(keep), dtype=np.int64)
+
+
+def rung_threshold(objectives, std_errors, reference):
+    """The one-standard-error band of a rung (:func:`~._selection.one_se_threshold`),
+    over the finite objectives; ``reference`` marks ERM. None if none is finite."""
+    from ._selection import one_se_threshold
+
+    values = np.asarray(objectives, dtype=float)
+    finite = np.isfinite(values)
+    if not finite.any():
+        return None
+    erm = np.flatnonzero(np.asarray(reference, dtype=bool) & finite)
+    return float(one_se_threshold(values, std_errors, finite,
+                                  int(erm[0]) if erm.size else None))
+
+
+def reach_ranks(params_list):
+    """How robust each candidate is within its batch, without the search's bounds.
+
+    The rank of its ``rho`` plus the rank of its mean radius (average ranks for
+    ties), so that both adversaries count and neither's units matter.
+
+    Examples
+    --------
+    >>> reach_ranks([dict(rho=0.0, epsilon=[0.0, 0.0]), dict(rho=1.0, epsilon=[0.5, 0.1]),
+    ...              dict(rho=0.5, epsilon=[2.0, 2.0])]).tolist()
+    [2.0, 5.0, 5.0]
+    """
+    from scipy.stats import rankdata
+
+    rho = [float(p["rho"]) for p in params_list]
+    epsilon = [float(np.mean(p["epsilon"])) for p in params_list]
+    return rankdata(rho) + rankdata(epsilon)
 
 
 def is_reference(params):
@@ -82,4 +141,5 @@ def is_reference(params):
     return float(params["rho"]) == 0.0 and not np.any(np.asarray(params["epsilon"]) != 0)
 
 
-__all__ = ["is_reference", "n_survivors", "rung_epochs", "survivors"]
+__all__ = ["is_reference", "n_survivors", "reach_ranks", "rung_epochs",
+           "rung_threshold", "survivors"]

@@ -292,13 +292,17 @@ dict, default="auto"
     halving_factor : float > 1 or None, default=None
         Successive halving within each batch of candidates (needs
         ``batch_candidates >= 2``): the batch trains together for the first rung's
-        epochs, is scored on the validation rows, and only the best ``1 /
-        halving_factor`` of it (and ERM, which is always kept) trains on, rung by
-        rung, to ``max_iter``. A dropped candidate is recorded with the objective
-        it reached (``cv_results_["dropped"]`` and ``["n_epochs"]``); the GP learns
-        from that value, and a dropped candidate is never picked. Each job's batch
-        is halved on its own, and with several splits each split on its own.
-        ``None``: every candidate trains for ``max_iter`` epochs.
+        epochs and is scored on the validation rows; then the batch is cut by
+        robustness into ``ceil(n / halving_factor)`` strata of candidates with
+        similar radii, and the best of each stratum trains on, with every candidate
+        within one standard error of the best (the ``"one_se"`` band) and ERM (always
+        kept), rung by rung, to ``max_iter``. Comparing like with like matters:
+        large radii train more slowly, so a plain early ranking drops the robust
+        candidates the pick would choose. A dropped candidate is recorded with the
+        objective it reached (``cv_results_["dropped"]`` and ``["n_epochs"]``); the
+        GP learns from that value, and a dropped candidate is never picked. Each job's batch is halved on its own, and with several splits
+        each split on its own. ``None``: every candidate trains for ``max_iter``
+        epochs.
     halving_rungs : int, default=3
         Rungs of successive halving: rung ``k`` (from 0) ends after
         ``ceil(max_iter / halving_factor ** (halving_rungs - 1 - k))`` epochs, so
@@ -341,8 +345,11 @@ dict, default="auto"
         ``std_score_time``, ``mean_val_loss_<label>`` (clean validation loss per
         group), ``mean_val_accuracy_<label>`` (classifiers) or ``mean_val_mse_<label>``
         (regressors), ``is_initial_point``, ``std_error_test_objective`` (standard
-        error of the mean objective; NaN when unknown), ``collapsed``, ``failed``
-        and ``gp_mean_test_objective`` (the GP's posterior mean at the candidate).
+        error of the mean objective; NaN when unknown), ``collapsed``, ``failed``,
+        ``gp_mean_test_objective`` (the GP's posterior mean at the candidate),
+        ``dropped`` (stopped early by successive halving), ``n_epochs`` (epochs
+        trained; ``max_iter`` unless dropped; a dropped candidate's objective is the
+        one it reached then).
     optimizer_result_ : scipy.optimize.OptimizeResult
         skopt's result (``x_iters``, ``func_vals``, ``space``, ``models``), usable with
         ``skopt.plots``. ``func_vals`` hold the penalised objective.

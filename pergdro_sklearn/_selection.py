@@ -75,6 +75,29 @@ def select_best(objective, eligible):
     return int(np.argmin(objective))
 
 
+def one_se_threshold(objective, std_error, eligible, reference=None):
+    """The objective under which a candidate is within one standard error of the best.
+
+    The best eligible candidate's objective plus its standard error; with an
+    eligible ``reference`` (ERM), the larger of that and the reference's objective
+    plus its standard error. A NaN standard error counts as 0.
+
+    Examples
+    --------
+    >>> round(float(one_se_threshold([1.0, 1.05, 1.3], [0.1, 0.1, 0.1], [True] * 3)), 6)
+    1.1
+    >>> float(one_se_threshold([1.0, 1.05, 1.3], [0.1, 0.1, 0.3], [True] * 3, reference=2))
+    1.6
+    """
+    objective = np.asarray(objective, dtype=float)
+    std_error = np.nan_to_num(np.asarray(std_error, dtype=float))
+    best = select_best(objective, eligible)
+    threshold = objective[best] + std_error[best]
+    if reference is not None and np.asarray(eligible, dtype=bool)[reference]:
+        threshold = max(threshold, objective[reference] + std_error[reference])
+    return threshold
+
+
 def select_one_se(objective, std_error, reach, eligible, reference=None):
     """Index of the most robust candidate within one standard error of the best.
 
@@ -109,11 +132,7 @@ def select_one_se(objective, std_error, reach, eligible, reference=None):
     2
     """
     objective = np.asarray(objective, dtype=float)
-    std_error = np.nan_to_num(np.asarray(std_error, dtype=float))
-    best = select_best(objective, eligible)
-    threshold = objective[best] + std_error[best]
-    if reference is not None and np.asarray(eligible, dtype=bool)[reference]:
-        threshold = max(threshold, objective[reference] + std_error[reference])
+    threshold = one_se_threshold(objective, std_error, eligible, reference)
     within = np.flatnonzero(np.asarray(eligible, dtype=bool) & (objective <= threshold))
     reach = np.asarray(reach, dtype=float)[within]
     order = np.lexsort((objective[within], -reach))
@@ -195,6 +214,7 @@ __all__ = [
     "combine_standard_errors",
     "eligible_candidates",
     "erm_row",
+    "one_se_threshold",
     "pick",
     "robustness",
     "select_best",

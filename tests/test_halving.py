@@ -11,7 +11,14 @@ from sklearn.preprocessing import StandardScaler
 
 from pergdro_sklearn import PerGDROClassifier, PerGDRORegressor, PerGDROSearchCV
 from pergdro_sklearn._checkpoint import EvaluationRecord, check_record
-from pergdro_sklearn._halving import is_reference, n_survivors, rung_epochs, survivors
+from pergdro_sklearn._halving import (
+    is_reference,
+    n_survivors,
+    reach_ranks,
+    rung_epochs,
+    rung_threshold,
+    survivors,
+)
 
 PARAMS = [
     dict(rho=0.0, epsilon=0.0),
@@ -48,6 +55,37 @@ def test_survivors_keep_the_best_fraction_and_the_protected():
     protected[0] = True
     assert survivors(objectives, 3, protected).tolist() == [0, 1, 4, 5]
     assert survivors([5.0], 3).tolist() == [0]  # never empty
+    # candidates at or under the threshold continue too; a NaN threshold is ignored
+    assert survivors(objectives, 3, threshold=0.4).tolist() == [1, 3, 4, 5]
+    assert survivors(objectives, 3, threshold=np.nan).tolist() == [1, 4, 5]
+
+
+def test_survivors_by_reach_keep_the_best_of_each_stratum():
+    objectives = [0.1, 0.2, 0.3, 0.9, 0.8, 0.7]
+    reach = [1, 2, 3, 4, 5, 6]
+    # two strata (ceil(6 / 3) = 2), reach 1-3 and 4-6: the best of each continues
+    assert survivors(objectives, 3, reach=reach).tolist() == [0, 5]
+    # without reach: the two best overall, both of small reach
+    assert survivors(objectives, 3).tolist() == [0, 1]
+    # the protected candidate is outside the strata
+    assert survivors(objectives, 3, protected=[1, 0, 0, 0, 0, 0],
+                     reach=reach).tolist() == [0, 1, 5]
+
+
+def test_reach_ranks_count_both_radii():
+    params = [dict(rho=0.0, epsilon=np.zeros(2)), dict(rho=2.0, epsilon=np.zeros(2)),
+              dict(rho=0.0, epsilon=np.ones(2)), dict(rho=2.0, epsilon=np.ones(2))]
+    ranks = reach_ranks(params)
+    assert ranks[0] < ranks[1] == ranks[2] < ranks[3]
+
+
+def test_rung_threshold_is_the_one_se_band():
+    objectives = [0.5, 0.2, np.nan, 0.3]
+    errors = [0.05, 0.04, 0.1, 0.2]
+    assert rung_threshold(objectives, errors, [False] * 4) == pytest.approx(0.24)
+    # with ERM in the batch: the larger of the two bands
+    assert rung_threshold(objectives, errors, [True, False, False, False]) == pytest.approx(0.55)
+    assert rung_threshold([np.nan, np.nan], [0.1, 0.1], [False, False]) is None
     assert n_survivors(1, 3) == 1 and n_survivors(16, 3) == 6
 
 
@@ -154,41 +192,54 @@ def test_search_records_dropped_candidates_and_never_picks_them(shifted):
     search = _search(PerGDROClassifier(**NET), cv).fit(X, y, groups=groups)
     res = search.cv_results_
     dropped, n_epochs = res["dropped"], res["n_epochs"]
-    # 12 candidates -> 4 after the first rung (epoch 1) -> 2 after the second (epoch 3),
-    # plus ERM (the first candidate), which is never dropped
     assert rung_epochs(9, 3, 3) == [1, 3, 9]
+    assert set(n_epochs.tolist()) <= {1, 3, 9}
+    assert dropped.any()
+    # ERM (the first candidate) is never dropped
     assert not dropped[0] and n_epochs[0] == 9
-    assert sorted(n_epochs.tolist()) == [1] * 7 + [3] * 2 + [9] * 3
     np.testing.assert_array_equal(dropped, n_epochs < 9)
     assert not dropped[search.best_index_]
     # the GP learned from what every candidate reached, dropped ones included
     np.testing.assert_allclose(search.optimizer_result_.func_vals, res["mean_test_objective"])
-    # a dropped candidate's record is its score at the epoch it was dropped
     assert np.all(np.isfinite(res["mean_test_objective"]))
     assert np.all(res["mean_fit_time"] > 0)
 
 
-def test_halving_drops_the_worse_candidates_of_each_rung(shifted):
+def test_halving_drops_only_what_validation_tells_apart(shifted):
     X, y, groups, cv = _holdout(shifted)
-    full = _search(PerGDROClassifier(**NET), cv, halving_factor=None).fit(X, y, groups=groups)
-    halved = _search(PerGDROClassifier(**NET), cv).fit(X, y, groups=groups)
+    net = dict(NET, max_iter=27)  # rungs at 3, 9 and 27 epochs
+    wide = dict(epsilon_bounds=(0.0, 4.0))  # some radii clearly too large
+    assert rung_epochs(27, 3, 3) == [3, 9, 27]
+    full = _search(PerGDROClassifier(**net), cv, halving_factor=None, **wide).fit(
+        X, y, groups=groups)
+    halved = _search(PerGDROClassifier(**net), cv, **wide).fit(X, y, groups=groups)
     # same candidates; the survivors of the last rung are trained exactly as without halving
     np.testing.assert_allclose(full.cv_results_["param_rho"], halved.cv_results_["param_rho"])
     kept = ~halved.cv_results_["dropped"]
     np.testing.assert_allclose(full.cv_results_["mean_test_objective"][kept],
                                halved.cv_results_["mean_test_objective"][kept], rtol=1e-4)
     assert not full.cv_results_["dropped"].any()
-    assert np.all(full.cv_results_["n_epochs"] == 9)
-    # the candidates dropped at the first rung (epoch 1) are the 7 worst at epoch 1 (ERM,
-    # the first candidate, is kept whatever its rank), and their records hold that score
-    one_epoch = _search(PerGDROClassifier(**dict(NET, max_iter=1)), cv,
-                        halving_factor=None).fit(X, y, groups=groups)
-    at_first_rung = one_epoch.cv_results_["mean_test_objective"]
-    first = halved.cv_results_["n_epochs"] == 1
-    others = np.argsort(at_first_rung[1:], kind="stable") + 1
-    np.testing.assert_array_equal(np.flatnonzero(first), np.sort(others[-7:]))
+    assert np.all(full.cv_results_["n_epochs"] == 27)
+    # the candidates dropped at the first rung (epoch 3) are exactly those that are not
+    # the best of their stratum of reach, not within one standard error of the best (or
+    # of ERM) and not ERM, as scored at epoch 3; and their records hold that score
+    one_epoch = _search(PerGDROClassifier(**dict(net, max_iter=3)), cv,
+                        halving_factor=None, **wide).fit(X, y, groups=groups)
+    at_first = one_epoch.cv_results_["mean_test_objective"]
+    errors = one_epoch.cv_results_["std_error_test_objective"]
+    erm = np.arange(12) == 0
+    expected = np.ones(12, dtype=bool)
+    reach = reach_ranks(list(one_epoch.cv_results_["params"]))
+    expected[survivors(at_first, 3, protected=erm, threshold=rung_threshold(at_first, errors, erm),
+                       reach=reach)] = False
+    first = halved.cv_results_["n_epochs"] == 3
+    assert first.any()
+    np.testing.assert_array_equal(first, expected)
     np.testing.assert_allclose(halved.cv_results_["mean_test_objective"][first],
-                               at_first_rung[first], rtol=1e-5)
+                               at_first[first], rtol=1e-5)
+    # nothing within one standard error of the best was dropped at that rung
+    band = rung_threshold(at_first, errors, erm)
+    assert np.all(at_first[first] > band)
 
 
 def test_halving_with_a_pipeline_and_a_resumed_checkpoint(shifted, tmp_path):
@@ -201,6 +252,8 @@ def test_halving_with_a_pipeline_and_a_resumed_checkpoint(shifted, tmp_path):
     assert sum(e is not None for e in epochs) == int(first.cv_results_["dropped"].sum())
     resumed = _search(pipe, cv, n_iter=12, checkpoint=path).fit(X, y, groups=groups)
     np.testing.assert_array_equal(resumed.cv_results_["dropped"], first.cv_results_["dropped"])
+    np.testing.assert_allclose(resumed.optimizer_result_.func_vals,
+                               first.optimizer_result_.func_vals)
     np.testing.assert_array_equal(resumed.cv_results_["n_epochs"],
                                   first.cv_results_["n_epochs"])
     # a checkpoint written without halving does not match a search with it
