@@ -300,9 +300,9 @@ dict, default="auto"
         large radii train more slowly, so a plain early ranking drops the robust
         candidates the pick would choose. A dropped candidate is recorded with the
         objective it reached (``cv_results_["dropped"]`` and ``["n_epochs"]``); the
-        GP learns from that value, and a dropped candidate is never picked. Each job's batch is halved on its own, and with several splits
-        each split on its own. ``None``: every candidate trains for ``max_iter``
-        epochs.
+        GP learns from that value, and a dropped candidate is never picked. Each
+        job's batch is halved on its own, and with several splits each split on its
+        own. ``None``: every candidate trains for ``max_iter`` epochs.
     halving_rungs : int, default=3
         Rungs of successive halving: rung ``k`` (from 0) ends after
         ``ceil(max_iter / halving_factor ** (halving_rungs - 1 - k))`` epochs, so
