@@ -66,6 +66,8 @@ DEFAULT_ENSEMBLE_VALIDATION_FRACTION = DEFAULT_SEARCH_HOLDOUT
 DEFAULT_SEARCH_SELECTION = "one_se"
 # Networks averaged in the refit of the pick (benchmarks/results/selection.md).
 DEFAULT_REFIT_SEEDS = 5
+# Successive halving in the search (off unless halving_factor is set): rungs per batch.
+DEFAULT_HALVING_RUNGS = 3
 # Early stopping and convergence (names and defaults as in MLPClassifier)
 DEFAULT_VALIDATION_FRACTION = 0.1
 DEFAULT_N_ITER_NO_CHANGE = 10

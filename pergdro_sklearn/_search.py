@@ -46,6 +46,7 @@ from ._checkpoint import (
 )
 from ._constants import (
     DEFAULT_BATCH_CANDIDATES,
+    DEFAULT_HALVING_RUNGS,
     DEFAULT_REFIT_SEEDS,
     DEFAULT_SEARCH_HOLDOUT,
     DEFAULT_SEARCH_OBJECTIVE,
@@ -451,7 +452,8 @@ dict, default="auto"
                  n_points=1, n_jobs=None,
                  checkpoint=None, refit=True, random_state=None, verbose=0, callbacks=None,
                  max_time=None, error_score=np.nan, batch_candidates=DEFAULT_BATCH_CANDIDATES,
-                 gp_refit_every=1, halving_factor=None, halving_rungs=3):
+                 gp_refit_every=1, halving_factor=None,
+                 halving_rungs=DEFAULT_HALVING_RUNGS):
         self.estimator = estimator
         self.halving_factor = halving_factor
         self.halving_rungs = halving_rungs

@@ -143,7 +143,8 @@ class SearchLoopMixin:
         """With ``verbose``, one line per finished evaluation on stdout (as scikit-learn).
 
         "best so far" is the lowest objective among the evaluations finished up to
-        that line, in the order they finished.
+        that line, in the order they finished (a candidate that halving dropped
+        counts with the objective it reached, and its line says so).
         """
         if not self.verbose:
             return
@@ -153,9 +154,13 @@ class SearchLoopMixin:
         for offset, record in enumerate(new):
             if np.isfinite(record.mean_objective):
                 best = min(best, record.mean_objective)
+            dropped = ""
+            if record.dropped:
+                epochs = min(e for e in record.epochs if e is not None)
+                dropped = f" [dropped by halving after {epochs} epochs]"
             print(f"[PerGDROSearchCV] evaluation {done + offset + 1}/{self.n_iter}: "
                   f"rho={record.rho:.4g} epsilon={np.round(record.epsilon, 4).tolist()} "
-                  f"objective={record.mean_objective:.5g} (best so far {best:.5g})",
+                  f"objective={record.mean_objective:.5g}{dropped} (best so far {best:.5g})",
                   flush=True)
 
 

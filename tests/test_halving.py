@@ -307,3 +307,15 @@ def test_record_epochs_are_validated():
     record.epochs = [None]
     check_record(record, "record 0", [(0.0, 1.0)], 1, 1)
     assert not record.dropped
+
+
+def test_verbose_search_says_which_candidates_were_dropped(shifted, capsys):
+    X, y, groups, cv = _holdout(shifted)
+    net = dict(NET, max_iter=27)
+    search = _search(PerGDROClassifier(**net), cv, epsilon_bounds=(0.0, 4.0), verbose=1)
+    search.fit(X, y, groups=groups)
+    lines = [line for line in capsys.readouterr().out.splitlines()
+             if line.startswith("[PerGDROSearchCV] evaluation")]
+    assert len(lines) == 12
+    marked = ["dropped by halving after" in line for line in lines]
+    np.testing.assert_array_equal(marked, search.cv_results_["dropped"])

@@ -122,7 +122,16 @@ def check_aliases(ns):
         assert result["test_score"][k] == pytest.approx(expected)
 
 
+def check_halving(ns):
+    results, search = ns["halved"].cv_results_, ns["halved"]
+    assert set(results["n_epochs"].tolist()) <= {3, 9, 27}
+    assert results["dropped"].any() and not results["dropped"][0]  # ERM trains to the end
+    np.testing.assert_array_equal(results["dropped"], results["n_epochs"] < 27)
+    assert not results["dropped"][search.best_index_]
+
+
 CHECKS = {
+    "halving_factor=3, random_state=0": check_halving,
     "GroupDROClassifier(random_state=0).set_fit_request": check_estimators,
     "n_initial_points=4, n_iter=6": check_search,
     "fetch_compas(": check_fetch_compas,
