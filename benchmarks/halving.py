@@ -144,7 +144,7 @@ def main(argv=None):
         ]
         logger.info("%s done after %.0f s\n%s", name, time.perf_counter() - start,
                     sections[-2])
-    write_result(args.output, "Successive halving in PerGDROSearchCV", sections,
+    return write_result(args.output, "Successive halving in PerGDROSearchCV", sections,
                  time.perf_counter() - start)
 
 
