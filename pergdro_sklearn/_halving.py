@@ -1,16 +1,20 @@
 """Successive halving of a batch of candidates: the rungs and who survives them.
 
 Numbers only (no torch, no estimators). The search trains a batch of candidates
-together (:class:`~._batched.BatchedRun`) to the first rung's epochs, scores them
-on the validation rows, keeps the best ``1 / factor`` of them, and every candidate
-that validation cannot tell apart from the best (within one standard error, the
-band of the ``"one_se"`` pick), and continues those to the next rung, until the
-last rung (``max_iter`` epochs). A dropped candidate's record holds what it
-reached: its objective at the epoch it was dropped.
+together (:class:`~._batched.BatchedRun`) to the first rung's epochs and scores
+them on the validation rows. Then the batch is cut by robustness
+(:func:`reach_ranks`) into ``ceil(n / factor)`` strata of candidates with similar
+radii; the best of each stratum continues, and so does every candidate that
+validation cannot tell apart from the best (within one standard error, the band
+of the ``"one_se"`` pick) and ERM. The rest are dropped, until the last rung
+(``max_iter`` epochs). A dropped candidate's record holds what it reached: its
+objective at the epoch it was dropped.
 
-Why the band: early in training the candidates with large radii lag behind (their
+Why strata: early in training the candidates with large radii lag behind (their
 loss falls more slowly), so a plain ranking at an early rung drops the robust
-candidates that the one-standard-error pick would have chosen at the end.
+candidates that the one-standard-error pick would choose at the end. Compared
+with candidates of similar radii, which lag alike, they stay in the race
+(``benchmarks/halving.py`` measures the difference).
 """
 
 import math
