@@ -22,12 +22,11 @@ import time
 import numpy as np
 import torch
 from joblib import Parallel, delayed
-from sklearn.model_selection import PredefinedSplit
 
 from pergdro_sklearn import PerGDROSearchCV
 
-from ._common import benchmark_data_home, logger, markdown_table, setup_logging, write_result
-from .selection import REAL, SYNTHETIC, metrics, network, paired, real_split, synthetic_split
+from ._common import logger, markdown_table, setup_logging, write_result
+from .selection import SYNTHETIC, configure, metrics, paired, scenario
 
 BUDGETS = {
     # name: search arguments
@@ -38,19 +37,7 @@ BUDGETS = {
 
 def run_seed(name, seed, args, bunch=None):
     torch.set_num_threads(1)
-    if name in SYNTHETIC:
-        parts, task = synthetic_split(name, seed)
-        order = SYNTHETIC[name][3]
-    else:
-        parts, task = real_split(bunch, REAL[name][2], seed)
-        order = "inf"
-    (Xtr, ytr, gtr), (Xva, yva, gva), (Xte, yte, gte) = parts["train"], parts["val"], \
-        parts["test"]
-    X = np.vstack([Xtr, Xva])
-    y = np.concatenate([ytr, yva])
-    g = np.concatenate([gtr, gva])
-    template, _ = network(task, args, order, seed)
-    cv = PredefinedSplit(np.r_[np.full(len(ytr), -1), np.zeros(len(yva))])
+    (X, y, g), cv, (Xte, yte, gte), task, (template, _) = scenario(name, seed, args, bunch)
     out = {}
     for label, factor in (("full", None), ("halving", args.factor)):
         start = time.perf_counter()
@@ -121,18 +108,7 @@ def main(argv=None):
     ]
     epochs_override = args.epochs
     for name in args.scenarios.split(","):
-        bunch = None
-        if name in SYNTHETIC:
-            args.hidden, args.epochs, args.batch = (64, 64, 64), 100, 128
-        else:
-            import pergdro_sklearn.datasets as datasets
-
-            loader, kwargs, _ = REAL[name]
-            bunch = getattr(datasets, loader)(data_home=benchmark_data_home(args.data_home),
-                                              **kwargs)
-            args.hidden, args.epochs, args.batch = (64, 64), 30, 256
-        if epochs_override:
-            args.epochs = epochs_override
+        bunch = configure(name, args, epochs_override)
         per_seed = Parallel(n_jobs=args.jobs)(
             delayed(run_seed)(name, seed, args, bunch) for seed in range(args.seeds))
         rows, metric, same = summarise(per_seed)

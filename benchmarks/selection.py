@@ -147,20 +147,41 @@ def refit(template, params_list, weights, X, y, groups, task, cache):
     return ensemble.from_fitted(models, weights)
 
 
-def run_seed(name, seed, args, bunch=None):
-    torch.set_num_threads(1)
+def scenario(name, seed, args, bunch=None):
+    """One seed of a scenario: train + validation rows, the search's validation split,
+    the test rows, the task and the two networks (Per-GDRO template, GroupDRO)."""
     if name in SYNTHETIC:
         parts, task = synthetic_split(name, seed)
         order = SYNTHETIC[name][3]
     else:
         parts, task = real_split(bunch, REAL[name][2], seed)
         order = "inf"
-    (Xtr, ytr, gtr), (Xva, yva, gva), (Xte, yte, gte) = parts["train"], parts["val"], \
-        parts["test"]
-    X = np.vstack([Xtr, Xva])
-    y = np.concatenate([ytr, yva])
-    g = np.concatenate([gtr, gva])
-    template, gdro = network(task, args, order, seed)
+    (Xtr, ytr, gtr), (Xva, yva, gva), test = parts["train"], parts["val"], parts["test"]
+    fit = (np.vstack([Xtr, Xva]), np.concatenate([ytr, yva]), np.concatenate([gtr, gva]))
+    cv = PredefinedSplit(np.r_[np.full(len(ytr), -1), np.zeros(len(yva))])
+    return fit, cv, test, task, network(task, args, order, seed)
+
+
+def configure(name, args, epochs_override=None):
+    """Set the network sizes of ``name`` on ``args``; the real data set's bunch, or None."""
+    bunch = None
+    if name in SYNTHETIC:
+        args.hidden, args.epochs, args.batch = (64, 64, 64), 100, 128
+    else:
+        import pergdro_sklearn.datasets as datasets
+
+        loader, kwargs, _ = REAL[name]
+        bunch = getattr(datasets, loader)(data_home=benchmark_data_home(args.data_home),
+                                          **kwargs)
+        args.hidden, args.epochs, args.batch = (64, 64), 30, 256
+    if epochs_override:
+        args.epochs = epochs_override
+    return bunch
+
+
+def run_seed(name, seed, args, bunch=None):
+    torch.set_num_threads(1)
+    (X, y, g), cv, (Xte, yte, gte), task, (template, gdro) = scenario(name, seed, args, bunch)
     rows = {}
     erm = clone(template).set_params(rho=0.0, epsilon=0.0).fit(X, y, groups=g)
     rows["ERM"] = metrics(task, yte, erm.predict(Xte), gte)
@@ -171,8 +192,7 @@ def run_seed(name, seed, args, bunch=None):
 
     start = time.perf_counter()
     search = PerGDROSearchCV(template, selection="ensemble", refit=False, random_state=seed,
-                             cv=PredefinedSplit(np.r_[np.full(len(ytr), -1),
-                                                      np.zeros(len(yva))]), **BUDGET)
+                             cv=cv, **BUDGET)
     search.fit(X, y, groups=g)
     search_time = time.perf_counter() - start
     params = search.cv_results_["params"]
@@ -284,17 +304,7 @@ def main(argv=None):
     summaries = {}
     epochs_override = args.epochs
     for name in names:
-        if name in SYNTHETIC:
-            args.hidden, args.epochs, args.batch, bunch = (64, 64, 64), 100, 128, None
-        else:
-            import pergdro_sklearn.datasets as datasets
-
-            loader, kwargs, _ = REAL[name]
-            bunch = getattr(datasets, loader)(data_home=benchmark_data_home(args.data_home),
-                                              **kwargs)
-            args.hidden, args.epochs, args.batch = (64, 64), 30, 256
-        if epochs_override:
-            args.epochs = epochs_override
+        bunch = configure(name, args, epochs_override)
         per_seed = Parallel(n_jobs=args.jobs)(
             delayed(run_seed)(name, seed, args, bunch) for seed in range(args.seeds))
         table, summaries[name], metric = summarise(name, per_seed)

@@ -20,6 +20,9 @@ with candidates of similar radii, which lag alike, they stay in the race
 import math
 
 import numpy as np
+from scipy.stats import rankdata
+
+from ._selection import one_se_threshold
 
 
 def rung_epochs(max_iter, factor, n_rungs):
@@ -110,8 +113,6 @@ def survivors(objectives, factor, protected=None, threshold=None, reach=None):
 def rung_threshold(objectives, std_errors, reference):
     """The one-standard-error band of a rung (:func:`~._selection.one_se_threshold`),
     over the finite objectives; ``reference`` marks ERM. None if none is finite."""
-    from ._selection import one_se_threshold
-
     values = np.asarray(objectives, dtype=float)
     finite = np.isfinite(values)
     if not finite.any():
@@ -133,8 +134,6 @@ def reach_ranks(params_list):
     ...              dict(rho=0.5, epsilon=[2.0, 2.0])]).tolist()
     [2.0, 5.0, 5.0]
     """
-    from scipy.stats import rankdata
-
     rho = [float(p["rho"]) for p in params_list]
     epsilon = [float(np.mean(p["epsilon"])) for p in params_list]
     return rankdata(rho) + rankdata(epsilon)
