@@ -4,6 +4,7 @@ Nothing here knows about scikit-learn or about robustness: these are plain
 ``torch.nn.Module`` objects with a seeded, global-state-free initialisation.
 """
 
+import contextlib
 import copy
 import math
 
@@ -18,6 +19,26 @@ ACTIVATIONS = {
 }
 # Lipschitz constant of each activation (used by the certified bound).
 ACTIVATION_LIPSCHITZ = {"relu": 1.0, "tanh": 1.0, "logistic": 0.25, "identity": 1.0}
+# In-place activations, and each activation's derivative applied in place to a gradient
+# ``g`` from the activation's output ``a`` (all four are functions of their output).
+_ACTIVATIONS_INPLACE = {
+    "relu": torch.relu_,
+    "tanh": torch.tanh_,
+    "logistic": torch.sigmoid_,
+    "identity": lambda x: x,
+}
+_ACTIVATION_GRADIENTS_INPLACE = {
+    "relu": lambda g, a: torch.ops.aten.threshold_backward.grad_input(g, a, 0, grad_input=g),
+    "tanh": lambda g, a: g.mul_(1 - a * a),
+    "logistic": lambda g, a: g.mul_(a * (1 - a)),
+    "identity": lambda g, a: g,
+}
+# A batched layer with fewer outputs than this computes its products the other way round
+# (weights on the left): measured on this project's machine (MKL, one thread, 16
+# candidates x 200 rows), ``bmm`` whose right factor is a contiguous (K, N) block with
+# N < 16 runs 4-6x slower than the transposed product, e.g. 233 us against 44 us for a
+# 64 -> 2 output layer. From 16 outputs on both ways cost the same.
+_NARROW_LAYER_OUTPUTS = 16
 
 
 def _init_linear_(weight, bias, generator):
@@ -97,13 +118,7 @@ class BatchedMLP(nn.Module):
         return self.weights[0].shape[0]
 
     def forward(self, x):
-        act = ACTIVATIONS[self.activation]
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases)):
-            x = torch.baddbmm(b, x, w)
-            if i < last:
-                x = act(x)
-        return x
+        return _BatchedMLPFunction.apply(x, self.activation, *self.weights, *self.biases)
 
     def weight_matrices(self):
         """Weight matrices in layer order, each of shape ``(C, out, in)``."""
@@ -123,6 +138,96 @@ class BatchedMLP(nn.Module):
                 layer.weight.copy_(w[c].T)
                 layer.bias.copy_(b[c, 0])
         return mlp
+
+
+def _layer_forward(bias, x, weight):
+    """``x @ weight + bias`` for one batched layer (``weight`` is ``(C, in, out)``)."""
+    if weight.shape[2] < _NARROW_LAYER_OUTPUTS:
+        wt = weight.transpose(1, 2).contiguous()  # (C, out, in): tiny
+        return torch.baddbmm(bias.transpose(1, 2), wt, x.transpose(1, 2)).transpose(1, 2)
+    return torch.baddbmm(bias, x, weight)
+
+
+class _BatchedMLPFunction(torch.autograd.Function):
+    """Forward and backward of a :class:`BatchedMLP` as one autograd node.
+
+    The same arithmetic as chaining ``baddbmm`` and the activation under autograd,
+    arranged to move less memory, which is what bounds a batched network on the CPU:
+    activations are applied in place and their derivatives are applied in place to
+    gradients this node owns, and a narrow layer (few outputs) takes its products the
+    fast way round (see ``_NARROW_LAYER_OUTPUTS``). Gradients are computed only for
+    the inputs that require them, so an attack that differentiates with respect to
+    the input alone (parameters frozen, :func:`input_gradients_only`) costs no weight
+    gradients.
+
+    Called as ``apply(x, activation, *weights, *biases)``.
+    """
+
+    @staticmethod
+    def forward(ctx, x, activation, *params):
+        n_layers = len(params) // 2
+        weights, biases = params[:n_layers], params[n_layers:]
+        act = _ACTIVATIONS_INPLACE[activation]
+        inputs = [x]  # the input of every layer
+        h = x
+        for i, (w, b) in enumerate(zip(weights, biases)):
+            h = _layer_forward(b, h, w)
+            if i < n_layers - 1:
+                h = act(h)  # a fresh tensor of this node: safe in place
+                inputs.append(h)
+        ctx.activation = activation
+        ctx.n_layers = n_layers
+        ctx.save_for_backward(*inputs, *weights)
+        return h
+
+    @staticmethod
+    def backward(ctx, grad):
+        n_layers = ctx.n_layers
+        saved = ctx.saved_tensors
+        inputs, weights = saved[:n_layers], saved[n_layers:]
+        needs = ctx.needs_input_grad  # (x, activation, *weights, *biases)
+        derivative = _ACTIVATION_GRADIENTS_INPLACE[ctx.activation]
+        grad_w, grad_b = [None] * n_layers, [None] * n_layers
+        grad_x = None
+        g = grad
+        for i in range(n_layers - 1, -1, -1):
+            a, w = inputs[i], weights[i]
+            narrow = w.shape[2] < _NARROW_LAYER_OUTPUTS
+            if needs[2 + i]:
+                grad_w[i] = (torch.bmm(g.transpose(1, 2), a).transpose(1, 2).contiguous()
+                             if narrow else torch.bmm(a.transpose(1, 2), g))
+            if needs[2 + n_layers + i]:
+                grad_b[i] = g.sum(dim=1, keepdim=True)
+            if i == 0 and not needs[0]:
+                break
+            if w.shape[2] == 1:  # an outer product: cheaper as a broadcast multiply
+                g = g * w.transpose(1, 2)
+            else:
+                g = torch.bmm(g, w.transpose(1, 2))  # a fresh tensor: safe in place
+            if i > 0:
+                g = derivative(g, a)
+            else:
+                grad_x = g
+        return (grad_x, None, *grad_w, *grad_b)
+
+
+@contextlib.contextmanager
+def input_gradients_only(module):
+    """Within the block, ``module``'s parameters do not require gradients.
+
+    For a within-group attack, which differentiates the loss with respect to the
+    input alone: autograd then builds no weight gradients (the fused backward of
+    :class:`BatchedMLP` skips them). The parameters' ``requires_grad`` flags are
+    restored on exit, also when the block raises.
+    """
+    params = [p for p in module.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield module
+    finally:
+        for p in params:
+            p.requires_grad_(True)
 
 
 def penalized_parameters(module, candidate_dims=0):

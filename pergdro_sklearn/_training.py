@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ._constants import PGD_STEP_MULTIPLIER, PREDICT_CHUNK_ROWS
+from ._network import input_gradients_only
 from ._setup import take_rows
 from ._wasserstein import wasserstein_attack
 from .divergences import worst_case_weights
@@ -324,12 +325,13 @@ class Trainer:
         if self.candidate_shape:
             X = X.expand(self.candidate_shape + X.shape)
         cfg = self.attack
-        return wasserstein_attack(
-            self.forward, self.get_loss, X, y, group_index, cfg.radii, order=cfg.order,
-            method=cfg.method, steps=cfg.steps, step_size=cfg.step_size,
-            random_start=cfg.random_start, generator=self.attack_generator,
-            check_input=False,
-        )
+        with input_gradients_only(self.module):
+            return wasserstein_attack(
+                self.forward, self.get_loss, X, y, group_index, cfg.radii, order=cfg.order,
+                method=cfg.method, steps=cfg.steps, step_size=cfg.step_size,
+                random_start=cfg.random_start, generator=self.attack_generator,
+                check_input=False,
+            )
 
     def add_penalty_gradient(self, n_rows):
         """Add the gradient of ``alpha / 2 * sum ||W||^2 / n_rows`` (``MLPClassifier``'s
