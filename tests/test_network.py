@@ -107,3 +107,20 @@ def test_input_gradients_only_restores_flags_after_an_error():
             raise RuntimeError("boom")
     flags = [p.requires_grad for p in net.parameters()]
     assert flags.count(False) == 1 and not net.biases[0].requires_grad
+
+
+def test_cross_entropy_of_a_narrow_output_layout_equals_torch():
+    from torch.nn import functional as F
+
+    from pergdro_sklearn._losses import cross_entropy
+
+    net, _ = _batched(2, 3, (8,), "relu")  # 3 outputs: laid out classes-outer
+    x = torch.randn(3, 7, 2, dtype=torch.float64)
+    out = net(x).detach().requires_grad_(True)
+    assert out.stride(-1) != 1
+    y = torch.tensor([0, 1, 2, 2, 1, 0, 1])
+    got = cross_entropy(out, y)
+    want = F.cross_entropy(out.reshape(-1, 3), y.repeat(3), reduction="none").reshape(3, 7)
+    torch.testing.assert_close(got, want)
+    torch.testing.assert_close(torch.autograd.grad(got.sum(), out)[0],
+                               torch.autograd.grad(want.sum(), out)[0])
