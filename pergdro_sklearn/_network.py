@@ -118,7 +118,14 @@ class BatchedMLP(nn.Module):
         return self.weights[0].shape[0]
 
     def forward(self, x):
-        return _BatchedMLPFunction.apply(x, self.activation, *self.weights, *self.biases)
+        params = (*self.weights, *self.biases)
+        if torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params)):
+            return _BatchedMLPFunction.apply(x, self.activation, *params)
+        # no graph: nothing is kept for a backward pass, each activation is freed as
+        # soon as the next layer is computed (predictions on large chunks of rows)
+        with torch.no_grad():
+            out, _ = _forward_layers(x, self.activation, self.weights, self.biases, keep=False)
+        return out
 
     def weight_matrices(self):
         """Weight matrices in layer order, each of shape ``(C, out, in)``."""
@@ -148,6 +155,20 @@ def _layer_forward(bias, x, weight):
     return torch.baddbmm(bias, x, weight)
 
 
+def _forward_layers(x, activation, weights, biases, keep):
+    """The batched forward pass; with ``keep``, also the input of every layer."""
+    act = _ACTIVATIONS_INPLACE[activation]
+    inputs = [x] if keep else None
+    last = len(weights) - 1
+    for i, (w, b) in enumerate(zip(weights, biases)):
+        x = _layer_forward(b, x, w)
+        if i < last:
+            x = act(x)  # a fresh tensor of this pass: safe in place
+            if keep:
+                inputs.append(x)
+    return x, inputs
+
+
 class _BatchedMLPFunction(torch.autograd.Function):
     """Forward and backward of a :class:`BatchedMLP` as one autograd node.
 
@@ -167,14 +188,7 @@ class _BatchedMLPFunction(torch.autograd.Function):
     def forward(ctx, x, activation, *params):
         n_layers = len(params) // 2
         weights, biases = params[:n_layers], params[n_layers:]
-        act = _ACTIVATIONS_INPLACE[activation]
-        inputs = [x]  # the input of every layer
-        h = x
-        for i, (w, b) in enumerate(zip(weights, biases)):
-            h = _layer_forward(b, h, w)
-            if i < n_layers - 1:
-                h = act(h)  # a fresh tensor of this node: safe in place
-                inputs.append(h)
+        h, inputs = _forward_layers(x, activation, weights, biases, keep=True)
         ctx.activation = activation
         ctx.n_layers = n_layers
         ctx.save_for_backward(*inputs, *weights)

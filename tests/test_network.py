@@ -124,3 +124,18 @@ def test_cross_entropy_of_a_narrow_output_layout_equals_torch():
     torch.testing.assert_close(got, want)
     torch.testing.assert_close(torch.autograd.grad(got.sum(), out)[0],
                                torch.autograd.grad(want.sum(), out)[0])
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_forward_without_a_graph_equals_the_fused_forward(activation):
+    net, _ = _batched(3, 2, (8, 5), activation)
+    x = torch.randn(3, 6, 3, dtype=torch.float64)
+    with_graph = net(x)
+    assert with_graph.grad_fn is not None
+    with torch.no_grad():
+        plain = net(x)
+    with torch.inference_mode():
+        inference = net(x)
+    assert plain.grad_fn is None
+    torch.testing.assert_close(plain, with_graph.detach(), rtol=0, atol=0)
+    torch.testing.assert_close(inference, plain, rtol=0, atol=0)
