@@ -139,3 +139,33 @@ def test_forward_without_a_graph_equals_the_fused_forward(activation):
     assert plain.grad_fn is None
     torch.testing.assert_close(plain, with_graph.detach(), rtol=0, atol=0)
     torch.testing.assert_close(inference, plain, rtol=0, atol=0)
+
+
+def test_training_attack_runs_with_the_parameters_frozen(shifted, monkeypatch):
+    from pergdro_sklearn import PerGDROClassifier, _training
+    from pergdro_sklearn._batched import fit_candidates
+
+    flags = []
+    attack = _training.wasserstein_attack
+
+    def spy(forward, *args, **kwargs):
+        def watched(X):
+            out = forward(X)
+            flags.append(out.grad_fn is not None and not any(
+                p.requires_grad for p in spy.module.parameters()))
+            return out
+        return attack(watched, *args, **kwargs)
+
+    original = _training.Trainer.perturb
+
+    def perturb(self, X, y, group_index):
+        spy.module = self.module
+        return original(self, X, y, group_index)
+
+    monkeypatch.setattr(_training, "wasserstein_attack", spy)
+    monkeypatch.setattr(_training.Trainer, "perturb", perturb)
+    params = [dict(rho=0.5, epsilon=0.5), dict(rho=0.0, epsilon=1.0)]
+    fit_candidates(PerGDROClassifier(hidden_layer_sizes=(8,), max_iter=1, random_state=0),
+                   params, shifted.X_train, shifted.y_train, shifted.groups_train)
+    assert flags and all(flags)  # every attack forward: a graph to the input, weights frozen
+    assert all(p.requires_grad for p in spy.module.parameters())  # and unfrozen after
