@@ -31,15 +31,11 @@ from scipy import stats  # noqa: E402
 from sklearn.model_selection import PredefinedSplit  # noqa: E402
 from sklearn.neural_network import MLPClassifier  # noqa: E402
 
-from pergdro_sklearn import (  # noqa: E402
-    GroupDROClassifier,
-    PerGDROClassifier,
-    PerGDROSearchCV,
-)
-from pergdro_sklearn._batched import fit_candidates  # noqa: E402
-from pergdro_sklearn.datasets import make_shifted_groups  # noqa: E402
-from pergdro_sklearn.datasets._synthetic import APPENDIX_E_TRAIN_COUNTS  # noqa: E402
-from pergdro_sklearn.metrics import group_scores  # noqa: E402
+from pergdro_sklearn import GroupDROClassifier, PerGDROClassifier, PerGDROSearchCV
+from pergdro_sklearn._estimators.batched import fit_candidates
+from pergdro_sklearn.datasets import make_shifted_groups
+from pergdro_sklearn.datasets._synthetic import APPENDIX_E_TRAIN_COUNTS
+from pergdro_sklearn.metrics import group_scores
 
 from ._common import RESULTS, logger, markdown_table, mean_std, setup_logging, write_result  # noqa: E402
 

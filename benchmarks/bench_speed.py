@@ -90,7 +90,7 @@ def batched_candidates(epochs, n_candidates, repeats=3):
     the best of ``repeats``, as the lower-level table, so that one slow moment of the
     machine does not decide a ratio)."""
     from pergdro_sklearn import PerGDROClassifier
-    from pergdro_sklearn._batched import fit_candidates
+    from pergdro_sklearn._estimators.batched import fit_candidates
     from pergdro_sklearn.datasets import make_shifted_groups
 
     data = make_shifted_groups(random_state=0)
@@ -127,7 +127,7 @@ def batched_candidates(epochs, n_candidates, repeats=3):
 
 
 def _fit_chunk_one_thread(template, params, fit):
-    from pergdro_sklearn._batched import fit_candidates
+    from pergdro_sklearn._estimators.batched import fit_candidates
 
     torch.set_num_threads(1)
     return len(fit_candidates(template, params, *fit))
@@ -320,7 +320,7 @@ import json, sys, time, warnings
 import numpy as np, torch
 torch.set_num_threads(1)
 from pergdro_sklearn import PerGDROClassifier
-from pergdro_sklearn._batched import fit_candidates
+from pergdro_sklearn._estimators.batched import fit_candidates
 n, d, n_candidates, epochs = (int(a) for a in sys.argv[1:5])
 dtype = np.dtype(sys.argv[5])
 rng = np.random.default_rng(0)

@@ -3,10 +3,14 @@
 import logging
 
 from . import datasets, divergences, metrics
-from ._base import GroupsMissingWarning
 from ._ensemble import EnsembleSelectionClassifier, EnsembleSelectionRegressor
-from ._groupdro import GroupDROClassifier, GroupDRORegressor
-from ._pergdro import PerGDROClassifier, PerGDRORegressor
+from ._estimators import (
+    GroupDROClassifier,
+    GroupDRORegressor,
+    PerGDROClassifier,
+    PerGDRORegressor,
+)
+from ._groups import GroupsMissingWarning
 from ._search import PerGDROSearchCV
 from ._version import __version__
 

@@ -36,12 +36,17 @@ MIN_ROWS_PER_GROUP = 2
 # Joins the labels of 2-D groups (one column per attribute) into one label per row.
 GROUP_LABEL_SEPARATOR = "|"
 
+# Seeds drawn from a random_state lie in [0, SEED_MAX).
+SEED_MAX = 2**31 - 1
+
 # Upper level (search)
 NONFINITE_SCORE_PENALTY = 1e6
 
 # Evaluation of the robust objective (Eq. 9) and the Proposition 1 bound:
 # projected gradient ascent with this many steps on whole groups.
 EVAL_ATTACK_STEPS = 10
+# Probabilities are clipped to [PROBA_CLIP, 1] before a logarithm (log loss, log-odds).
+PROBA_CLIP = 1e-15
 # Rows per forward pass at prediction time.
 PREDICT_CHUNK_ROWS = 65536
 

@@ -13,8 +13,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold, check_cv
 from sklearn.utils import check_random_state
 
-from ._base import SEED_MAX
-from ._constants import DEFAULT_SEARCH_HOLDOUT, MIN_ROWS_PER_GROUP
+from ._constants import DEFAULT_SEARCH_HOLDOUT, MIN_ROWS_PER_GROUP, SEED_MAX
 
 
 def _split_ok(group_index, n_groups, folds):
@@ -27,21 +26,30 @@ def _split_ok(group_index, n_groups, folds):
     return sorted(bad)
 
 
-def _holdout(strata, fraction, rng):
-    n = strata.shape[0]
-    is_val = np.zeros(n, dtype=bool)
-    for stratum in np.unique(strata):
-        rows = np.flatnonzero(strata == stratum)
-        n_val = int(np.clip(round(fraction * rows.shape[0]), 1, max(rows.shape[0] - 1, 1)))
-        is_val[rng.permutation(rows)[:n_val]] = True
-    return [(np.flatnonzero(~is_val), np.flatnonzero(is_val))]
+def stratified_order(labels, rng):
+    """Random order of ``range(len(labels))`` in which every prefix is class balanced.
+
+    Each class is shuffled and its members are placed at the evenly spaced keys
+    ``(rank + u_c) / n_c`` (``u_c`` uniform, one per class); sorting the keys interleaves the
+    classes so that any contiguous block holds each class within about one row of its
+    proportional share.
+    """
+    positions, keys = [], []
+    for cls in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == cls))
+        n_c = len(members)
+        positions.append(members)
+        keys.append((np.arange(n_c) + rng.uniform()) / n_c)
+    positions_arr = np.concatenate(positions)
+    return positions_arr[np.argsort(np.concatenate(keys), kind="stable")]
 
 
 def make_group_folds(cv, group_index, labels, classes_index=None, random_state=None):
     """Stratified splits in which every group is in every training and validation part.
 
-    Strata are (group, class) cells for classifiers when every cell is large enough,
-    else the groups alone.
+    A holdout (``cv`` a float) is :func:`stratified_holdout` of each group, balanced
+    over the classes of classifiers; ``k`` folds are stratified by (group, class)
+    cells when every cell is large enough, else by the groups alone.
 
     Parameters
     ----------
@@ -69,31 +77,34 @@ def make_group_folds(cv, group_index, labels, classes_index=None, random_state=N
     """
     n_groups = labels.shape[0]
     seed = check_random_state(random_state).randint(SEED_MAX)
-    candidates = [group_index]
-    if classes_index is not None:
-        n_classes = int(classes_index.max()) + 1
-        candidates.insert(0, group_index * n_classes + classes_index)
     holdout = isinstance(cv, Real) and not isinstance(cv, Integral)
-    bad = []
-    for strata in candidates:
-        _, strata = np.unique(strata, return_inverse=True)
-        counts = np.bincount(strata)
-        if holdout:
-            if counts.min() < 2:
-                bad = np.flatnonzero(np.bincount(group_index, minlength=n_groups)
-                                     < MIN_ROWS_PER_GROUP + 1).tolist()
-                continue
-            folds = _holdout(strata, float(cv), np.random.RandomState(seed))
-        else:
-            if counts.min() < cv:
+    if holdout:
+        bad = np.flatnonzero(np.bincount(group_index, minlength=n_groups)
+                             < MIN_ROWS_PER_GROUP + 1).tolist()
+        if not bad:
+            strata = np.zeros_like(group_index) if classes_index is None else classes_index
+            is_val = stratified_holdout(group_index, strata, float(cv),
+                                        np.random.RandomState(seed))
+            folds = [(np.flatnonzero(~is_val), np.flatnonzero(is_val))]
+            bad = _split_ok(group_index, n_groups, folds)
+            if not bad:
+                return folds
+    else:
+        bad = []
+        # (group, class) cells where every cell can be in every fold, else the groups
+        cells = [group_index] if classes_index is None else [
+            group_index * (int(classes_index.max()) + 1) + classes_index, group_index]
+        for strata in cells:
+            _, strata = np.unique(strata, return_inverse=True)
+            if np.bincount(strata).min() < cv:
                 bad = np.flatnonzero(np.bincount(group_index, minlength=n_groups) < cv).tolist()
                 continue
             splitter = StratifiedKFold(n_splits=int(cv), shuffle=True, random_state=seed)
             folds = [(np.sort(tr), np.sort(va))
                      for tr, va in splitter.split(np.zeros((strata.shape[0], 1)), strata)]
-        bad = _split_ok(group_index, n_groups, folds)
-        if not bad:
-            return folds
+            bad = _split_ok(group_index, n_groups, folds)
+            if not bad:
+                return folds
     names = [labels[i].item() if hasattr(labels[i], "item") else labels[i] for i in bad]
     sizes = np.bincount(group_index, minlength=n_groups)[bad].tolist()
     need = (f"{MIN_ROWS_PER_GROUP + 1} rows for a holdout split (1 for validation, "
@@ -157,3 +168,27 @@ def make_folds(cv, X, y, groups, labels, group_index, classes_index, seed):
 
 
 __all__ = ["make_folds", "make_group_folds"]
+
+
+def stratified_holdout(group_index, strata, fraction, rng):
+    """Boolean mask of a holdout with ``fraction`` of each group's rows.
+
+    The one holdout of the package (the search's default split, early stopping,
+    the ensembles' validation part): each group's rows are put in a random order
+    in which every prefix is balanced over ``strata`` (the class, or zeros;
+    :func:`stratified_order`), and the first ``round(fraction * n_g)`` of them are
+    held out, so every stratum keeps its share. Every group keeps at least one row
+    on each side.
+    """
+    mask = np.zeros(group_index.shape[0], dtype=bool)
+    for g in np.unique(group_index):
+        rows = np.flatnonzero(group_index == g)
+        n_g = rows.shape[0]
+        if n_g < MIN_ROWS_PER_GROUP:
+            raise ValueError(
+                f"A holdout needs at least {MIN_ROWS_PER_GROUP} rows per group (one for "
+                f"training, one for validation); a group has {n_g}."
+            )
+        n_val = int(np.clip(round(fraction * n_g), 1, n_g - 1))
+        mask[rows[stratified_order(strata[rows], rng)[:n_val]]] = True
+    return mask

@@ -14,7 +14,8 @@ from sklearn.metrics import accuracy_score, mean_squared_error
 from sklearn.metrics._scorer import _Scorer
 from sklearn.pipeline import Pipeline
 
-from ._base import _group_labels
+from ._constants import PROBA_CLIP
+from ._groups import group_labels, positions_in
 
 
 def _check_groups(y_true, groups):
@@ -27,7 +28,7 @@ def _check_groups(y_true, groups):
     if n_groups != np.shape(y_true)[0]:
         raise ValueError(f"groups has {n_groups} entries but y has {np.shape(y_true)[0]} rows.")
     # 2-D groups (one column per attribute) are intersected as in fit.
-    return _group_labels(groups, n_groups)[0]
+    return group_labels(groups, n_groups)[0]
 
 
 def group_scores(y_true, y_pred, groups, metric=accuracy_score):
@@ -83,9 +84,9 @@ def worst_group_mse(y_true, y_pred, *, groups):
     return max(group_scores(y_true, y_pred, groups, mean_squared_error).values())
 
 
-def _log_loss_rows(y_true, proba, labels):
-    index = np.searchsorted(labels, y_true)
-    return -np.log(np.clip(proba[np.arange(len(index)), index], 1e-15, 1.0))
+def _log_loss_rows(proba, index):
+    """Each row's cross-entropy ``-log p[row, index[row]]``, probabilities clipped."""
+    return -np.log(np.clip(proba[np.arange(index.shape[0]), index], PROBA_CLIP, 1.0))
 
 
 def worst_group_log_loss(y_true, y_proba, *, groups, labels=None):
@@ -104,7 +105,7 @@ def worst_group_log_loss(y_true, y_proba, *, groups, labels=None):
     y_true = np.asarray(y_true)
     groups = _check_groups(y_true, groups)
     labels = np.unique(y_true) if labels is None else np.asarray(labels)
-    rows = _log_loss_rows(y_true, np.asarray(y_proba, dtype=float), labels)
+    rows = _log_loss_rows(np.asarray(y_proba, dtype=float), positions_in(labels, y_true, "y_true"))
     return max(float(rows[groups == g].mean()) for g in np.unique(groups))
 
 
@@ -193,7 +194,7 @@ GROUP_METRICS = {
     "worst_group_accuracy": GroupMetric(True, classifier=worst_group_accuracy),
     "worst_group_error": GroupMetric(False, classifier=worst_group_error,
                                      regressor=worst_group_mse),
-    "worst_group_mse": GroupMetric(False, classifier=worst_group_mse, regressor=worst_group_mse),
+    "worst_group_mse": GroupMetric(False, regressor=worst_group_mse),
     "worst_group_log_loss": GroupMetric(False, "predict_proba",
                                         classifier=worst_group_log_loss),
     "worst_group_loss": GroupMetric(False, None, from_estimator=_worst_loss),

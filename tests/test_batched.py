@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from pergdro_sklearn import GroupDROClassifier, PerGDROClassifier, PerGDRORegressor
-from pergdro_sklearn._batched import can_batch, fit_candidates
+from pergdro_sklearn._estimators.batched import can_batch, fit_candidates
 
 PARAMS = [
     dict(rho=0.0, epsilon=0.0),

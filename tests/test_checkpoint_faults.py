@@ -283,7 +283,7 @@ def test_second_search_on_a_checkpoint_in_use_is_refused(tmp_path, uninterrupted
 
 
 def test_two_searches_in_one_process_cannot_share_a_checkpoint(tmp_path):
-    from pergdro_sklearn._checkpoint import Checkpoint
+    from pergdro_sklearn._search.checkpoint import Checkpoint
 
     first, second = Checkpoint(tmp_path / "c.json"), Checkpoint(tmp_path / "c.json")
     assert first.load("fingerprint") is None
@@ -302,7 +302,7 @@ def test_lock_is_released_when_fit_fails(tmp_path):
                           objective=lambda est, X, y: 1 / 0, error_score="raise")
     with pytest.raises(ZeroDivisionError):
         bad.fit(d.X_train, d.y_train, groups=d.groups_train)
-    from pergdro_sklearn._checkpoint import Checkpoint
+    from pergdro_sklearn._search.checkpoint import Checkpoint
 
     free = Checkpoint(checkpoint)
     free.acquire()

@@ -20,8 +20,8 @@ from pergdro_sklearn import (
     PerGDROClassifier,
     PerGDRORegressor,
 )
-from pergdro_sklearn._ensemble import stack_predictions
-from pergdro_sklearn._ensemble_selection import (
+from pergdro_sklearn._ensemble.estimators import stack_predictions
+from pergdro_sklearn._ensemble.selection import (
     candidate_group_losses,
     candidate_objectives,
     ensemble_objective,

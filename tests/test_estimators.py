@@ -13,9 +13,10 @@ from pergdro_sklearn import (
     PerGDROClassifier,
     PerGDRORegressor,
 )
-from pergdro_sklearn._base import encode_groups
-from pergdro_sklearn._network import MLP
-from pergdro_sklearn._training import GroupWeighting, Trainer, make_optimizer
+from pergdro_sklearn._groups import encode_groups
+from pergdro_sklearn._train.loop import Trainer, make_optimizer
+from pergdro_sklearn._train.network import MLP
+from pergdro_sklearn._train.weighting import GroupWeighting
 from pergdro_sklearn.divergences import CressieRead, divergence_value, worst_case_weights
 
 FAST = dict(hidden_layer_sizes=(16,), max_iter=5, random_state=0)
@@ -63,8 +64,8 @@ def test_zero_radii_equals_erm(small_classification):
     est = PerGDROClassifier(rho=0.0, epsilon=0.0, **FAST).fit(X, y, groups=groups)
 
     # ERM with the same seeds, run directly on the shared loop
-    from pergdro_sklearn._base import make_generators
-    from pergdro_sklearn._losses import cross_entropy
+    from pergdro_sklearn._estimators.base import make_generators
+    from pergdro_sklearn._train.losses import cross_entropy
 
     init, shuffle, attack = make_generators(0, torch.device("cpu"))
     module = MLP(3, 2, (16,), "relu", generator=init)
@@ -194,7 +195,7 @@ def _budget_excess(delta, group_index, radii, order):
 def test_orders_and_attacks(order, attack, small_classification, monkeypatch):
     # Training attacks every batch with the chosen method, moves the rows, and keeps
     # each group's displacement within its budget of the chosen order.
-    import pergdro_sklearn._training as training
+    import pergdro_sklearn._train.loop as training
 
     real, seen = training.wasserstein_attack, []
 
@@ -353,7 +354,7 @@ def test_radius_on_shifted_group_beats_erm():
 def test_robust_evaluation_rejects_unknown_targets(shifted):
     clf = PerGDROClassifier(**FAST).fit(shifted.X_train, shifted.y_train,
                                         groups=shifted.groups_train)
-    with pytest.raises(ValueError, match="classes not seen in fit"):
+    with pytest.raises(ValueError, match="y contains labels not seen in fit"):
         clf.robust_risk(shifted.X_val, shifted.y_val + 5, shifted.groups_val)
     reg = PerGDRORegressor(**FAST).fit(shifted.X_train, shifted.y_train.astype(float),
                                        groups=shifted.groups_train)

@@ -11,8 +11,8 @@ from pergdro_sklearn import (
     PerGDROClassifier,
     PerGDRORegressor,
 )
-from pergdro_sklearn._base import BaseGroupRobustMLP
-from pergdro_sklearn._batched import fit_candidates
+from pergdro_sklearn._estimators.base import BaseGroupRobustMLP
+from pergdro_sklearn._estimators.batched import fit_candidates
 
 FAST = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
 ALL = [PerGDROClassifier, PerGDRORegressor, GroupDROClassifier, GroupDRORegressor]

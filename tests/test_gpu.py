@@ -15,8 +15,8 @@ from pergdro_sklearn import (
     PerGDRORegressor,
     PerGDROSearchCV,
 )
-from pergdro_sklearn._base import resolve_device
-from pergdro_sklearn._batched import fit_candidates
+from pergdro_sklearn._estimators.batched import fit_candidates
+from pergdro_sklearn._train.data import resolve_device
 
 pytestmark = pytest.mark.gpu
 FAST = dict(hidden_layer_sizes=(16,), max_iter=3, random_state=0)

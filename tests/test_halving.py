@@ -10,8 +10,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from pergdro_sklearn import PerGDROClassifier, PerGDRORegressor, PerGDROSearchCV
-from pergdro_sklearn._checkpoint import EvaluationRecord, check_record
-from pergdro_sklearn._halving import (
+from pergdro_sklearn._search.halving import (
     is_reference,
     n_survivors,
     reach_ranks,
@@ -19,6 +18,7 @@ from pergdro_sklearn._halving import (
     rung_threshold,
     survivors,
 )
+from pergdro_sklearn._search.records import EvaluationRecord, check_record
 
 PARAMS = [
     dict(rho=0.0, epsilon=0.0),
@@ -269,8 +269,8 @@ def test_halving_needs_batches(shifted):
 
 
 def test_a_batch_that_diverges_mid_halving_is_finished_without_it(shifted, monkeypatch):
-    from pergdro_sklearn._batched import BatchedRun
-    from pergdro_sklearn._training import TrainingDivergedError
+    from pergdro_sklearn._estimators.batched import BatchedRun
+    from pergdro_sklearn._train.loop import TrainingDivergedError
 
     X, y, groups, cv = _holdout(shifted)
     reference = _search(PerGDROClassifier(**NET), cv).fit(X, y, groups=groups)

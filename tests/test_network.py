@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from pergdro_sklearn._network import (
+from pergdro_sklearn._train.network import (
     ACTIVATIONS,
     MLP,
     BatchedMLP,
@@ -112,7 +112,7 @@ def test_input_gradients_only_restores_flags_after_an_error():
 def test_cross_entropy_of_a_narrow_output_layout_equals_torch():
     from torch.nn import functional as F
 
-    from pergdro_sklearn._losses import cross_entropy
+    from pergdro_sklearn._train.losses import cross_entropy
 
     net, _ = _batched(2, 3, (8,), "relu")  # 3 outputs: laid out classes-outer
     x = torch.randn(3, 7, 2, dtype=torch.float64)
@@ -142,8 +142,9 @@ def test_forward_without_a_graph_equals_the_fused_forward(activation):
 
 
 def test_training_attack_runs_with_the_parameters_frozen(shifted, monkeypatch):
-    from pergdro_sklearn import PerGDROClassifier, _training
-    from pergdro_sklearn._batched import fit_candidates
+    from pergdro_sklearn import PerGDROClassifier
+    from pergdro_sklearn._estimators.batched import fit_candidates
+    from pergdro_sklearn._train import loop as _training
 
     flags = []
     attack = _training.wasserstein_attack

@@ -10,7 +10,7 @@ from sklearn.model_selection import cross_validate
 from sklearn.utils._param_validation import InvalidParameterError
 
 from pergdro_sklearn import GroupDROClassifier, PerGDROClassifier, PerGDROSearchCV
-from pergdro_sklearn._base import encode_groups, index_groups, resolve_epsilons
+from pergdro_sklearn._groups import encode_groups, index_groups, resolve_epsilons
 from pergdro_sklearn.metrics import get_scorer, group_scores
 
 pd = pytest.importorskip("pandas")
@@ -204,7 +204,7 @@ def test_epsilon_series_with_other_labels_is_refused(index):
 # Attack step size, Wasserstein order, class labels
 # ---------------------------------------------------------------------------
 def _recorded_steps(monkeypatch, est, X, y, groups):
-    import pergdro_sklearn._training as training
+    import pergdro_sklearn._train.loop as training
 
     seen = []
     real = training.wasserstein_attack

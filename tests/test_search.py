@@ -30,7 +30,8 @@ from pergdro_sklearn import (
     PerGDROSearchCV,
 )
 from pergdro_sklearn._constants import NONFINITE_SCORE_PENALTY
-from pergdro_sklearn._search import factorial_grid, make_group_folds
+from pergdro_sklearn._search.space import factorial_grid
+from pergdro_sklearn._splits import make_group_folds
 from pergdro_sklearn.datasets import make_shifted_groups
 
 # Tiny networks, few epochs, few candidates; "sampling" keeps the GP's acquisition cheap.
@@ -725,7 +726,7 @@ def test_blas_gaussian_process_matches_skopt():
     from scipy.linalg import cho_solve
     from skopt.learning import GaussianProcessRegressor
 
-    from pergdro_sklearn._surrogate import make_surrogate
+    from pergdro_sklearn._search.surrogate import make_surrogate
 
     rng = np.random.default_rng(0)
     dims = [(0.0, 1.0), (0.0, 1.0), (0.0, 1.0)]

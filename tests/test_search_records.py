@@ -1,16 +1,20 @@
-"""Evaluation records: optional arrays from the workers, JSON round trip."""
+"""Evaluation records: typed fields, optional arrays from the workers, JSON round trip."""
 
 import json
 
 import numpy as np
 
 from pergdro_sklearn import PerGDROClassifier, PerGDROSearchCV
-from pergdro_sklearn._checkpoint import EvaluationRecord, read_checkpoint
-from pergdro_sklearn._evaluate import validation_predictions
+from pergdro_sklearn._search.checkpoint import read_checkpoint
+from pergdro_sklearn._search.records import EvaluationRecord
 from pergdro_sklearn._splits import make_group_folds
 from pergdro_sklearn.datasets import make_shifted_groups
 
 NET = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
+
+
+def validation_predictions(candidate, X_val, y_val, groups_val):
+    return {"val_predictions": candidate.predict_proba(X_val)}
 
 
 class PredictionsSearch(PerGDROSearchCV):
@@ -38,9 +42,11 @@ def test_workers_send_back_validation_predictions_into_the_records(tmp_path):
     PerGDROSearchCV(PerGDROClassifier(**NET), cv=folds, n_iter=2, n_initial_points=2,
                     checkpoint=plain, refit=False, random_state=0).fit(X, y, groups=groups)
     for r in json.loads(plain.read_text())["evaluations"]:
-        # the pick's numbers: a standard error and a collapse flag per split, no arrays
-        assert set(r["extra"]) == {"std_error", "collapsed"}
-        assert all(np.ndim(v) == 0 for values in r["extra"].values() for v in values)
+        # the pick's numbers, in typed fields: a standard error and a collapse flag per
+        # split, no arrays, nothing left in extra
+        assert "extra" not in r and "predictions" not in r
+        assert len(r["std_error"]) == len(r["collapsed"]) == 1
+        assert r["std_error"][0] > 0 and r["collapsed"] == [False]
 
 
 def test_record_json_round_trip_and_older_records_without_new_fields():
@@ -54,3 +60,15 @@ def test_record_json_round_trip_and_older_records_without_new_fields():
     del payload["extra"], payload["x"], payload["origin"]  # fields with defaults
     older = EvaluationRecord.from_json(payload)
     assert older.extra == {} and older.origin is None
+
+
+def test_records_written_with_the_picks_numbers_in_extra_still_load():
+    """Checkpoints from before the typed fields kept std_error, collapsed and
+    predictions in ``extra``; they load into the fields."""
+    payload = dict(rho=0.5, epsilon=[0.1], test_objective=[0.3], fit_time=[1.0],
+                   score_time=[0.1], val_loss=[[0.2]], val_metric=[[0.9]], x=[0.5, 0.1],
+                   extra={"std_error": [0.05], "collapsed": [True], "predictions": [[0.5]],
+                          "mine": [1]})
+    record = EvaluationRecord.from_json(payload)
+    assert record.std_error == [0.05] and record.collapsed == [True]
+    assert record.predictions == [[0.5]] and record.extra == {"mine": [1]}

@@ -37,8 +37,7 @@ def _rebuilt(estimator, search, row, X, y, groups, train):
 
 
 @pytest.mark.parametrize("name", ["worst_group_accuracy", "worst_group_error",
-                                  "worst_group_log_loss", "worst_group_loss", "robust",
-                                  "worst_group_mse"])
+                                  "worst_group_log_loss", "worst_group_loss", "robust"])
 def test_a_name_means_the_same_in_the_search_and_in_the_scorers(name, data, holdout):
     X, y, groups = data
     (train, val), = holdout
@@ -80,6 +79,11 @@ def test_a_metric_refuses_the_wrong_kind_of_estimator(data):
     regressor = PerGDRORegressor(**NET).fit(X, y.astype(float), groups=groups)
     with pytest.raises(ValueError, match="not defined for regressors"):
         score_group_metric("worst_group_accuracy", regressor, X, y, groups=groups)
+    # the squared error of class labels means nothing (and fails on string labels)
+    classifier = PerGDROClassifier(**NET).fit(X, np.array(["a", "b"])[y], groups=groups)
+    with pytest.raises(ValueError, match="not defined for classifiers"):
+        score_group_metric("worst_group_mse", classifier, X, np.array(["a", "b"])[y],
+                           groups=groups)
     with pytest.raises(ValueError, match="Unknown objective.*worst_group_loss"):
         PerGDROSearchCV(PerGDROClassifier(**NET), objective="best_group").fit(
             X, y, groups=groups)

@@ -6,18 +6,14 @@ import warnings
 import numpy as np
 import pytest
 
-from pergdro_sklearn import (
-    EnsembleSelectionClassifier,
-    PerGDROClassifier,
-    PerGDROSearchCV,
-)
-from pergdro_sklearn._radius_scale import (
+from pergdro_sklearn import EnsembleSelectionClassifier, PerGDROClassifier, PerGDROSearchCV
+from pergdro_sklearn._search.bounds import (
     auto_epsilon_bounds,
     auto_rho_upper,
     class_gap,
     size_factor,
 )
-from pergdro_sklearn._selection import (
+from pergdro_sklearn._search.selection import (
     collapsed_prediction,
     pick,
     robustness,

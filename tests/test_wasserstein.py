@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pergdro_sklearn._constants import PGD_STEP_MULTIPLIER
-from pergdro_sklearn._wasserstein import (
+from pergdro_sklearn._train.wasserstein import (
     project_perturbations,
     sample_in_budget,
     wasserstein_attack,

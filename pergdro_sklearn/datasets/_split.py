@@ -8,30 +8,14 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import type_of_target
 
+from .._splits import stratified_order
+
 # A class x group cell needs this many rows to have one in each of train, validation and test.
 _MIN_CELL = 3
 
 
 def _round_half_up(value: float) -> int:
     return int(np.floor(value + 0.5))
-
-
-def _stratified_order(labels: np.ndarray, rng: np.random.RandomState) -> np.ndarray:
-    """Random order of ``range(len(labels))`` in which every prefix is class balanced.
-
-    Each class is shuffled and its members are placed at the evenly spaced keys
-    ``(rank + u_c) / n_c`` (``u_c`` uniform, one per class); sorting the keys interleaves the
-    classes so that any contiguous block holds each class within about one row of its
-    proportional share.
-    """
-    positions, keys = [], []
-    for cls in np.unique(labels):
-        members = rng.permutation(np.flatnonzero(labels == cls))
-        n_c = len(members)
-        positions.append(members)
-        keys.append((np.arange(n_c) + rng.uniform()) / n_c)
-    positions_arr = np.concatenate(positions)
-    return positions_arr[np.argsort(np.concatenate(keys), kind="stable")]
 
 
 def train_val_test_split_by_group(
@@ -172,7 +156,7 @@ def train_val_test_split_by_group(
         else:
             use_classes = False
         if use_classes:
-            order = members[_stratified_order(y[members], rng)]
+            order = members[stratified_order(y[members], rng)]
         else:
             order = rng.permutation(members)
             if class_stratified:

@@ -8,11 +8,11 @@ Torch does the within-group attack on whole groups; numpy does the rest
 import numpy as np
 import torch
 
-from ._losses import output_lipschitz
-from ._network import ACTIVATION_LIPSCHITZ
-from ._training import group_counts, group_sums
-from ._wasserstein import wasserstein_attack
-from .divergences import worst_case_weights
+from ..divergences import worst_case_weights
+from .groups import group_counts, group_sums
+from .losses import output_lipschitz
+from .network import ACTIVATION_LIPSCHITZ
+from .wasserstein import wasserstein_attack
 
 
 def group_mean_losses(forward, loss, X, y, group_index, n_groups, attack=None,
@@ -90,7 +90,7 @@ def bound_report(clean, robust, nominal, rho, divergence, epsilons, lip_certifie
 
 
 def network_lipschitz(module):
-    """Certified Lipschitz constant of an :class:`~._network.MLP` in its input (L2).
+    """Certified Lipschitz constant of an :class:`~_train.network.MLP` in its input (L2).
 
     The product of the layers' spectral norms times the activations' constants.
     """

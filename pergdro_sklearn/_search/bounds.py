@@ -27,7 +27,7 @@ import numpy as np
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 
-from .divergences import check_divergence, divergence_value
+from ..divergences import check_divergence, divergence_value
 
 # Rows per group used as queries and rows per class used as references when
 # measuring distances (a random subsample above that; the scale is a mean).

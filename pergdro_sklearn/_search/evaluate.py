@@ -24,16 +24,10 @@ from sklearn.metrics import accuracy_score, mean_squared_error
 from sklearn.metrics import get_scorer as sklearn_get_scorer
 from sklearn.utils.parallel import Parallel, delayed
 
-from . import metrics as _metrics
-from ._halving import (
-    is_reference,
-    reach_ranks,
-    rung_epochs,
-    rung_threshold,
-    survivors,
-)
-from ._selection import collapsed_prediction, worst_group_standard_error
-from ._template import take
+from .. import metrics as _metrics
+from .halving import is_reference, reach_ranks, rung_epochs, rung_threshold, survivors
+from .selection import collapsed_prediction, worst_group_standard_error
+from .template import take
 
 
 class FitResult(NamedTuple):
@@ -48,8 +42,9 @@ class FitResult(NamedTuple):
 class SplitScore:
     """What a worker sends back for one candidate on one split: numbers only.
 
-    ``extra`` holds optional arrays (name -> array) that a search asks its workers
-    for, for example validation predictions.
+    ``std_error``, ``collapsed`` and ``predictions`` are what the pick needs
+    (:class:`SelectionStats`); ``extra`` holds what a subclass's ``_worker_extras``
+    return.
     """
 
     objective: float
@@ -60,6 +55,9 @@ class SplitScore:
     error: object = None
     extra: dict = field(default_factory=dict)
     epochs: object = None
+    std_error: float = float("nan")
+    collapsed: bool = False
+    predictions: object = None
 
 
 def _scorer_takes_groups(scorer):
@@ -115,10 +113,12 @@ class Scoring:
     error_score : "raise" or float
     labels : ndarray of shape (n_groups,)
         The group labels, in the order of the per-group arrays.
+    selection : SelectionStats or None, default=None
+        Computes what the pick needs on each validation part (in the worker).
     extras : tuple of callables, default=()
         Each ``extra(candidate, X_val, y_val, groups_val) -> dict`` runs in the
         worker on the fitted candidate; the arrays (or numbers) it returns come
-        back in ``SplitScore.extra`` (e.g. :func:`validation_predictions`).
+        back in ``SplitScore.extra``.
     """
 
     objective: str
@@ -126,6 +126,7 @@ class Scoring:
     is_classifier: bool
     error_score: object
     labels: np.ndarray
+    selection: object = None
     extras: tuple = ()
 
     @property
@@ -167,10 +168,10 @@ class Scoring:
 
 
 @dataclass(frozen=True)
-class SelectionExtras:
+class SelectionStats:
     """What the search's pick needs from one validation part, computed in the worker.
 
-    Called as an entry of ``Scoring.extras``; returns ``std_error`` (standard error
+    ``Scoring.selection``; called on a fitted candidate, returns ``std_error`` (standard error
     of the worst group's mean row loss, log loss or squared error, or of its error
     rate for ``"worst_group_error"``; NaN for other objectives, whose spread comes
     from the splits), ``collapsed`` (one class, or a constant, for every row) and,
@@ -193,7 +194,7 @@ class SelectionExtras:
             if self.objective == "worst_group_error":
                 rows = (chosen != position).astype(float)
             else:
-                rows = -np.log(np.clip(prediction[np.arange(n), position], 1e-15, None))
+                rows = _metrics._log_loss_rows(prediction, position)
             collapsed = collapsed_prediction(chosen, True)
         else:
             prediction = np.asarray(candidate.predict(X_val), dtype=float).reshape(n, -1)
@@ -201,20 +202,13 @@ class SelectionExtras:
             rows = ((prediction - target) ** 2).mean(axis=1)
             collapsed = collapsed_prediction(prediction, False, target)
         known = self.objective in ("worst_group_loss", "worst_group_error")
-        extra = {
+        return {
             "std_error": (worst_group_standard_error(rows, val_index, self.labels.shape[0])
                           if known else float("nan")),
             "collapsed": bool(collapsed),
+            "predictions": prediction.astype(np.float32) if self.keep_predictions else None,
         }
-        if self.keep_predictions:
-            extra["predictions"] = prediction.astype(np.float32)
-        return extra
 
-
-def validation_predictions(candidate, X_val, y_val, groups_val):
-    """``{"val_predictions": ...}``: ``predict_proba`` of a classifier, else ``predict``."""
-    method = "predict_proba" if hasattr(candidate, "predict_proba") else "predict"
-    return {"val_predictions": np.asarray(getattr(candidate, method)(X_val))}
 
 
 def _fit_one(template, X, y, groups, train, params, error_score):
@@ -251,6 +245,8 @@ def _score_fit(fit, X, y, groups, val, scoring):
     try:
         X_val = take(X, val)
         value, clean, metric = scoring.score(fit.estimator, X_val, y[val], groups[val])
+        stats = ({} if scoring.selection is None
+                 else scoring.selection(fit.estimator, X_val, y[val], groups[val]))
         extra = scoring.extra(fit.estimator, X_val, y[val], groups[val])
     except Exception:
         if scoring.error_score == "raise":
@@ -258,7 +254,7 @@ def _score_fit(fit, X, y, groups, val, scoring):
         return SplitScore(np.nan, fit.fit_time, time.perf_counter() - start, nan, nan,
                           traceback.format_exc())
     return SplitScore(value, fit.fit_time, time.perf_counter() - start, clean, metric,
-                      extra=extra)
+                      extra=extra, **stats)
 
 
 def _evaluate_one(template, X, y, groups, fold, params, scoring):
@@ -279,9 +275,9 @@ def _evaluate_halving(template, X, y, groups, fold, params_list, scoring, halvin
     """Worker task: successive halving of candidates trained together on a split.
 
     The candidates train as one network to each rung's epochs
-    (:func:`~._halving.rung_epochs`); after every rung but the last they are
+    (:func:`~_search.halving.rung_epochs`); after every rung but the last they are
     scored on the validation rows and only the best ``1 / factor``, those within
-    one standard error of the best (:func:`~._halving.rung_threshold`) and ERM
+    one standard error of the best (:func:`~_search.halving.rung_threshold`) and ERM
     continue. A dropped candidate's score is the one it reached, with ``epochs``
     set to the epochs it trained; the survivors of the last rung have
     ``epochs=None`` (fully trained). Each candidate's ``fit_time`` is its share of
@@ -316,8 +312,8 @@ def _evaluate_halving(template, X, y, groups, fold, params_list, scoring, halvin
                 for i, score in zip(run.active, rung_scores):
                     scores[i] = score
                 break
-            band = rung_threshold(objectives, [s.extra.get("std_error", np.nan)
-                                               for s in rung_scores], reference[run.active])
+            band = rung_threshold(objectives, [s.std_error for s in rung_scores],
+                                  reference[run.active])
             kept = survivors(objectives, factor, protected=reference[run.active],
                              threshold=band, reach=reach[run.active])
             for position in np.setdiff1d(np.arange(len(run.active)), kept):
@@ -475,5 +471,5 @@ def build_cv_results(records, labels, n_splits, is_classifier, max_iter=None):
     return results
 
 
-__all__ = ["validation_predictions", "FitResult", "Scoring", "SplitScore", "build_cv_results",
+__all__ = ["FitResult", "Scoring", "SelectionStats", "SplitScore", "build_cv_results",
            "evaluate_candidates", "resolve_objective"]

@@ -6,9 +6,9 @@ trained on the training part of each split and scored on the validation part; th
 optimiser minimises the mean validation objective across splits.
 
 The pieces live in their own modules: the search space and initial design in
-:mod:`._search_space`, the validation splits in :mod:`._splits`, fitting and
-scoring in the workers in :mod:`._evaluate`, evaluation records and the checkpoint
-file in :mod:`._checkpoint`. This module holds the estimator: ``fit`` sets up,
+:mod:`_search.space`, the validation splits in :mod:`._splits`, fitting and
+scoring in the workers in :mod:`_search.evaluate`, evaluation records and the checkpoint
+file in :mod:`_search.checkpoint`. This module holds the estimator: ``fit`` sets up,
 runs the search with an ``evaluate`` callback, picks the best candidate and refits.
 """
 
@@ -32,19 +32,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._base import (
-    GROUPS_MISSING_FIX,
-    SEED_MAX,
-    GroupsMissingWarning,
-    configure_progress_logging,
-    encode_groups,
-)
-from ._checkpoint import (
-    Checkpoint,
-    hash_folds,
-    search_fingerprint_of,
-)
-from ._constants import (
+from .._constants import (
     DEFAULT_BATCH_CANDIDATES,
     DEFAULT_HALVING_RUNGS,
     DEFAULT_REFIT_SEEDS,
@@ -52,27 +40,24 @@ from ._constants import (
     DEFAULT_SEARCH_OBJECTIVE,
     DEFAULT_SEARCH_SELECTION,
     MIN_ROWS_PER_GROUP,
+    SEED_MAX,
 )
-from ._evaluate import (
-    FitResult,
-    Scoring,
-    SelectionExtras,
-    build_cv_results,
-    resolve_objective,
-)
-from ._search_delegate import BestEstimatorMixin
-from ._search_loop import SearchLoopMixin
-from ._search_pick import PickMixin
-from ._search_space import (
+from .._groups import GROUPS_MISSING_FIX, GroupsMissingWarning, encode_groups
+from .._splits import make_folds, make_group_folds
+from .checkpoint import Checkpoint, hash_folds, search_fingerprint_of
+from .delegate import BestEstimatorMixin
+from .evaluate import FitResult, Scoring, SelectionStats, build_cv_results, resolve_objective
+from .loop import SearchLoopMixin
+from .pick import PickMixin
+from .selection import SELECTIONS
+from .space import (
     INITIAL_POINT_GENERATORS,
     SearchSpace,
     describe_bounds,
     factorial_grid,
     resolve_bounds,
 )
-from ._selection import SELECTIONS
-from ._splits import make_folds, make_group_folds
-from ._template import SearchTemplate
+from .template import SearchTemplate
 
 logger = logging.getLogger("pergdro_sklearn")
 
@@ -409,7 +394,7 @@ dict, default="auto"
 
     # Functions extra(candidate, X_val, y_val, groups_val) -> dict run in the workers
     # on every fitted candidate; what they return is kept in EvaluationRecord.extra
-    # (e.g. _evaluate.validation_predictions, for a pick that needs predictions).
+    # (a hook for subclasses; the package's own picks use the typed fields).
     _worker_extras = ()
 
     _parameter_constraints: dict = {
@@ -536,7 +521,6 @@ dict, default="auto"
         """Validate, build the space, resume the checkpoint, make the splits."""
         template = SearchTemplate(self.estimator)
         self._is_classifier = is_classifier(self.estimator)
-        configure_progress_logging(self.verbose)
         self._callbacks()  # fail early on bad callbacks
         if self.halving_factor is not None and self.batch_candidates < 2:
             raise ValueError(
@@ -586,10 +570,10 @@ dict, default="auto"
             raise
         checkpoint.start(fingerprint=search_fingerprint, seed=seed, folds_hash=folds_hash,
                          dimensions=space.names, groups=[str(g) for g in labels.tolist()])
+        selection = SelectionStats(objective_name, self._is_classifier, labels,
+                                   self.selection == "ensemble")
         scoring = Scoring(objective_name, scorer, self._is_classifier, self.error_score, labels,
-                          extras=(SelectionExtras(objective_name, self._is_classifier, labels,
-                                                  self.selection == "ensemble"),
-                                  *self._worker_extras))
+                          selection=selection, extras=tuple(self._worker_extras))
         return _SearchRun(template, X, y, groups, labels, group_index, space, folds, scoring,
                           checkpoint, [] if state is None else list(state["evaluations"]),
                           int(design_seed), int(optimizer_seed))

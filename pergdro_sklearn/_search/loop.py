@@ -13,10 +13,11 @@ import time
 import numpy as np
 from joblib import effective_n_jobs
 
-from ._checkpoint import EvaluationRecord, Replay, evaluate_round, replace_repeats
-from ._evaluate import evaluate_candidates
-from ._search_space import initial_design, with_lows_first
-from ._surrogate import KernelRefitSchedule, make_surrogate
+from .checkpoint import Replay
+from .evaluate import evaluate_candidates
+from .records import EvaluationRecord
+from .space import initial_design, with_lows_first
+from .surrogate import KernelRefitSchedule, make_surrogate
 
 logger = logging.getLogger("pergdro_sklearn")
 
@@ -64,7 +65,7 @@ class SearchLoopMixin:
         then the GP's proposals, ``n_points`` per round; a proposal already
         evaluated is replaced by a random point. Each record is saved as soon as
         it is scored. A resumed search replays the saved rounds (see
-        :class:`~._checkpoint.Replay`): saved points are not evaluated again.
+        :class:`~_search.checkpoint.Replay`): saved points are not evaluated again.
 
         Returns
         -------
@@ -165,3 +166,33 @@ class SearchLoopMixin:
 
 
 __all__ = ["SearchLoopMixin"]
+
+
+def evaluate_round(saved, number, xs, origins, evaluate, params, checkpoint):
+    """The records of round ``number`` in ``xs`` order: the ``saved`` ones (by point)
+    reused, the others evaluated with ``evaluate`` and appended to ``checkpoint`` one
+    by one, as soon as each is scored."""
+    todo = [j for j, x in enumerate(xs) if tuple(x) not in saved]
+
+    def keep(position, record):
+        j = todo[position]
+        record.x, record.origin, record.round = xs[j], origins[j], number
+        checkpoint.append(record)
+
+    fresh = evaluate([params(xs[j]) for j in todo], on_record=keep) if todo else []
+    fresh = dict(zip(todo, fresh))
+    return [saved[tuple(x)] if tuple(x) in saved else fresh[j] for j, x in enumerate(xs)]
+
+
+def replace_repeats(xs, evaluated, space, rng):
+    """``xs`` with every point already in ``evaluated`` (or repeated within ``xs``)
+    replaced by a random point of ``space`` drawn with ``rng``: no point is
+    evaluated twice."""
+    seen = set(evaluated)
+    unique = []
+    for x in xs:
+        while tuple(x) in seen:
+            x = [float(v) for v in space.rvs(random_state=rng)[0]]
+        seen.add(tuple(x))
+        unique.append(x)
+    return unique

@@ -15,7 +15,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 from sklearn.utils import _safe_indexing
 
-from ._batched import can_batch, fit_candidates
+from .._estimators.batched import can_batch, fit_candidates
 
 
 def _is_pergdro(estimator):
@@ -51,7 +51,7 @@ class SearchTemplate:
     ----------
     path : str
         Prefix of the Per-GDRO step's parameters (``""`` without a Pipeline,
-        ``"perg­droclassifier__"`` for ``make_pipeline(..., PerGDROClassifier())``).
+        ``"pergdroclassifier__"`` for ``make_pipeline(..., PerGDROClassifier())``).
     final : estimator
         The Per-GDRO step of the template (unfitted).
     """
@@ -114,7 +114,7 @@ class SearchTemplate:
 
 
     def start_batch(self, params_list, X, y, groups):
-        """A :class:`~._batched.BatchedRun` of the candidates (transformers fitted once),
+        """A :class:`~_estimators.batched.BatchedRun` of the candidates (transformers fitted once),
         whose estimators come back as whole Pipelines; or, when the module cannot be
         batched, the list of candidates already fitted one by one."""
         prefix, Xt = self.fit_transformers(X, y) if self.is_pipeline else (None, X)
@@ -125,7 +125,7 @@ class SearchTemplate:
 
 
 class _PipelineRun:
-    """A :class:`~._batched.BatchedRun` whose estimators are wrapped (Pipelines)."""
+    """A :class:`~_estimators.batched.BatchedRun` whose estimators are wrapped (Pipelines)."""
 
     def __init__(self, run, wrap):
         self.run = run

@@ -2,7 +2,7 @@
 
 Both exist for speed: with hundreds of evaluations, skopt's default GP spends
 its time re-optimising kernel hyperparameters on every tell and computing
-predictive variances without BLAS. The search itself is in :mod:`._search`.
+predictive variances without BLAS. The search itself is in :mod:`_search.search`.
 """
 
 import numpy as np

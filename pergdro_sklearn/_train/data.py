@@ -4,7 +4,7 @@
 the group labels and counts, the nominal group weights, the row weights, the batch
 size and the optional early-stopping holdout. Building it touches no estimator
 state that survives a failure; the per-candidate part (network, optimiser,
-inter-group weighting) lives in :mod:`._base`.
+inter-group weighting) lives in :mod:`_estimators.base`.
 """
 
 from dataclasses import dataclass, field
@@ -13,8 +13,6 @@ from numbers import Integral
 import numpy as np
 import scipy.sparse as sp
 import torch
-
-from ._constants import MIN_ROWS_PER_GROUP
 
 
 @dataclass
@@ -111,36 +109,34 @@ def check_group_weights(weights, group_index, labels):
         )
 
 
-def stratified_holdout(group_index, strata, fraction, rng):
-    """Boolean mask of a holdout with ``fraction`` of each group's rows.
-
-    Within each group the rows are shuffled, ordered by ``strata`` (the class, or
-    zeros) and taken at evenly spaced positions, so each stratum's share is kept.
-    Every group keeps at least one row on each side.
-    """
-    mask = np.zeros(group_index.shape[0], dtype=bool)
-    for g in np.unique(group_index):
-        rows = np.flatnonzero(group_index == g)
-        n_g = rows.shape[0]
-        if n_g < MIN_ROWS_PER_GROUP:
-            raise ValueError(
-                f"Early stopping needs at least {MIN_ROWS_PER_GROUP} rows per group "
-                f"(one for training, one for validation); a group has {n_g}."
-            )
-        n_val = int(np.clip(round(fraction * n_g), 1, n_g - 1))
-        rows = rows[rng.permutation(n_g)]
-        rows = rows[np.argsort(strata[rows], kind="stable")]
-        picks = np.floor((np.arange(n_val) + 0.5) * n_g / n_val).astype(int)
-        mask[rows[picks]] = True
-    return mask
-
-
 __all__ = [
     "TrainingData",
     "check_group_weights",
     "check_hidden_layer_sizes",
     "features_to_device",
     "group_row_scale",
-    "stratified_holdout",
     "take_rows",
 ]
+
+
+def resolve_device(device):
+    """``"auto"`` picks CUDA when torch sees a GPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' was requested but torch sees no CUDA device.")
+    return torch.device(device)
+
+
+def as_float_tensor(array, device):
+    """A float32 tensor on ``device`` (a fresh, writable copy; sparse input made dense)."""
+    if sp.issparse(array):
+        array = array.toarray()
+    return torch.from_numpy(np.array(array, dtype=np.float32)).to(device)
+
+
+def copy_generator(gen):
+    """An independent generator in the same state (so a failed fit leaves the old one)."""
+    new = torch.Generator(device=gen.device)
+    new.set_state(gen.get_state())
+    return new

@@ -31,15 +31,17 @@ from typing import NamedTuple
 
 import torch
 
-from ._constants import (
+from .._constants import (
     ATTACKS,
     DEFAULT_ATTACK_STEPS,
     FGSM_STEP_MULTIPLIER,
     PGD_STEP_MULTIPLIER,
     WASSERSTEIN_ORDERS,
 )
+from .groups import group_sums
 
 __all__ = [
+    "check_order",
     "default_step_multiplier",
     "project_perturbations",
     "sample_in_budget",
@@ -52,13 +54,16 @@ __all__ = [
 # ----------------------------------------------------------------------------------------------
 
 
-def _check_order(order):
+def check_order(order, name="order"):
     """Normalise a Wasserstein order to one of ``1``, ``2`` or ``"inf"``.
 
     Parameters
     ----------
     order : {1, 2, "inf"} or float
-        The order; ``float("inf")``, ``1.0`` and ``2.0`` are accepted too.
+        The order; ``"infinity"``, ``float("inf")`` (``np.inf``), ``1.0`` and ``2.0``
+        are accepted too.
+    name : str, default="order"
+        The parameter's name in the error message.
 
     Returns
     -------
@@ -78,7 +83,8 @@ def _check_order(order):
             return "inf"
         if order in (1, 2):
             return int(order)
-    raise ValueError(f"order must be one of {WASSERSTEIN_ORDERS} (or float('inf')); got {order!r}.")
+    raise ValueError(f"{name} must be one of {WASSERSTEIN_ORDERS} (or 'infinity', np.inf); "
+                     f"got {order!r}.")
 
 
 def default_step_multiplier(method):
@@ -170,8 +176,7 @@ def _group_layout(group_index, n_groups, dtype, order=1):
 
 def _segment_sum(values, layout):
     """Sum ``values`` of shape ``(..., n)`` over the rows of each group: ``(..., G)``."""
-    out = values.new_zeros(*values.shape[:-1], layout.n_groups)
-    return out.index_add_(-1, layout.group_index, values)
+    return group_sums(values, layout.group_index, layout.n_groups)
 
 
 def _rows(per_group, layout):
@@ -290,7 +295,7 @@ def project_perturbations(delta, group_index, radii, order):
             [0.0000, 0.0000],
             [0.0000, 0.0000]])
     """
-    order = _check_order(order)
+    order = check_order(order)
     if not isinstance(delta, torch.Tensor) or delta.ndim < 2:
         raise ValueError("delta must be a tensor of shape (..., n, d).")
     if not delta.dtype.is_floating_point:
@@ -387,7 +392,7 @@ def sample_in_budget(shape, group_index, radii, order, generator=None, device=No
     >>> bool((delta.norm(dim=-1)[:2] <= 0.5).all()), bool((delta[2:] == 0).all())
     (True, True)
     """
-    order = _check_order(order)
+    order = check_order(order)
     shape = tuple(int(s) for s in shape)
     if len(shape) < 2 or any(s < 0 for s in shape):
         raise ValueError(f"shape must be (..., n, d) with nonnegative sizes; got {shape}.")
@@ -551,7 +556,7 @@ def wasserstein_attack(
         return _attack(forward, loss, X.detach(), y, group_index,
                        radii.expand(*X.shape[:-2], radii.shape[-1]), order, method, steps,
                        step_size, random_start, generator, callback)
-    order = _check_order(order)
+    order = check_order(order)
     if method not in ATTACKS:
         raise ValueError(f"method must be one of {ATTACKS}; got {method!r}.")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:

@@ -3,7 +3,7 @@
 :class:`EnsembleSelectionClassifier` and :class:`EnsembleSelectionRegressor` fit a
 list of candidate estimators on a training part, choose a weighted ensemble of them
 by greedy selection with replacement on the validation part (Caruana et al., 2004;
-:func:`pergdro_sklearn._ensemble_selection.greedy_ensemble_selection`), then refit
+:func:`_ensemble.selection.greedy_ensemble_selection`), then refit
 the chosen members on all rows. ``from_fitted`` wraps members that are already
 fitted (chosen elsewhere, e.g. by a search) into a fitted ensemble.
 """
@@ -21,20 +21,21 @@ from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _num_samples, check_array, check_is_fitted, validate_data
 
-from ._base import encode_groups, index_groups
-from ._constants import (
+from .._constants import (
     DEFAULT_ENSEMBLE_MAX_MEMBERS,
     DEFAULT_ENSEMBLE_VALIDATION_FRACTION,
     MIN_ROWS_PER_GROUP,
+    PROBA_CLIP,
 )
-from ._ensemble_selection import (
+from .._groups import encode_groups, index_groups, positions_in
+from .._splits import make_group_folds
+from .selection import (
     SELECTION_OBJECTIVES,
     candidate_group_losses,
     candidate_objectives,
     ensemble_objective,
     greedy_ensemble_selection,
 )
-from ._search import make_group_folds
 
 
 def _fit_takes_groups(estimator):
@@ -83,7 +84,7 @@ def stack_predictions(estimators, X, classes=None):
     Examples
     --------
     >>> from sklearn.dummy import DummyClassifier
-    >>> from pergdro_sklearn._ensemble import stack_predictions
+    >>> from pergdro_sklearn._ensemble.estimators import stack_predictions
     >>> member = DummyClassifier().fit([[0], [0]], ["b", "c"])
     >>> stack_predictions([member], [[0]], classes=["a", "b", "c"]).tolist()
     [[[0.0, 0.5, 0.5]]]
@@ -474,17 +475,17 @@ class EnsembleSelectionClassifier(ClassifierMixin, _BaseEnsembleSelection):
     >>> data = make_shifted_groups(random_state=0)
     >>> ensemble = EnsembleSelectionClassifier(
     ...     [("logistic", LogisticRegression()),
-    ...      ("tree", DecisionTreeClassifier(max_depth=4, random_state=0))],
-    ...     random_state=0)
+    ...      ("tree", DecisionTreeClassifier(max_depth=3, random_state=0))],
+    ...     random_state=3)
     >>> ensemble = ensemble.fit(data.X_train, data.y_train, groups=data.groups_train)
-    >>> ensemble.selection_counts_.tolist()  # the tree was selected twice
-    [1, 2]
+    >>> ensemble.selection_counts_.tolist()  # the tree was selected six times
+    [1, 6]
     >>> ensemble.weights_.round(3).tolist()
-    [0.333, 0.667]
+    [0.143, 0.857]
     >>> ensemble.candidate_objectives_.round(3).tolist()  # worst-group log loss alone
-    [0.255, 1.32]
-    >>> round(ensemble.validation_objective_, 3)
-    0.223
+    [0.388, 0.451]
+    >>> round(ensemble.validation_objective_, 3)  # the mix beats both members
+    0.305
     >>> ensemble.predict_proba(data.X_test[:2]).shape
     (2, 2)
 """
@@ -531,13 +532,7 @@ class EnsembleSelectionClassifier(ClassifierMixin, _BaseEnsembleSelection):
         y = check_array(y, ensure_2d=False, dtype=None, ensure_all_finite=False)
         if y.ndim != 1 or y.shape[0] != n_samples:
             raise ValueError(f"y must have shape ({n_samples},), got {y.shape}.")
-        index = np.clip(np.searchsorted(self.classes_, y), 0, self.classes_.shape[0] - 1)
-        unknown = self.classes_[index] != y
-        if np.any(unknown):
-            raise ValueError(
-                f"y contains labels not seen in fit: {np.unique(y[unknown]).tolist()}."
-            )
-        return index
+        return positions_in(self.classes_, y, "y")
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, groups=None):
@@ -640,7 +635,7 @@ class EnsembleSelectionClassifier(ClassifierMixin, _BaseEnsembleSelection):
     def decision_function(self, X):
         """Log-odds of the averaged probabilities, so that it ranks as they do.
 
-        Probabilities are clipped at 1e-15 before the logarithm.
+        Probabilities are clipped at ``1e-15`` before the logarithm.
 
         Parameters
         ----------
@@ -652,7 +647,7 @@ class EnsembleSelectionClassifier(ClassifierMixin, _BaseEnsembleSelection):
             ``log p_1 - log p_0`` for two classes, ``log p`` otherwise.
         """
         check_is_fitted(self)
-        log_proba = np.log(np.clip(self.predict_proba(X), 1e-15, None))
+        log_proba = np.log(np.clip(self.predict_proba(X), PROBA_CLIP, None))
         if log_proba.shape[1] == 2:
             return log_proba[:, 1] - log_proba[:, 0]
         return log_proba

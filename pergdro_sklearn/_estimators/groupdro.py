@@ -5,21 +5,17 @@ from numbers import Real
 from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import (
-    _TRAINING_ATTRIBUTES_DOC,
-    _TRAINING_OPTIONS_DOC,
-    BaseGroupRobustMLP,
-    ClassifierOutputs,
-    RegressorOutputs,
-)
-from ._constants import (
+from .._constants import (
     DEFAULT_GROUPDRO_STEP_SIZE,
     DEFAULT_HIDDEN_LAYER_SIZES,
     DEFAULT_N_ITER_NO_CHANGE,
     DEFAULT_TOL,
     DEFAULT_VALIDATION_FRACTION,
 )
-from ._training import GroupDROWeighting
+from .._train.weighting import GroupDROWeighting
+from .base import BaseGroupRobustMLP
+from .docstrings import TRAINING_ATTRIBUTES_DOC, TRAINING_OPTIONS_DOC
+from .outputs import ClassifierOutputs, RegressorOutputs
 
 
 class GroupDROMixin:
@@ -56,13 +52,13 @@ _GROUPDRO_DOC = """
     verbose : int, default=0
         As in :class:`PerGDROClassifier`.
     warm_start : bool, default=False
-""" + _TRAINING_OPTIONS_DOC + """
+""" + TRAINING_OPTIONS_DOC + """
     Attributes
     ----------
     groups_, group_counts_, group_weights_, group_weight_history_, loss_curve_,
     group_loss_curve_, module_, n_iter_, n_features_in_, feature_names_in_
         As in :class:`PerGDROClassifier`; ``group_weights_`` is GroupDRO's ``q``.
-""" + _TRAINING_ATTRIBUTES_DOC
+""" + TRAINING_ATTRIBUTES_DOC
 
 
 class GroupDROClassifier(GroupDROMixin, ClassifierOutputs, ClassifierMixin, BaseGroupRobustMLP):

@@ -17,7 +17,7 @@ likely its best-looking one is merely lucky. The rules here:
   points): the surrogate smooths each score with its neighbours'.
 - ``"ensemble"``: greedy ensemble selection with replacement (Caruana et al.,
   2004) on the candidates' validation predictions, see
-  :mod:`._ensemble_selection`.
+  :mod:`_ensemble.selection`.
 
 Candidates whose fit failed, whose objective is not finite, or whose predictions
 collapsed to one class are never picked.
@@ -236,10 +236,10 @@ def selection_columns(records, n_splits):
     std_error, collapsed = [], []
     failed = np.array([record.failed for record in records], dtype=bool)
     for record in records:
-        errors = record.extra.get("std_error", [float("nan")] * n_splits)
+        errors = record.std_error or [float("nan")] * n_splits
         errors = [float("nan") if e is None else float(e) for e in errors]
         std_error.append(combine_standard_errors(errors, record.test_objective))
-        collapsed.append(any(bool(c) for c in record.extra.get("collapsed", [False])))
+        collapsed.append(any(bool(c) for c in record.collapsed or [False]))
     return {"std_error_test_objective": np.array(std_error, dtype=float),
             "collapsed": np.array(collapsed, dtype=bool), "failed": failed}
 
@@ -292,7 +292,7 @@ def pick(selection, results, *, rho_high, epsilon_high, objective="worst_group_l
     weights : ndarray of float
         Their weights (summing to 1).
     """
-    from ._ensemble_selection import greedy_ensemble_selection
+    from .._ensemble.selection import greedy_ensemble_selection
 
     means = np.asarray(results["mean_test_objective"], dtype=float)
     failed = np.asarray(results["failed"], dtype=bool)

@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._constants import MAX_ENUMERATED_GRID_POINTS
+from .._constants import MAX_ENUMERATED_GRID_POINTS
 
 INITIAL_POINT_GENERATORS = ("grid", "lhs", "sobol", "halton", "hammersly", "random")
 
@@ -206,7 +206,7 @@ def factorial_grid(bounds, n_samples, random_state=None):
 
     Examples
     --------
-    >>> from pergdro_sklearn._search_space import factorial_grid
+    >>> from pergdro_sklearn._search.space import factorial_grid
     >>> sorted(factorial_grid([(0, 3), (0, 5)], 4, random_state=0).tolist())
     [[0.0, 0.0], [0.0, 5.0], [3.0, 0.0], [3.0, 5.0]]
     """
@@ -297,12 +297,12 @@ def describe_bounds(rho_bounds, epsilon_bounds, shared, labels, groups_given):
 def resolve_bounds(bounds, X, y, template, labels, group_index, train, is_classifier):
     """``(rho_bounds, epsilon_bounds)``, with ``"auto"`` measured on a training part.
 
-    See :mod:`._radius_scale`: the radii's scale comes from the distances between
+    See :mod:`_search.bounds`: the radii's scale comes from the distances between
     classes in the training rows ``train``, as the Per-GDRO step receives them
     (after a Pipeline's transformers, fitted on those rows only).
     """
-    from ._radius_scale import auto_epsilon_bounds, auto_rho_upper
-    from ._template import take
+    from .bounds import auto_epsilon_bounds, auto_rho_upper
+    from .template import take
 
     n_groups = labels.shape[0]
     rho = bounds["rho"]

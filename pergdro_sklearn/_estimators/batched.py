@@ -3,8 +3,8 @@
 At the paper's sizes per-call overhead, not arithmetic, dominates a fit, so
 ``C`` candidates that differ only in their radii train together: the data are
 validated and converted once, the candidates' weights are stacked into one
-network (:class:`~._network.BatchedMLP`, or any module through
-:class:`~._network.StackedModule`), the shared loop of :mod:`._training` runs once
+network (:class:`~_train.network.BatchedMLP`, or any module through
+:class:`~_train.network.StackedModule`), the shared loop of :mod:`_train.loop` runs once
 with a leading candidate dimension, and each candidate is unstacked into an
 ordinary fitted estimator afterwards. The work is done by the estimators'
 ``_fit_batched`` method; these functions are the entry points the search and the
@@ -14,7 +14,7 @@ A :class:`BatchedRun` is such a training held open between calls: it trains for
 as many epochs as asked, can drop candidates (their rows of every stacked
 parameter, of the optimiser's state and of the inter-group weights) and gives
 the kept ones back as fitted estimators at any epoch. The search's successive
-halving (:mod:`._halving`) is built on it.
+halving (:mod:`_search.halving`) is built on it.
 
 Candidates share the estimator's ``random_state``, so they start from the same
 weights and see the minibatches in the same order as sequential fits would.
@@ -23,22 +23,20 @@ one up to float rounding; FGSM's random starts are drawn jointly, so there the
 two agree in distribution, not bit for bit.
 """
 
+import warnings
+
 import numpy as np
+import torch
 from sklearn.base import clone
 
-from ._training import make_optimizer
-
-# Parameters that may differ between candidates trained in one batch.
-BATCHABLE_PARAMS = frozenset({"rho", "epsilon"})
+from .._train.loop import make_optimizer
+from .._train.network import BatchedMLP, StackedModule
 
 
 def can_batch(estimator, params_list):
     """Whether ``params_list`` only varies what batched training supports."""
-    from ._base import BaseGroupRobustMLP
-
-    if not isinstance(estimator, BaseGroupRobustMLP):
-        return False
-    return estimator._can_fit_batched(params_list)
+    can_fit = getattr(estimator, "_can_fit_batched", None)
+    return bool(can_fit is not None and can_fit(params_list))
 
 
 def fit_candidates(estimator, params_list, X, y, groups=None, sample_weight=None):
@@ -61,12 +59,84 @@ def fit_candidates(estimator, params_list, X, y, groups=None, sample_weight=None
     return estimator._fit_batched(params_list, X, y, groups=groups, sample_weight=sample_weight)
 
 
+class BatchedFitMixin:
+    """Fitting many candidates of one estimator as a single batched network.
+
+    Mixed into :class:`~.base.BaseGroupRobustMLP`, whose ``_prepare_data``,
+    ``_start_candidate``, ``_make_trainer`` and ``_progress`` it uses; which
+    parameters may differ between candidates is the estimator's
+    ``_batchable_params``, and ``_can_fit_batched`` says whether a list of them can
+    be batched.
+    """
+
+    def _stack(self, modules, n_features):
+        """The candidates' networks as one batched module, or None to fit one by one."""
+        if self.module is None:
+            return BatchedMLP(modules)
+        try:
+            stacked = StackedModule(modules)
+            stacked.check(n_features)
+        except Exception as exc:  # vmap cannot run this module
+            warnings.warn(
+                f"module cannot be batched with torch.func.vmap ({type(exc).__name__}: "
+                f"{exc}); training the {len(modules)} candidates one after another.",
+                UserWarning, stacklevel=3)
+            return None
+        return stacked
+
+    def _fit_batched(self, params_list, X, y, groups=None, sample_weight=None):
+        """Fit ``clone(self).set_params(**p)`` for every ``p`` as one batched network.
+
+        The data are validated and converted once and shared by all candidates;
+        each candidate starts from the weights, and sees the minibatches in the
+        order, that its own fit would use. Returns the fitted estimators.
+        """
+        run = self._start_batched(params_list, X, y, groups, sample_weight)
+        if isinstance(run, list):  # the module cannot be batched: fitted one by one
+            return run
+        run.train_to(self.max_iter)
+        return run.estimators(final=True)
+
+    def _start_batched(self, params_list, X, y, groups=None, sample_weight=None):
+        """A :class:`~_estimators.batched.BatchedRun` of the candidates ``params_list``, untrained.
+
+        The run trains all candidates as one network for as many epochs as asked,
+        can drop candidates between calls (successive halving) and gives the kept
+        ones back as fitted estimators. When the module cannot be batched, the
+        candidates are fitted one after another and the list of them is returned.
+        """
+        from .batched import BatchedRun
+
+        lead = clone(self)
+        data = lead._prepare_data(X, y, groups, sample_weight, warm=False)
+        candidates = [clone(self).set_params(**params) for params in params_list]
+        starts = [est._start_candidate(data, warm=False) for est in candidates]
+        module = lead._stack([start.module for start in starts], data.n_features)
+        if module is None:
+            for est, start in zip(candidates, starts):
+                est._train_one(data, start)
+            return candidates
+        n_candidates = len(candidates)
+        optimizer = make_optimizer(lead.solver, module.parameters(), lead.learning_rate_init,
+                                   0.0)
+        weighting = starts[0].weighting
+        weighting.rho = np.array([est.rho for est in candidates], dtype=float)
+        weighting.start(data.nominal, (n_candidates,), sampling=data.sampling)
+        radii = torch.stack([start.radii for start in starts])
+        report, close = lead._progress(n_candidates)
+        trainer = lead._make_trainer(data, starts[0], module, optimizer, weighting,
+                                     lead._attack_config(radii), (n_candidates,), report)
+        for start in starts:
+            start.generators = starts[0].generators
+        return BatchedRun(lead, data, candidates, starts, trainer, close)
+
+
 class BatchedRun:
     """Candidates training as one batched network, continued call by call.
 
     Made by an estimator's ``_start_batched``; holds the shared
-    :class:`~._setup.TrainingData`, the candidates (unfitted clones with their
-    radii), their starts and the :class:`~._training.Trainer` of the stacked
+    :class:`~_train.data.TrainingData`, the candidates (unfitted clones with their
+    radii), their starts and the :class:`~_train.loop.Trainer` of the stacked
     network.
 
     Attributes
@@ -154,4 +224,8 @@ class BatchedRun:
         return fitted
 
 
-__all__ = ["BATCHABLE_PARAMS", "BatchedRun", "can_batch", "fit_candidates"]
+__all__ = [
+    "BatchedRun",
+    "can_batch",
+    "fit_candidates",
+]

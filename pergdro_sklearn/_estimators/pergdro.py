@@ -9,18 +9,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import (
-    _TRAINING_ATTRIBUTES_DOC,
-    _TRAINING_OPTIONS_DOC,
-    BaseGroupRobustMLP,
-    ClassifierOutputs,
-    RegressorOutputs,
-    as_float_tensor,
-    check_radius,
-    index_groups,
-    resolve_epsilons,
-)
-from ._constants import (
+from .._constants import (
     DEFAULT_ATTACK_STEPS,
     DEFAULT_GROUP_STEP_SIZE,
     DEFAULT_HIDDEN_LAYER_SIZES,
@@ -32,31 +21,23 @@ from ._constants import (
     EVAL_ATTACK_STEPS,
     PGD_STEP_MULTIPLIER,
 )
-from ._network import MLP
-from ._risk import (
+from .._groups import check_radius, index_groups, resolve_epsilons
+from .._train.data import as_float_tensor
+from .._train.loop import AttackConfig
+from .._train.network import MLP
+from .._train.risk import (
     bound_report,
     certified_loss_lipschitz,
     empirical_loss_lipschitz,
     group_mean_losses,
     robust_objective,
 )
-from ._training import AttackConfig, PhiDivergenceWeighting
-from ._wasserstein import default_step_multiplier
-from .divergences import CressieRead, check_divergence
-
-ORDERS = {1: 1, 2: 2, "inf": "inf", float("inf"): "inf"}
-
-
-def normalise_order(order):
-    """``wasserstein_order`` as 1, 2 or ``"inf"`` (also ``np.inf``, ``float("inf")``)."""
-    try:
-        if isinstance(order, bool):
-            raise KeyError(order)
-        return ORDERS[order]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"wasserstein_order must be 1, 2 or infinity ('inf', np.inf), got {order!r}."
-        ) from None
+from .._train.wasserstein import check_order, default_step_multiplier
+from .._train.weighting import PhiDivergenceWeighting
+from ..divergences import CressieRead, check_divergence
+from .base import BaseGroupRobustMLP
+from .docstrings import TRAINING_ATTRIBUTES_DOC, TRAINING_OPTIONS_DOC
+from .outputs import ClassifierOutputs, RegressorOutputs
 
 
 def resolve_attack_step_size(step_size, method):
@@ -74,7 +55,7 @@ class PerGDROMixin:
         "rho": [Interval(Real, 0, None, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="left"), "array-like", dict],
         "divergence": [StrOptions(set(DIVERGENCE_NAMES)), CressieRead],
-        "wasserstein_order": [StrOptions({"inf"}), Options(Real, {1, 2, math.inf})],
+        "wasserstein_order": [StrOptions({"inf", "infinity"}), Options(Real, {1, 2, math.inf})],
         "attack": [StrOptions({"pgd", "fgsm"})],
         "attack_steps": [Interval(Integral, 0, None, closed="left")],
         "attack_step_size": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
@@ -87,15 +68,18 @@ class PerGDROMixin:
     def _epsilons(self, labels):
         check_radius(self.rho, "rho")
         check_divergence(self.divergence)
-        normalise_order(self.wasserstein_order)
+        self._order()
         return resolve_epsilons(self.epsilon, labels)
 
     def _make_weighting(self, nominal, counts):
         return PhiDivergenceWeighting(self.rho, check_divergence(self.divergence),
                                       self.group_step_size, self.group_weight_update)
 
+    def _order(self):
+        return check_order(self.wasserstein_order, "wasserstein_order")
+
     def _attack_config(self, radii):
-        return AttackConfig(radii=radii, order=normalise_order(self.wasserstein_order),
+        return AttackConfig(radii=radii, order=self._order(),
                             method=self.attack, steps=self.attack_steps,
                             step_size=resolve_attack_step_size(self.attack_step_size,
                                                                self.attack),
@@ -103,7 +87,7 @@ class PerGDROMixin:
 
     def _eval_attack(self, radii):
         steps = max(self.attack_steps, EVAL_ATTACK_STEPS)
-        return AttackConfig(radii=radii, order=normalise_order(self.wasserstein_order),
+        return AttackConfig(radii=radii, order=self._order(),
                             method="pgd", steps=steps, step_size=PGD_STEP_MULTIPLIER)
 
     def _epoch_callback(self, X, y, group_index):
@@ -149,7 +133,7 @@ class PerGDROMixin:
         lip_certified = certified_loss_lipschitz(
             self.module_, self._loss_name, self._n_outputs,
             huber_delta=getattr(self, "huber_delta", 1.0), X=X_t, y=y_t,
-            epsilons=epsilons, group_sizes=counts, order=normalise_order(self.wasserstein_order))
+            epsilons=epsilons, group_sizes=counts, order=self._order())
         lip_empirical = empirical_loss_lipschitz(self.module_, self._loss_fn(), X_t, y_t)
         return bound_report(clean, robust, counts / counts.sum(), rho,
                             check_divergence(self.divergence), epsilons, lip_certified,
@@ -238,7 +222,7 @@ _PERGDRO_PARAMS_DOC = """
 "cressie_read"} or CressieRead, default="kl"
         The phi-divergence of the inter-group ball (the paper's Table 1).
     wasserstein_order : {1, 2, "inf"} or np.inf, default="inf"
-        ``"inf"`` (or ``np.inf``): each row moves at most ``epsilon_g``; ``2``: the
+        ``"inf"`` (or ``"infinity"``, ``np.inf``): each row moves at most ``epsilon_g``; ``2``: the
         group's rows share the budget ``mean ||delta||^2 <= epsilon_g^2``; ``1``:
         ``mean ||delta|| <= epsilon_g``. Budgets apply to a group's rows in each
         minibatch. Other values are refused. The per-sample ball is the default: its
@@ -286,7 +270,7 @@ _PERGDRO_PARAMS_DOC = """
         Continue from the previous fit (weights, optimiser and group weights); a
         changed ``hidden_layer_sizes``, ``activation``, ``module`` or number of
         features is an error.
-""" + _TRAINING_OPTIONS_DOC
+""" + TRAINING_OPTIONS_DOC
 
 _FITTED_DOC = """
     Attributes
@@ -311,7 +295,7 @@ _FITTED_DOC = """
         The trained network.
     n_iter_ : int
         Epochs run.
-""" + _TRAINING_ATTRIBUTES_DOC + """    n_features_in_ : int
+""" + TRAINING_ATTRIBUTES_DOC + """    n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when ``X`` had feature names.
 """

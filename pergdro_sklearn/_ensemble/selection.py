@@ -13,8 +13,8 @@ from numbers import Integral, Real
 
 import numpy as np
 
-from ._constants import DEFAULT_ENSEMBLE_MAX_MEMBERS
-from .metrics import _log_loss_rows
+from .._constants import DEFAULT_ENSEMBLE_MAX_MEMBERS
+from ..metrics import _log_loss_rows
 
 SELECTION_OBJECTIVES = ("worst_group_loss", "worst_group_error", "loss")
 TASKS = ("classification", "regression")
@@ -71,8 +71,7 @@ def _row_losses(predictions, y, task, kind):
     if kind == "error":
         return (np.argmax(predictions, axis=2) != y[None]).astype(float)
     # one flat call of the package's log loss on all candidates' rows at once
-    rows = _log_loss_rows(np.tile(y, n_candidates), predictions.reshape(-1, n_columns),
-                          np.arange(n_columns))
+    rows = _log_loss_rows(predictions.reshape(-1, n_columns), np.tile(y, n_candidates))
     return rows.reshape(n_candidates, n_rows)
 
 
@@ -127,7 +126,7 @@ def candidate_group_losses(predictions, y, group_index, n_groups, kind="loss", t
     Examples
     --------
     >>> import numpy as np
-    >>> from pergdro_sklearn._ensemble_selection import candidate_group_losses
+    >>> from pergdro_sklearn._ensemble.selection import candidate_group_losses
     >>> proba = np.array([[[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]]])
     >>> candidate_group_losses(proba, [0, 1, 1], [0, 0, 1], 2).round(4)
     array([[0.1643, 0.6931]])
@@ -159,7 +158,7 @@ def candidate_objectives(predictions, y, group_index, n_groups, objective="worst
     Examples
     --------
     >>> import numpy as np
-    >>> from pergdro_sklearn._ensemble_selection import candidate_objectives
+    >>> from pergdro_sklearn._ensemble.selection import candidate_objectives
     >>> proba = np.array([[[0.9, 0.1], [0.2, 0.8]], [[0.6, 0.4], [np.nan, np.nan]]])
     >>> candidate_objectives(proba, [0, 1], [0, 1], 2, "worst_group_error").tolist()
     [0.0, inf]
@@ -240,7 +239,7 @@ def greedy_ensemble_selection(predictions, y, group_index, n_groups,
     group than either alone, and a third, poor candidate is left out:
 
     >>> import numpy as np
-    >>> from pergdro_sklearn._ensemble_selection import greedy_ensemble_selection
+    >>> from pergdro_sklearn._ensemble.selection import greedy_ensemble_selection
     >>> y = np.array([0, 1, 0, 1])
     >>> group_index = np.array([0, 0, 1, 1])
     >>> good_on_0 = [[0.9, 0.1], [0.1, 0.9], [0.4, 0.6], [0.6, 0.4]]
@@ -311,7 +310,7 @@ def ensemble_objective(predictions, y, group_index, n_groups, weights,
     Examples
     --------
     >>> import numpy as np
-    >>> from pergdro_sklearn._ensemble_selection import ensemble_objective
+    >>> from pergdro_sklearn._ensemble.selection import ensemble_objective
     >>> proba = np.array([[[1.0, 0.0]], [[0.0, 1.0]]])
     >>> round(ensemble_objective(proba, [0], [0], 1, [1, 1]), 4)
     0.6931

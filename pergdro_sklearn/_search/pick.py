@@ -3,7 +3,7 @@
 :class:`PickMixin` gives the search its ``_select`` step (which adds the columns the
 rules read to ``cv_results_``), the public :meth:`PickMixin.pick_candidates`, the
 warning against ERM, and the refit of the pick (one model, or a weighted ensemble
-for ``selection="ensemble"``). The rules themselves are in :mod:`._selection`.
+for ``selection="ensemble"``). The rules themselves are in :mod:`_search.selection`.
 """
 
 import warnings
@@ -13,8 +13,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import SEED_MAX
-from ._selection import erm_row, pick, selection_columns
+from .._constants import SEED_MAX
+from .selection import erm_row, pick, selection_columns
 
 
 class PickMixin:
@@ -99,7 +99,7 @@ class PickMixin:
         ``random_state`` and seeds derived from it, and ``best_estimator_`` averages
         their predictions (members of one candidate share its weight equally).
         """
-        from ._ensemble import EnsembleSelectionClassifier, EnsembleSelectionRegressor
+        from .._ensemble.estimators import EnsembleSelectionClassifier, EnsembleSelectionRegressor
 
         params = self.cv_results_["params"]
         seeds = _refit_seeds(run.template.final.random_state, self.refit_seeds)
@@ -144,8 +144,8 @@ def _posterior_mean(optimizer, records):
 
 def _stack_predictions(records, n_rows):
     """Validation predictions of every record, stacked over splits; NaN where missing."""
-    stacked = [np.concatenate([np.asarray(p, dtype=np.float32) for p in r.extra["predictions"]])
-               if r.extra.get("predictions") and None not in r.extra["predictions"] else None
+    stacked = [np.concatenate([np.asarray(p, dtype=np.float32) for p in r.predictions])
+               if r.predictions and None not in r.predictions else None
                for r in records]
     width = next((p.shape[-1] for p in stacked if p is not None), 1)
     return np.stack([p.reshape(n_rows, -1) if p is not None

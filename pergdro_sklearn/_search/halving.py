@@ -1,7 +1,7 @@
 """Successive halving of a batch of candidates: the rungs and who survives them.
 
 Numbers only (no torch, no estimators). The search trains a batch of candidates
-together (:class:`~._batched.BatchedRun`) to the first rung's epochs and scores
+together (:class:`~_estimators.batched.BatchedRun`) to the first rung's epochs and scores
 them on the validation rows. Then the batch is cut by robustness
 (:func:`reach_ranks`) into ``ceil(n / factor)`` strata of candidates with similar
 radii; the best of each stratum continues, and so does every candidate that
@@ -22,7 +22,7 @@ import math
 import numpy as np
 from scipy.stats import rankdata
 
-from ._selection import one_se_threshold
+from .selection import one_se_threshold
 
 
 def rung_epochs(max_iter, factor, n_rungs):
@@ -68,7 +68,7 @@ def survivors(objectives, factor, protected=None, threshold=None, reach=None):
         the best ones.
     threshold : float, default=None
         Candidates whose objective is at most this also continue (see
-        :func:`~._selection.one_se_threshold`).
+        :func:`~_search.selection.one_se_threshold`).
     reach : array-like of shape (n_active,), default=None
         How robust each candidate is (:func:`reach_ranks`). Given, the candidates
         are cut by reach into ``ceil(n_active / factor)`` strata of neighbours and
@@ -111,7 +111,7 @@ def survivors(objectives, factor, protected=None, threshold=None, reach=None):
 
 
 def rung_threshold(objectives, std_errors, reference):
-    """The one-standard-error band of a rung (:func:`~._selection.one_se_threshold`),
+    """The one-standard-error band of a rung (:func:`~_search.selection.one_se_threshold`),
     over the finite objectives; ``reference`` marks ERM. None if none is finite."""
     values = np.asarray(objectives, dtype=float)
     finite = np.isfinite(values)

@@ -19,163 +19,25 @@ left untouched.
 """
 
 import contextlib
-import dataclasses
 import hashlib
 import inspect
 import json
-import math
 import os
 import re
 import tempfile
-from dataclasses import dataclass, field
 from numbers import Integral, Real
 
 import joblib
 import numpy as np
 from sklearn.base import is_classifier
 
-from ._constants import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, NONFINITE_SCORE_PENALTY
+from .._constants import CHECKPOINT_FORMAT, CHECKPOINT_VERSION
+from .records import EvaluationRecord, check_record
 
 try:  # POSIX
     import fcntl
 except ImportError:  # pragma: no cover - Windows: checkpoints are not locked
     fcntl = None
-
-
-def _plain(value):
-    """``value`` with numpy arrays and scalars turned into JSON's lists and floats."""
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-@dataclass
-class EvaluationRecord:
-    """One evaluated candidate: its radii and, per split, what the workers measured.
-
-    Lists indexed by split hold one entry per validation split. Fields added
-    later must have a default, so that older checkpoints still load; arrays that
-    only some searches need (for example each split's validation predictions)
-    go into ``extra``, keyed by name.
-
-    Attributes
-    ----------
-    rho : float
-    epsilon : list of float
-        One radius per group, in ``groups_`` order.
-    test_objective : list of float
-        Validation objective per split (lower is better); ``error_score`` where
-        the fit or the scoring failed.
-    fit_time, score_time : list of float
-        Seconds per split.
-    val_loss : list of list of float
-        Clean validation loss per split and group (NaN for a group absent from
-        a validation part).
-    val_metric : list of list of float
-        Validation accuracy (classifiers) or mean squared error (regressors)
-        per split and group.
-    error : str or None
-        The first traceback of a failed fit or scoring, else None.
-    x : list of float or None
-        The point of the optimiser's space.
-    origin : int or None
-        Position in the initial design, None for a point the optimiser proposed.
-    extra : dict
-        Optional per-split arrays returned by the workers (name -> list per split).
-    round : int or None
-        The round of the search that proposed the point (None in checkpoints
-        written before rounds were recorded); a resumed search replays the
-        rounds in order so that it proposes what the uninterrupted one would have.
-    epochs : list or None
-        Per split, the epochs the candidate trained before successive halving
-        dropped it, or None where it trained to ``max_iter``; None for the whole
-        record when it was never dropped.
-    """
-
-    rho: float
-    epsilon: list
-    test_objective: list
-    fit_time: list
-    score_time: list
-    val_loss: list
-    val_metric: list
-    error: object = None
-    x: object = None
-    origin: object = None
-    extra: dict = field(default_factory=dict)
-    round: object = None
-    epochs: object = None
-
-    @classmethod
-    def from_splits(cls, params, splits, x=None, origin=None):
-        """A record from a candidate's parameters and one ``SplitScore`` per split."""
-        error = next((s.error for s in splits if s.error is not None), None)
-        extra = {}
-        for name in sorted({key for s in splits for key in s.extra}):
-            extra[name] = [_plain(s.extra.get(name)) for s in splits]
-        return cls(
-            rho=float(params["rho"]),
-            epsilon=[float(v) for v in params["epsilon"]],
-            test_objective=[float(s.objective) for s in splits],
-            fit_time=[float(s.fit_time) for s in splits],
-            score_time=[float(s.score_time) for s in splits],
-            val_loss=[[float(v) for v in s.val_loss] for s in splits],
-            val_metric=[[float(v) for v in s.val_metric] for s in splits],
-            error=error, x=x, origin=origin, extra=extra,
-            epochs=(None if all(s.epochs is None for s in splits)
-                    else [None if s.epochs is None else int(s.epochs) for s in splits]),
-        )
-
-    @property
-    def dropped(self):
-        """Whether successive halving dropped this candidate on some split."""
-        return self.epochs is not None and any(e is not None for e in self.epochs)
-
-    @property
-    def mean_objective(self):
-        """Mean validation objective across splits."""
-        return float(np.mean(self.test_objective))
-
-    @property
-    def failed(self):
-        """Whether a fit or a scoring of this candidate failed on some split."""
-        return self.error is not None
-
-    def penalised(self):
-        """The value told to the optimiser: the mean objective, or the penalty.
-
-        Non-finite means and failed candidates (whatever their ``error_score``)
-        become ``NONFINITE_SCORE_PENALTY``.
-        """
-        value = self.mean_objective
-        return value if np.isfinite(value) and not self.failed else NONFINITE_SCORE_PENALTY
-
-    def to_json(self):
-        """The record as a JSON-ready dict (``extra`` only when it holds something)."""
-        payload = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
-        if not payload["extra"]:
-            del payload["extra"]
-        return payload
-
-    @classmethod
-    def from_json(cls, payload, where="a checkpoint"):
-        """Read a record written by :meth:`to_json`; ``where`` names it in errors."""
-        if not isinstance(payload, dict):
-            raise ValueError(f"{where} is not an evaluation record: {payload!r:.80}.")
-        names = {f.name for f in dataclasses.fields(cls)}
-        required = {f.name for f in dataclasses.fields(cls)
-                    if f.default is dataclasses.MISSING
-                    and f.default_factory is dataclasses.MISSING}
-        missing = sorted(required - set(payload))
-        if missing:
-            raise ValueError(f"{where} lacks the field(s) {missing}.")
-        return cls(**{k: v for k, v in payload.items() if k in names})
 
 
 def stable_repr(value):
@@ -312,65 +174,6 @@ def read_checkpoint(path):
         for i, record in enumerate(evaluations)
     ]
     return payload
-
-
-def _is_number(value, finite=True):
-    """A JSON number (not a bool); finite unless ``finite=False`` (NaN, inf allowed)."""
-    if isinstance(value, bool) or not isinstance(value, (Integral, Real)):
-        return False
-    return not finite or math.isfinite(value)
-
-
-def _check_list(value, length, where, name, finite=True, nested=None):
-    """``value`` is a list of ``length`` numbers (or of lists of ``nested`` numbers)."""
-    if not isinstance(value, list) or len(value) != length:
-        got = f"{len(value)} entries" if isinstance(value, list) else repr(value)[:60]
-        raise ValueError(f"{where} has {name} with {got}; expected a list of {length}.")
-    for item in value:
-        if nested is not None:
-            _check_list(item, nested, where, f"an entry of {name}", finite)
-        elif not _is_number(item, finite):
-            raise ValueError(f"{where} has {name} with the entry {item!r}; expected "
-                             f"{'finite ' if finite else ''}numbers.")
-
-
-def check_record(record, where, bounds, n_groups, n_splits):
-    """Raise ValueError (naming ``where``) unless ``record`` fits this search.
-
-    ``bounds`` are the ``(low, high)`` of the search's dimensions.
-    """
-    if not _is_number(record.rho) or record.rho < 0:
-        raise ValueError(f"{where} has rho={record.rho!r}; expected a number >= 0.")
-    _check_list(record.epsilon, n_groups, where, "epsilon")
-    if any(value < 0 for value in record.epsilon):
-        raise ValueError(f"{where} has a negative epsilon {record.epsilon}.")
-    _check_list(record.test_objective, n_splits, where, "test_objective", finite=False)
-    _check_list(record.fit_time, n_splits, where, "fit_time")
-    _check_list(record.score_time, n_splits, where, "score_time")
-    _check_list(record.val_loss, n_splits, where, "val_loss", finite=False, nested=n_groups)
-    _check_list(record.val_metric, n_splits, where, "val_metric", finite=False,
-                nested=n_groups)
-    if record.error is not None and not isinstance(record.error, str):
-        raise ValueError(f"{where} has error={record.error!r:.60}; expected a string or null.")
-    if record.x is None:
-        raise ValueError(f"{where} has no point x.")
-    _check_list(record.x, len(bounds), where, "x (the point in the search space)")
-    for value, (low, high) in zip(record.x, bounds):
-        if not low <= value <= high:
-            raise ValueError(f"{where} has x={record.x}, outside the search space {bounds}.")
-    for name in ("origin", "round"):
-        value = getattr(record, name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, Integral)
-                                  or value < 0):
-            raise ValueError(f"{where} has {name}={value!r}; expected an integer >= 0 or null.")
-    if not isinstance(record.extra, dict):
-        raise ValueError(f"{where} has extra={record.extra!r:.60}; expected an object.")
-    if record.epochs is not None:
-        if not isinstance(record.epochs, list) or len(record.epochs) != n_splits or any(
-                e is not None and (isinstance(e, bool) or not isinstance(e, Integral) or e < 1)
-                for e in record.epochs):
-            raise ValueError(f"{where} has epochs={record.epochs!r:.60}; expected null or one "
-                             f"entry per split ({n_splits}), each null or an integer >= 1.")
 
 
 class Checkpoint:
@@ -564,36 +367,14 @@ class Replay:
         return rest
 
 
-def evaluate_round(saved, number, xs, origins, evaluate, params, checkpoint):
-    """The records of round ``number`` in ``xs`` order: the ``saved`` ones (by point)
-    reused, the others evaluated with ``evaluate`` and appended to ``checkpoint`` one
-    by one, as soon as each is scored."""
-    todo = [j for j, x in enumerate(xs) if tuple(x) not in saved]
-
-    def keep(position, record):
-        j = todo[position]
-        record.x, record.origin, record.round = xs[j], origins[j], number
-        checkpoint.append(record)
-
-    fresh = evaluate([params(xs[j]) for j in todo], on_record=keep) if todo else []
-    fresh = dict(zip(todo, fresh))
-    return [saved[tuple(x)] if tuple(x) in saved else fresh[j] for j, x in enumerate(xs)]
-
-
-def replace_repeats(xs, evaluated, space, rng):
-    """``xs`` with every point already in ``evaluated`` (or repeated within ``xs``)
-    replaced by a random point of ``space`` drawn with ``rng``: no point is
-    evaluated twice."""
-    seen = set(evaluated)
-    unique = []
-    for x in xs:
-        while tuple(x) in seen:
-            x = [float(v) for v in space.rvs(random_state=rng)[0]]
-        seen.add(tuple(x))
-        unique.append(x)
-    return unique
-
-
-__all__ = ["Checkpoint", "EvaluationRecord", "Replay", "check_record", "digest_data",
-           "evaluate_round", "fingerprint", "hash_folds", "read_checkpoint", "replace_repeats",
-           "search_fingerprint_of", "stable_repr", "write_json_atomic"]
+__all__ = [
+    "Checkpoint",
+    "Replay",
+    "digest_data",
+    "fingerprint",
+    "hash_folds",
+    "read_checkpoint",
+    "search_fingerprint_of",
+    "stable_repr",
+    "write_json_atomic",
+]

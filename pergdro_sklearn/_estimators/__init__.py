@@ -1,0 +1,6 @@
+"""The scikit-learn estimators: the shared base, Per-GDRO, GroupDRO, batched fits."""
+
+from .groupdro import GroupDROClassifier, GroupDRORegressor
+from .pergdro import PerGDROClassifier, PerGDRORegressor
+
+__all__ = ["GroupDROClassifier", "GroupDRORegressor", "PerGDROClassifier", "PerGDRORegressor"]

@@ -1,0 +1,50 @@
+"""Docstring pieces shared by the four network estimators."""
+
+
+# Docstring pieces shared by the four estimators.
+TRAINING_OPTIONS_DOC = """    module : callable or None, default=None
+        A factory ``module(n_features, n_outputs) -> torch.nn.Module`` mapping
+        ``(n, n_features)`` rows to ``(n, n_outputs)`` outputs (logits or
+        predictions), called under a seed drawn from ``random_state``; ``None`` builds
+        the MLP of ``hidden_layer_sizes`` and ``activation`` (then ignored). Use a
+        top-level function or class so that the estimator pickles. The certified
+        bound (``risk_bound``, ``track_risk_bound``) needs the default MLP.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of each group's rows (stratified by group
+        and class, every group on both sides), measure the worst-group validation
+        loss after every epoch, stop when it has not improved by more than ``tol``
+        for more than ``n_iter_no_change`` epochs, and keep the best epoch's model
+        (``group_counts_`` then counts the rows trained on).
+    validation_fraction : float, default=0.1
+        Share of each group's rows held out when ``early_stopping=True``.
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of more than ``tol`` before early stopping
+        stops; also how long the loss must have settled to avoid a
+        ``ConvergenceWarning`` when ``max_iter`` ends the fit.
+    tol : float, default=1e-4
+        Least improvement of the monitored loss that counts.
+    balanced_batches : bool, default=False
+        Draw each minibatch group by group with equal probability (rows with
+        replacement, ``n_samples`` draws per epoch), as the GroupDRO reference
+        code's ``--reweight_groups``; the importance weights are adjusted so that
+        the training objective is unchanged.
+"""
+
+
+TRAINING_ATTRIBUTES_DOC = """    best_loss_ : float
+        The best worst-group validation loss with ``early_stopping=True``, else the
+        smallest ``loss_curve_`` value.
+    best_epoch_ : int
+        The epoch whose model is kept (the last one without early stopping).
+    validation_scores_ : list of float or None
+        Worst-group validation loss per epoch (lower is better, unlike
+        ``MLPClassifier``'s accuracy); ``None`` without early stopping.
+    validation_group_loss_curve_ : list of ndarray or None
+        Validation loss of every group per epoch.
+"""
+
+
+__all__ = [
+    "TRAINING_ATTRIBUTES_DOC",
+    "TRAINING_OPTIONS_DOC",
+]
