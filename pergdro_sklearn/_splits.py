@@ -1,9 +1,12 @@
-"""Validation splits of PerGDROSearchCV: every group in every split.
+"""Every group-stratified split of the package: every group on every side.
 
-:func:`make_group_folds` builds the default splits (a stratified holdout or
-``k`` stratified folds); :func:`make_folds` resolves the search's ``cv`` (those
-defaults, a splitter or an iterable of splits) and checks that every group is
-in every training part.
+:func:`stratified_holdout` is the one holdout (early stopping, the search's
+default split, the ensembles' validation part), built on :func:`stratified_order`
+(which the data sets' train / validation / test split uses too);
+:func:`make_group_folds` builds the search's default splits (that holdout or ``k``
+stratified folds); :func:`make_folds` resolves the search's ``cv`` (those
+defaults, a splitter or an iterable of splits) and checks that every group is in
+every training part.
 """
 
 import warnings

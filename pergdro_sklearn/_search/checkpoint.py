@@ -1,8 +1,9 @@
-"""The checkpoint of PerGDROSearchCV: evaluation records, fingerprint, atomic writes.
+"""The checkpoint file of PerGDROSearchCV: fingerprint, lock, validation, atomic writes.
 
 A checkpoint is one JSON file: a header (format, version, the search's
 fingerprint, its seed, a hash of its splits, the dimension and group names) and
-the list of finished evaluations, one :class:`EvaluationRecord` each. It is
+the list of finished evaluations, one :class:`~_search.records.EvaluationRecord`
+each. It is
 rewritten atomically (temporary file, then ``os.replace``) after every scored
 evaluation, so a reader sees the old file or the new one, never a partial one,
 and a kill loses only the evaluations in flight.

@@ -4,7 +4,8 @@
 the group labels and counts, the nominal group weights, the row weights, the batch
 size and the optional early-stopping holdout. Building it touches no estimator
 state that survives a failure; the per-candidate part (network, optimiser,
-inter-group weighting) lives in :mod:`_estimators.base`.
+inter-group weighting) lives in :mod:`_estimators.base`. Also here: the device,
+tensor and generator helpers every fit uses.
 """
 
 from dataclasses import dataclass, field
