@@ -60,14 +60,14 @@ CHECKPOINT_VERSION = 1
 # instead of enumerated.
 MAX_ENUMERATED_GRID_POINTS = 1_000_000
 DEFAULT_BATCH_CANDIDATES = 16
-# Chosen from benchmarks/results (README, "Choosing the objective").
+# Chosen from benchmarks/results (doc/benchmarks.rst, "Choosing the objective").
 DEFAULT_SEARCH_OBJECTIVE = "worst_group_loss"
 
 # Ensembles by greedy selection (EnsembleSelectionClassifier / Regressor)
 DEFAULT_ENSEMBLE_MAX_MEMBERS = 20
 # The ensembles hold out the same fraction of each group as the search.
 DEFAULT_ENSEMBLE_VALIDATION_FRACTION = DEFAULT_SEARCH_HOLDOUT
-# Chosen from benchmarks/results/selection.md (README, "How the search picks").
+# Chosen from benchmarks/results/selection.md (doc/benchmarks.rst, "Selection rules").
 DEFAULT_SEARCH_SELECTION = "one_se"
 # Networks averaged in the refit of the pick (benchmarks/results/selection.md).
 DEFAULT_REFIT_SEEDS = 5

@@ -30,7 +30,7 @@ class GroupDROMixin:
         return GroupDROWeighting(self.step_size, self.generalization_adjustment, counts)
 
 
-_GROUPDRO_DOC = """
+_GROUPDRO_PARAMS_DOC = """
     Parameters
     ----------
     hidden_layer_sizes : tuple of int, default=(64, 64, 64)
@@ -52,13 +52,17 @@ _GROUPDRO_DOC = """
     verbose : int, default=0
         As in :class:`PerGDROClassifier`.
     warm_start : bool, default=False
-""" + TRAINING_OPTIONS_DOC + """
+""" + TRAINING_OPTIONS_DOC
+
+_GROUPDRO_ATTRIBUTES_DOC = """
     Attributes
     ----------
     groups_, group_counts_, group_weights_, group_weight_history_, loss_curve_,
     group_loss_curve_, module_, n_iter_, n_features_in_, feature_names_in_
         As in :class:`PerGDROClassifier`; ``group_weights_`` is GroupDRO's ``q``.
 """ + TRAINING_ATTRIBUTES_DOC
+
+_GROUPDRO_DOC = _GROUPDRO_PARAMS_DOC + _GROUPDRO_ATTRIBUTES_DOC
 
 
 class GroupDROClassifier(GroupDROMixin, ClassifierOutputs, ClassifierMixin, BaseGroupRobustMLP):
@@ -125,10 +129,13 @@ class GroupDRORegressor(GroupDROMixin, RegressorOutputs, RegressorMixin, BaseGro
 
     As :class:`GroupDROClassifier` with a regression loss.
 """
-        + _GROUPDRO_DOC
+        + _GROUPDRO_PARAMS_DOC
         + """    loss : {"squared_error", "absolute_error", "huber"}, default="squared_error"
     huber_delta : float, default=1.0
-
+        Where the Huber loss turns from quadratic to linear.
+"""
+        + _GROUPDRO_ATTRIBUTES_DOC
+        + """
     Examples
     --------
     >>> import numpy as np

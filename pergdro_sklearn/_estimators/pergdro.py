@@ -228,7 +228,7 @@ _PERGDRO_PARAMS_DOC = """
         minibatch. Other values are refused. The per-sample ball is the default: its
         radius compares directly with the distances between classes (the search's
         data-scaled bounds), while a shared budget can be spent on a few rows and
-        carry them across the classes (README, "How the search picks").
+        carry them across the classes (:ref:`search_bounds`).
     attack : {"pgd", "fgsm"}, default="pgd"
         ``"pgd"``: ``attack_steps`` steps of projected gradient ascent; ``"fgsm"``: one
         step from a random start (fast adversarial training).
@@ -265,7 +265,7 @@ _PERGDRO_PARAMS_DOC = """
     verbose : int, default=0
         ``1`` prints one line per epoch to stdout (``Iteration 3, loss = ...``, as
         ``MLPClassifier``); ``2`` shows a tqdm progress bar instead (when tqdm is
-        installed: ``pip install pergdro_sklearn[progress]``).
+        installed: ``pip install tqdm``).
     warm_start : bool, default=False
         Continue from the previous fit (weights, optimiser and group weights); a
         changed ``hidden_layer_sizes``, ``activation``, ``module`` or number of

@@ -132,13 +132,13 @@ dict, default="auto"
         the varying groups have different bounds the dimension is a scale ``s`` in
         [0, 1] with ``epsilon_g = low_g + s * (high_g - low_g)``: with the default
         bounds, every group's radius is the same fraction of its own range. Fewer
-        dimensions leave the pick less room for validation noise (README, "How the
-        search picks"); ``False`` searches each group's radius separately.
+        dimensions leave the pick less room for validation noise (see
+        :ref:`search_bounds`); ``False`` searches each group's radius separately.
     objective : str or callable, default="worst_group_loss"
         What the search minimises on the validation rows:
 
         - ``"worst_group_loss"`` (default): the largest per-group clean validation
-          loss. Chosen from the benchmarks (README, "Choosing the objective"): on the
+          loss. Chosen from the benchmarks (:ref:`benchmarks_objective`): on the
           data where groups matter it picked better radii than Eq. (9);
         - ``"robust"``: Eq. (9), the fitted model's ``robust_risk`` with the
           candidate's ``rho`` and radii, validation proportions as nominal. For a
@@ -161,7 +161,8 @@ dict, default="auto"
     selection : {"one_se", "best", "gp_mean", "ensemble"}, default="one_se"
         How the final radii are picked from the evaluated candidates; validation
         noise makes the lowest objective mostly luck once many candidates are
-        evaluated (README, "How the search picks", measured the rules):
+        evaluated (:ref:`search_selection`; :ref:`benchmarks_selection` measures
+        the rules):
 
         - ``"one_se"`` (default): among the candidates whose mean objective is
           within one standard error of the lowest, or of ERM's, the most robust one
@@ -189,7 +190,7 @@ dict, default="auto"
         and seeds derived from it, and ``best_estimator_`` averages the networks'
         predictions (an :class:`EnsembleSelectionClassifier` or ``...Regressor``
         with equal weights): a network's seed moves its worst group by several
-        points, and the average is steadier (README, "Selection rules"). ``1``
+        points, and the average is steadier (:ref:`benchmarks_selection`). ``1``
         refits one network, the estimator itself.
     n_iter : int, default=50
         Number of candidates evaluated (initial points included).
