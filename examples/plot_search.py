@@ -31,6 +31,7 @@ data = make_shifted_groups(random_state=0)
 search = PerGDROSearchCV(
     PerGDROClassifier(hidden_layer_sizes=(32,), max_iter=50, random_state=0),
     n_initial_points=8, n_iter=16, n_points=4, random_state=0,
+    refit_seeds=1,  # the default, 5, averages five refitted networks; one does for a plot
 )
 with warnings.catch_warnings():
     # A short search trains every candidate for 50 epochs on purpose, before its

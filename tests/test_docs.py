@@ -73,9 +73,10 @@ def check_first_example(ns):
 
 
 def check_estimators(ns):
-    # routing delivered every group to both models
-    assert ns["robust"][-1].groups_.tolist() == [0, 1, 2, 3]
-    assert ns["baseline"][-1].groups_.tolist() == [0, 1, 2, 3]
+    # routing delivered every group to both models (early stopping held out rows of each)
+    for model in (ns["robust"], ns["baseline"]):
+        assert model[-1].groups_.tolist() == [0, 1, 2, 3]
+        assert model[-1].validation_scores_ is not None
 
 
 def check_risk_bound(ns):
@@ -214,7 +215,7 @@ def check_two_d_groups(ns):
 CHECKS = {
     "worst = worst_group_accuracy(data.y_test, clf.predict": check_readme_example,
     "models = [PerGDROClassifier(": check_first_example,
-    "GroupDROClassifier(random_state=0).set_fit_request": check_estimators,
+    "GroupDROClassifier(early_stopping=True, random_state=0).set_fit_request": check_estimators,
     "track_risk_bound=True, random_state=0": check_risk_bound,
     'divergence="chi2"': check_divergences,
     "module=wide_net": check_module,
