@@ -213,17 +213,6 @@ def test_selection_rejects_bad_labels_and_groups():
 # --------------------------------------------------------------------------
 # The estimators
 # --------------------------------------------------------------------------
-class RecordingClassifier(PerGDROClassifier):
-    """Remembers the groups and the number of rows each fit received."""
-
-    received = []
-
-    def fit(self, X, y, groups=None):
-        RecordingClassifier.received.append(
-            (X.shape[0], None if groups is None else np.asarray(groups).copy()))
-        return super().fit(X, y, groups=groups)
-
-
 class NaNClassifier(ClassifierMixin, BaseEstimator):
     """A failed candidate: its probabilities are NaN."""
 
@@ -234,11 +223,6 @@ class NaNClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X):
         return np.full((np.shape(X)[0], self.classes_.shape[0]), np.nan)
-
-
-@pytest.fixture(autouse=True)
-def _reset_recording():
-    RecordingClassifier.received = []
 
 
 def _classifier(**kwargs):
@@ -265,35 +249,33 @@ def test_predict_proba_is_the_weighted_average_of_the_members(shifted):
     assert ensemble.validation_objective_ <= ensemble.candidate_objectives_.min()
 
 
-def test_members_are_refitted_on_all_rows_and_receive_the_groups(small_classification):
+def test_members_are_refitted_on_all_rows_and_receive_the_groups(small_classification,
+                                                                 recording):
     X, y, groups = small_classification
     ensemble = EnsembleSelectionClassifier(
-        [("rec", RecordingClassifier(**FAST)), ("prior", DummyClassifier())],
+        [("rec", recording(**FAST)), ("prior", DummyClassifier())],
         validation_fraction=0.25, random_state=0).fit(X, y, groups=groups)
     assert ensemble.selection_counts_.tolist() == [1, 0]
-    assert len(RecordingClassifier.received) == 2  # the selection fit and the refit
-    rows, train_groups = RecordingClassifier.received[0]
-    assert rows == 90  # the training part: 75% of every group
-    assert np.unique(train_groups, return_counts=True)[1].tolist() == [30, 30, 30]
-    rows, refit_groups = RecordingClassifier.received[1]
-    assert rows == 120
-    np.testing.assert_array_equal(refit_groups, groups)
+    # the selection fit on the training part (75% of every group), then the refit on all
+    assert [rows.shape[0] for rows in recording.rows] == [90, 120]
+    assert np.unique(recording.received[0], return_counts=True)[1].tolist() == [30, 30, 30]
+    np.testing.assert_array_equal(recording.received[1], groups)
 
 
-def test_groups_are_routed_through_a_pipeline(small_classification):
+def test_groups_are_routed_through_a_pipeline(small_classification, recording):
     X, y, groups = small_classification
     with sklearn.config_context(enable_metadata_routing=True):
         # the ensemble requests groups like the package's estimators, and a member that
         # is a Pipeline gets them when its step requested them
         member = make_pipeline(StandardScaler(),
-                               RecordingClassifier(**TINY).set_fit_request(groups=True))
+                               recording(**TINY).set_fit_request(groups=True))
         ensemble = EnsembleSelectionClassifier(
             [("pipe", member), ("logistic", LogisticRegression())],
             random_state=0).set_fit_request(groups=True)
         make_pipeline(StandardScaler(), ensemble).fit(X, y, groups=groups)
-    assert RecordingClassifier.received
-    assert all(g is not None for _, g in RecordingClassifier.received)
-    assert set(np.unique(RecordingClassifier.received[0][1])) == {"a", "b", "c"}
+    assert recording.received
+    assert all(g is not None for g in recording.received)
+    assert set(np.unique(recording.received[0])) == {"a", "b", "c"}
 
 
 def test_failed_member_is_never_selected(small_classification):

@@ -13,15 +13,10 @@ from pergdro_sklearn import (
     PerGDROClassifier,
     PerGDROSearchCV,
 )
-from pergdro_sklearn.datasets import make_shifted_groups
 
 NET = dict(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def data():
-    d = make_shifted_groups(n_train=(40, 30, 20, 20), random_state=0)
-    return d.X_train, d.y_train, d.groups_train
+# the group sizes of conftest.py's data fixture (X, y, groups of make_shifted_groups)
+SHIFTED_N_TRAIN = (40, 30, 20, 20)
 
 
 def _missing_warnings(record):

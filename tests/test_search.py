@@ -18,6 +18,7 @@ import pytest
 import sklearn
 from sklearn.base import clone
 from sklearn.exceptions import FitFailedWarning
+from sklearn.metrics import get_scorer
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -32,7 +33,6 @@ from pergdro_sklearn import (
 from pergdro_sklearn._constants import NONFINITE_SCORE_PENALTY
 from pergdro_sklearn._search.space import factorial_grid
 from pergdro_sklearn._splits import make_group_folds
-from pergdro_sklearn.datasets import make_shifted_groups
 
 # Tiny networks, few epochs, few candidates; "sampling" keeps the GP's acquisition cheap.
 NET = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
@@ -46,12 +46,7 @@ BUDGET.update(rho_bounds=(0.0, 3.0), epsilon_bounds=(0.0, 3.0), shared_epsilon=F
 LABELS = [0, 1, 2, 3]
 
 
-@pytest.fixture(scope="module")
-def data():
-    d = make_shifted_groups(n_train=(60, 50, 20, 20), random_state=0)
-    return d.X_train, d.y_train, d.groups_train
-
-
+# data (conftest.py): X, y, groups of make_shifted_groups(n_train=(60, 50, 20, 20))
 @pytest.fixture(scope="module")
 def holdout(data):
     """One explicit train/validation split, so tests can rebuild a candidate."""
@@ -83,16 +78,6 @@ class CountingSearch(PerGDROSearchCV):
         return super()._evaluate_candidates(params_list, run, on_record)
 
 
-class Recording(PerGDROClassifier):
-    """Remembers the groups each fit received."""
-
-    received = []
-
-    def fit(self, X, y, groups=None):
-        Recording.received.append(None if groups is None else np.asarray(groups).copy())
-        return super().fit(X, y, groups=groups)
-
-
 class ThreadRecording(PerGDROClassifier):
     """Remembers the name of the thread each fit ran in."""
 
@@ -100,15 +85,6 @@ class ThreadRecording(PerGDROClassifier):
 
     def fit(self, X, y, groups=None):
         ThreadRecording.threads.append(threading.current_thread().name)
-        return super().fit(X, y, groups=groups)
-
-
-class FailsAboveRho(PerGDROClassifier):
-    """Fails to fit when rho > 1 (to exercise error_score)."""
-
-    def fit(self, X, y, groups=None):
-        if self.rho > 1.0:
-            raise RuntimeError("rho too large for this test")
         return super().fit(X, y, groups=groups)
 
 
@@ -316,18 +292,27 @@ def test_worst_group_accuracy_objectives(objective, sign, data, holdout):
     np.testing.assert_allclose(res["mean_test_objective"], expected)
 
 
-def test_sklearn_scorer_and_callable_scorers(data, holdout):
-    res = _one_split("accuracy", data, holdout)
-    assert np.all((res["mean_test_objective"] >= -1) & (res["mean_test_objective"] <= 0))
-    np.testing.assert_allclose(res["mean_test_score"], -res["mean_test_objective"])
+def _worst_group_acc(estimator, X, y, groups):
+    return min(np.mean(estimator.predict(X[groups == g]) == y[groups == g])
+               for g in np.unique(groups))
 
-    def worst_group_acc(estimator, X, y, groups):
-        return min(np.mean(estimator.predict(X[groups == g]) == y[groups == g])
-                   for g in np.unique(groups))
 
-    res = _one_split(worst_group_acc, data, holdout)
-    np.testing.assert_allclose(res["mean_test_objective"],
-                               -_per_group(res, "accuracy").min(axis=1))
+@pytest.mark.parametrize("objective", ["accuracy", _worst_group_acc], ids=["name", "callable"])
+def test_sklearn_scorer_and_callable_scorers(objective, data, holdout):
+    X, y, groups = data
+    (train, val), = holdout
+    res = _one_split(objective, data, holdout)
+    scorer = get_scorer(objective) if isinstance(objective, str) else objective
+    kwargs = {} if isinstance(objective, str) else {"groups": groups[val]}
+    for params, value in zip(res["params"], res["mean_test_objective"]):
+        # the candidate, trained again on the training part, scored on the validation part
+        candidate = PerGDROClassifier(**NET).set_params(**params).fit(
+            X[train], y[train], groups=groups[train])
+        assert value == pytest.approx(-scorer(candidate, X[val], y[val], **kwargs), abs=1e-12)
+    np.testing.assert_array_equal(res["mean_test_score"], -res["mean_test_objective"])
+    if not isinstance(objective, str):  # the search's per-group numbers agree
+        np.testing.assert_allclose(res["mean_test_objective"],
+                                   -_per_group(res, "accuracy").min(axis=1))
 
 
 def test_regressor_worst_group_error_is_worst_mse():
@@ -363,9 +348,9 @@ def test_nonfinite_objective_is_penalised(data, holdout):
     assert res["rank_test_objective"][bad].min() > res["rank_test_objective"][~bad].max()
 
 
-def test_error_score(data, holdout):
+def test_error_score(data, holdout, fails_above_rho):
     X, y, groups = data
-    search = _search(FailsAboveRho(**NET), cv=holdout, n_iter=3, refit=False)
+    search = _search(fails_above_rho(**NET), cv=holdout, n_iter=3, refit=False)
     with pytest.warns(FitFailedWarning, match="rho too large"):
         search.fit(X, y, groups=groups)
     res = search.cv_results_
@@ -375,10 +360,10 @@ def test_error_score(data, holdout):
     assert np.all(np.isfinite(res["mean_test_objective"][~bad]))
 
     with pytest.raises(RuntimeError, match="rho too large"):
-        _search(FailsAboveRho(**NET), cv=holdout, n_iter=3, error_score="raise").fit(
+        _search(fails_above_rho(**NET), cv=holdout, n_iter=3, error_score="raise").fit(
             X, y, groups=groups)
     with pytest.warns(FitFailedWarning), pytest.raises(ValueError, match="non-finite"):
-        _search(FailsAboveRho(**NET), rho_bounds=(2, 3), cv=holdout, n_iter=2).fit(
+        _search(fails_above_rho(**NET), rho_bounds=(2, 3), cv=holdout, n_iter=2).fit(
             X, y, groups=groups)
 
 
@@ -542,29 +527,27 @@ def test_checkpoint_extends_a_finished_search_and_checks_its_fingerprint(tmp_pat
 # Groups, routing, parallel runs
 # --------------------------------------------------------------------------
 @pytest.mark.parametrize("routing", [False, True])
-def test_groups_reach_every_inner_fit(routing, data):
+def test_groups_reach_every_inner_fit(routing, data, recording):
     X, y, groups = data
-    Recording.received = []
     with sklearn.config_context(enable_metadata_routing=routing):
-        search = _search(Recording(**NET), cv=2, n_iter=2, n_initial_points=2)
+        search = _search(recording(**NET), cv=2, n_iter=2, n_initial_points=2)
         search.fit(X, y, groups=groups)
     # 2 candidates x 2 folds, then the refit on all rows
-    assert len(Recording.received) == 5
-    for received in Recording.received[:4]:
+    assert len(recording.received) == 5
+    for received in recording.received[:4]:
         assert received is not None and np.unique(received).tolist() == LABELS
-    np.testing.assert_array_equal(Recording.received[-1], groups)
+    np.testing.assert_array_equal(recording.received[-1], groups)
 
 
-def test_pipeline_routes_groups_to_the_search(data):
+def test_pipeline_routes_groups_to_the_search(data, recording):
     X, y, groups = data
-    Recording.received = []
     with sklearn.config_context(enable_metadata_routing=True):
-        search = _search(Recording(**NET), n_iter=2, n_initial_points=2)
+        search = _search(recording(**NET), n_iter=2, n_initial_points=2)
         pipe = make_pipeline(StandardScaler(), search.set_fit_request(groups=True))
         pipe.fit(X, y, groups=groups)
         assert pipe[-1].groups_.tolist() == LABELS
         assert pipe.predict(X[:3]).shape == (3,)
-    np.testing.assert_array_equal(Recording.received[-1], groups)
+    np.testing.assert_array_equal(recording.received[-1], groups)
 
     # routing off: the old step__param style
     pipe = make_pipeline(StandardScaler(), _search(n_iter=2, n_initial_points=2))
@@ -711,15 +694,38 @@ def test_batched_search_matches_unbatched(data):
         p["rho"] for p in one.cv_results_["params"][:4]]
 
 
-def test_gp_refit_every_keeps_kernel_fixed_between_refits(data):
+@pytest.mark.parametrize("every, refits", [
+    (1, [True, True, True, True, True]),
+    (3, [True, False, False, True, False]),
+])
+def test_gp_refit_every_keeps_kernel_fixed_between_refits(every, refits, data, monkeypatch):
+    from pergdro_sklearn._search import surrogate
+
+    fits = []  # (kernel hyper-parameters optimised?, fitted Matern part) of every GP fit
+    original = surrogate.BlasGaussianProcess.fit
+
+    def spy(gp, X, y):
+        fitted = original(gp, X, y)
+        fits.append((gp.optimizer is not None, gp.kernel_.k1.theta.copy()))
+        return fitted
+
+    monkeypatch.setattr(surrogate.BlasGaussianProcess, "fit", spy)
     X, y, groups = data
-    search = _search(n_iter=7, n_initial_points=3, gp_refit_every=3, refit=False,
+    search = _search(n_iter=7, n_initial_points=3, gp_refit_every=every, refit=False,
                      batch_candidates=1).fit(X, y, groups=groups)
-    models = search.optimizer_result_.models
-    assert models, "the GP was never fitted"
-    # the last model was fitted with the fixed kernel: no hyperparameter search
-    assert models[-1].optimizer is None
     assert len(search.cv_results_["params"]) == 7
+    # one GP fit per tell from the third point on; the kernel's hyper-parameters are
+    # optimised on the first and then every `every` rounds, and only then
+    assert [optimised for optimised, _ in fits] == refits
+    # in between, the GP reuses the kernel of the last refit as it is
+    last = None
+    for optimised, theta in fits:
+        if optimised:
+            last = theta
+        else:
+            np.testing.assert_array_equal(theta, last)
+    # and the model the result keeps is the last one fitted
+    assert (search.optimizer_result_.models[-1].optimizer is not None) == refits[-1]
 
 
 def test_blas_gaussian_process_matches_skopt():

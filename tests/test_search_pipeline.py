@@ -10,7 +10,6 @@ from sklearn.preprocessing import StandardScaler
 
 from pergdro_sklearn import PerGDROClassifier, PerGDROSearchCV
 from pergdro_sklearn._splits import make_group_folds
-from pergdro_sklearn.datasets import make_shifted_groups
 
 NET = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
 BUDGET = dict(n_iter=5, n_initial_points=4, acq_optimizer="sampling", random_state=0,
@@ -18,10 +17,7 @@ BUDGET = dict(n_iter=5, n_initial_points=4, acq_optimizer="sampling", random_sta
               refit_seeds=1)
 
 
-@pytest.fixture(scope="module")
-def data():
-    d = make_shifted_groups(n_train=(60, 50, 20, 20), random_state=0)
-    return d.X_train, d.y_train, d.groups_train
+# data (conftest.py): X, y, groups of make_shifted_groups(n_train=(60, 50, 20, 20))
 
 
 class RecordingScaler(StandardScaler):

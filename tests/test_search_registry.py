@@ -10,7 +10,6 @@ from sklearn.metrics import accuracy_score
 from pergdro_sklearn import PerGDROClassifier, PerGDRORegressor, PerGDROSearchCV
 from pergdro_sklearn._constants import NONFINITE_SCORE_PENALTY
 from pergdro_sklearn._splits import make_group_folds
-from pergdro_sklearn.datasets import make_shifted_groups
 from pergdro_sklearn.metrics import get_scorer, group_scores, score_group_metric
 
 NET = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
@@ -18,12 +17,7 @@ BUDGET = dict(n_iter=2, n_initial_points=2, acq_optimizer="sampling", random_sta
               refit=False)
 
 
-@pytest.fixture(scope="module")
-def data():
-    d = make_shifted_groups(n_train=(60, 50, 20, 20), random_state=0)
-    return d.X_train, d.y_train, d.groups_train
-
-
+# data (conftest.py): X, y, groups of make_shifted_groups(n_train=(60, 50, 20, 20))
 @pytest.fixture(scope="module")
 def holdout(data):
     _, y, groups = data
@@ -89,19 +83,10 @@ def test_a_metric_refuses_the_wrong_kind_of_estimator(data):
             X, y, groups=groups)
 
 
-class FailsAboveRho(PerGDROClassifier):
-    """Fails to fit when rho > 1."""
-
-    def fit(self, X, y, groups=None):
-        if self.rho > 1.0:
-            raise RuntimeError("rho too large for this test")
-        return super().fit(X, y, groups=groups)
-
-
 @pytest.mark.parametrize("error_score", [0.0, -1e9])
-def test_an_error_score_never_wins(error_score, data, holdout):
+def test_an_error_score_never_wins(error_score, data, holdout, fails_above_rho):
     X, y, groups = data
-    search = PerGDROSearchCV(FailsAboveRho(**NET), cv=holdout, error_score=error_score,
+    search = PerGDROSearchCV(fails_above_rho(**NET), cv=holdout, error_score=error_score,
                              **{**BUDGET, "n_iter": 4, "n_initial_points": 4, "refit": True})
     with pytest.warns(FitFailedWarning):
         search.fit(X, y, groups=groups)
@@ -121,5 +106,5 @@ def test_an_error_score_never_wins(error_score, data, holdout):
                                   NONFINITE_SCORE_PENALTY)
 
     with pytest.warns(FitFailedWarning), pytest.raises(ValueError, match="failed"):
-        PerGDROSearchCV(FailsAboveRho(**NET), rho_bounds=(2, 3), cv=holdout,
+        PerGDROSearchCV(fails_above_rho(**NET), rho_bounds=(2, 3), cv=holdout,
                         error_score=error_score, **BUDGET).fit(X, y, groups=groups)

@@ -20,13 +20,10 @@ from pergdro_sklearn._search.selection import (
     select_one_se,
     worst_group_standard_error,
 )
-from pergdro_sklearn.datasets import make_shifted_groups
 from pergdro_sklearn.divergences import divergence_value
 
-
-@pytest.fixture(scope="module")
-def data():
-    return make_shifted_groups(n_train=(60, 50, 24, 24), random_state=0)
+# the group sizes of conftest.py's dataset fixture (make_shifted_groups, random_state=0)
+SHIFTED_N_TRAIN = (60, 50, 24, 24)
 
 
 def _search(**params):
@@ -74,8 +71,8 @@ def test_auto_rho_upper_is_the_divergence_of_a_near_point_mass_on_the_smallest_g
     assert auto_rho_upper([10]) == 0.0
 
 
-def test_search_reports_data_scaled_bounds(data):
-    search = _search().fit(data.X_train, data.y_train, groups=data.groups_train)
+def test_search_reports_data_scaled_bounds(dataset):
+    search = _search().fit(dataset.X_train, dataset.y_train, groups=dataset.groups_train)
     assert search.rho_bounds_[0] == 0 and search.rho_bounds_[1] > 0
     assert search.epsilon_bounds_.shape == (4, 2)
     assert np.all(search.epsilon_bounds_[:, 1] > 0)
@@ -85,9 +82,9 @@ def test_search_reports_data_scaled_bounds(data):
 
 # ---- ERM always evaluated ---------------------------------------------------------
 @pytest.mark.parametrize("generator", ["grid", "lhs", "random"])
-def test_erm_is_always_evaluated(data, generator):
+def test_erm_is_always_evaluated(dataset, generator):
     search = _search(initial_point_generator=generator).fit(
-        data.X_train, data.y_train, groups=data.groups_train)
+        dataset.X_train, dataset.y_train, groups=dataset.groups_train)
     results = search.cv_results_
     assert results["param_rho"][0] == 0.0
     assert np.all(results["params"][0]["epsilon"] == 0.0)
@@ -101,14 +98,28 @@ def test_collapsed_prediction():
     assert not collapsed_prediction(np.arange(5.0)[:, None], False, np.arange(5.0))
 
 
-def test_collapsed_candidates_are_marked_and_never_picked(data):
-    # radii far beyond the classes' distance turn every candidate but ERM constant
+def _one_class_scores_best(estimator, X, y):
+    """A scorer under which a candidate that predicts one class for every row wins."""
+    return float(np.unique(estimator.predict(X)).size == 1)
+
+
+@pytest.mark.parametrize("selection", ["best", "one_se", "gp_mean"])
+def test_collapsed_candidates_are_marked_and_never_picked(dataset, selection):
+    # radii far beyond the classes' distance turn every candidate but ERM constant, and
+    # the objective ranks those constant candidates first: every rule has to skip them
     search = _search(epsilon_bounds=(0.0, 60.0), rho_bounds=(0.0, 0.0), n_iter=5,
-                     n_initial_points=5, selection="best")
-    search.fit(data.X_train, data.y_train, groups=data.groups_train)
-    collapsed = search.cv_results_["collapsed"]
-    assert collapsed.any()
+                     n_initial_points=5, objective=_one_class_scores_best,
+                     selection=selection)
+    search.fit(dataset.X_train, dataset.y_train, groups=dataset.groups_train)
+    results = search.cv_results_
+    collapsed, means = results["collapsed"], results["mean_test_objective"]
+    # marked: exactly the candidates whose validation predictions are one class
+    np.testing.assert_array_equal(collapsed, means == -1.0)
+    assert collapsed.any() and (~collapsed).any()
+    assert collapsed[np.argmin(means)]  # the lowest objective is a collapsed candidate
+    # never picked: the pick is the best candidate that did not collapse
     assert not collapsed[search.best_index_]
+    assert search.best_index_ == np.flatnonzero(~collapsed)[np.argmin(means[~collapsed])]
 
 
 def test_pick_skips_a_collapsed_candidate_with_the_lowest_objective():
@@ -153,9 +164,9 @@ def test_worst_group_standard_error_uses_the_worst_group_rows():
     assert worst_group_standard_error(losses, groups, 2) == pytest.approx(expected)
 
 
-def test_pick_candidates_best_is_the_lowest_objective(data):
-    search = _search(selection="best").fit(data.X_train, data.y_train,
-                                           groups=data.groups_train)
+def test_pick_candidates_best_is_the_lowest_objective(dataset):
+    search = _search(selection="best").fit(dataset.X_train, dataset.y_train,
+                                           groups=dataset.groups_train)
     results = search.cv_results_
     usable = np.isfinite(results["mean_test_objective"]) & ~results["collapsed"]
     best = np.flatnonzero(usable)[np.argmin(results["mean_test_objective"][usable])]
@@ -164,8 +175,8 @@ def test_pick_candidates_best_is_the_lowest_objective(data):
     assert "std_error_test_objective" in results and "gp_mean_test_objective" in results
 
 
-def test_one_se_default_pick_lies_within_one_standard_error_of_the_best_or_erm(data):
-    search = _search().fit(data.X_train, data.y_train, groups=data.groups_train)
+def test_one_se_default_pick_lies_within_one_standard_error_of_the_best_or_erm(dataset):
+    search = _search().fit(dataset.X_train, dataset.y_train, groups=dataset.groups_train)
     assert search.selection == "one_se"
     results = search.cv_results_
     means, errors = results["mean_test_objective"], results["std_error_test_objective"]
@@ -181,16 +192,16 @@ def test_one_se_default_pick_lies_within_one_standard_error_of_the_best_or_erm(d
     assert reach[search.best_index_] == reach[ok].max()
 
 
-def test_ensemble_pick_without_predictions_is_an_error(data):
-    search = _search(selection="best").fit(data.X_train, data.y_train,
-                                           groups=data.groups_train)
+def test_ensemble_pick_without_predictions_is_an_error(dataset):
+    search = _search(selection="best").fit(dataset.X_train, dataset.y_train,
+                                           groups=dataset.groups_train)
     with pytest.raises(ValueError, match="validation predictions"):
         search.pick_candidates("ensemble")
 
 
-def test_ensemble_selection_refits_a_weighted_ensemble_that_pickles(data):
+def test_ensemble_selection_refits_a_weighted_ensemble_that_pickles(dataset):
     search = _search(selection="ensemble", n_iter=8, n_initial_points=6)
-    search.fit(data.X_train, data.y_train, groups=data.groups_train)
+    search.fit(dataset.X_train, dataset.y_train, groups=dataset.groups_train)
     indices, weights = search.selected_indices_, search.selected_weights_
     assert weights.sum() == pytest.approx(1.0)
     assert search.validation_predictions_.shape[0] == len(search.cv_results_["params"])
@@ -200,11 +211,11 @@ def test_ensemble_selection_refits_a_weighted_ensemble_that_pickles(data):
     assert len(model.estimators_) == len(indices) * search.refit_seeds
     np.testing.assert_allclose(model.weights_, np.repeat(weights, search.refit_seeds)
                                / search.refit_seeds)
-    members = [est.predict_proba(data.X_test) for est in model.estimators_]
+    members = [est.predict_proba(dataset.X_test) for est in model.estimators_]
     expected = np.tensordot(model.weights_, np.array(members), axes=1)
-    np.testing.assert_allclose(search.predict_proba(data.X_test), expected, atol=1e-12)
+    np.testing.assert_allclose(search.predict_proba(dataset.X_test), expected, atol=1e-12)
     restored = pickle.loads(pickle.dumps(search))
-    np.testing.assert_array_equal(restored.predict(data.X_test), search.predict(data.X_test))
+    np.testing.assert_array_equal(restored.predict(dataset.X_test), search.predict(dataset.X_test))
 
 
 # ---- the warning ---------------------------------------------------------------------
@@ -235,8 +246,9 @@ def test_no_warning_when_the_pick_is_within_erm_noise():
 
 
 # ---- the refit averages networks --------------------------------------------------
-def test_refit_averages_refit_seeds_networks_of_the_pick(data):
-    search = _search(refit_seeds=3).fit(data.X_train, data.y_train, groups=data.groups_train)
+def test_refit_averages_refit_seeds_networks_of_the_pick(dataset):
+    search = _search(refit_seeds=3).fit(dataset.X_train, dataset.y_train,
+                                          groups=dataset.groups_train)
     model = search.best_estimator_
     assert isinstance(model, EnsembleSelectionClassifier)
     assert len(model.estimators_) == 3
@@ -246,11 +258,12 @@ def test_refit_averages_refit_seeds_networks_of_the_pick(data):
     for member in model.estimators_:
         assert member.rho == search.best_params_["rho"]
         np.testing.assert_array_equal(member.epsilon, search.best_params_["epsilon"])
-    expected = np.mean([m.predict_proba(data.X_test) for m in model.estimators_], axis=0)
-    np.testing.assert_allclose(search.predict_proba(data.X_test), expected, atol=1e-12)
+    expected = np.mean([m.predict_proba(dataset.X_test) for m in model.estimators_], axis=0)
+    np.testing.assert_allclose(search.predict_proba(dataset.X_test), expected, atol=1e-12)
 
 
-def test_refit_seeds_one_refits_the_estimator_itself(data):
-    search = _search(refit_seeds=1).fit(data.X_train, data.y_train, groups=data.groups_train)
+def test_refit_seeds_one_refits_the_estimator_itself(dataset):
+    search = _search(refit_seeds=1).fit(dataset.X_train, dataset.y_train,
+                                          groups=dataset.groups_train)
     assert isinstance(search.best_estimator_, PerGDROClassifier)
     assert search.best_estimator_.random_state == 0
