@@ -477,9 +477,9 @@ def build_cv_results(records, labels, n_splits, is_classifier, max_iter=None):
     failed = np.array([r.failed for r in records], dtype=bool)
     ranked = np.where(np.isfinite(mean) & ~failed, mean, np.inf)  # failures rank last
     results["rank_test_objective"] = rankdata(ranked, method="min").astype(np.int32)
-    for k in range(n_splits):
-        results[f"split{k}_test_score"] = -objective[:, k]
-    results["mean_test_score"] = -mean
+    for k in range(n_splits):  # 0.0 - x: no negative zeros
+        results[f"split{k}_test_score"] = 0.0 - objective[:, k]
+    results["mean_test_score"] = 0.0 - mean
     results["std_test_score"] = results["std_test_objective"].copy()
     results["rank_test_score"] = results["rank_test_objective"].copy()
     for key in ("fit_time", "score_time"):
