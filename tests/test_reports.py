@@ -184,6 +184,15 @@ def test_group_report_on_compas():
     assert report.index.tolist() == labels.tolist()
     assert (report["accuracy_low"] <= report["accuracy"]).all()
     assert (report["accuracy"] <= report["accuracy_high"]).all()
+    # the intervals are the bootstrap written out above, group by group in sorted
+    # order from RandomState(0) (the default seed)
+    pred, rng = model.predict(X), np.random.RandomState(0)
+    for label in labels:
+        mask = groups == label
+        assert report.loc[label, "accuracy"] == accuracy_score(y[mask], pred[mask])
+        low, high = _reference_interval(y[mask], pred[mask], accuracy_score, 200, 0.95, rng)
+        assert report.loc[label, "accuracy_low"] == pytest.approx(low)
+        assert report.loc[label, "accuracy_high"] == pytest.approx(high)
     # the small groups are the uncertain ones
     width = report["accuracy_high"] - report["accuracy_low"]
     assert width[report["size"].idxmin()] > width[report["size"].idxmax()]
