@@ -2,7 +2,7 @@
 
 import logging
 
-from . import datasets, divergences, metrics
+from . import datasets, divergences, metrics, plotting
 from ._ensemble import EnsembleSelectionClassifier, EnsembleSelectionRegressor
 from ._estimators import (
     GroupDROClassifier,
@@ -28,5 +28,6 @@ __all__ = [
     "datasets",
     "divergences",
     "metrics",
+    "plotting",
     "__version__",
 ]

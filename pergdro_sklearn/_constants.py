@@ -80,3 +80,7 @@ DEFAULT_TOL = 1e-4
 # A fit whose kept training loss exceeds this multiple of its first minibatch's
 # loss (before any update) has blown up, even when the loss stays finite.
 LOSS_BLOWUP_FACTOR = 100.0
+
+# group_report: bootstrap resamples per group and metric, and the intervals' coverage.
+DEFAULT_N_BOOTSTRAP = 1000
+DEFAULT_BOOTSTRAP_CONFIDENCE = 0.95

@@ -1,292 +1,32 @@
-"""Per-group and worst-group metrics, and scorers that receive groups by routing.
+"""Per-group and worst-group metrics, scorers that receive groups, group reports.
 
-Every metric takes ``groups`` as a keyword so that scikit-learn's metadata
-routing can deliver it: ``get_scorer("worst_group_accuracy")`` requests it.
+Every metric takes ``groups`` positionally or as a keyword, so that
+scikit-learn's metadata routing can deliver it to the scorers of
+:func:`get_scorer`. The module holds only its public names (the implementation
+lives in private modules), so ``dir(pergdro_sklearn.metrics)`` and tab
+completion show what there is to use.
 """
 
-import functools
-from dataclasses import dataclass
-
-import numpy as np
-from sklearn import get_config
-from sklearn.base import is_regressor
-from sklearn.metrics import accuracy_score, mean_squared_error
-from sklearn.metrics._scorer import _Scorer
-from sklearn.pipeline import Pipeline
-
-from ._constants import PROBA_CLIP
-from ._groups import group_labels, positions_in
-
-
-def _check_groups(y_true, groups):
-    if groups is None:
-        raise ValueError(
-            "groups is required for a per-group metric; with metadata routing enabled, "
-            "pass groups=... to fit/score and the scorer requests it."
-        )
-    n_groups = np.shape(groups)[0] if np.ndim(groups) else 0
-    if n_groups != np.shape(y_true)[0]:
-        raise ValueError(f"groups has {n_groups} entries but y has {np.shape(y_true)[0]} rows.")
-    # 2-D groups (one column per attribute) are intersected as in fit.
-    return group_labels(groups, n_groups)[0]
-
-
-def group_scores(y_true, y_pred, groups, metric=accuracy_score):
-    """``metric`` computed on each group separately.
-
-    Parameters
-    ----------
-    y_true, y_pred : array-like of shape (n_samples,) or (n_samples, n_outputs)
-    groups : array-like of shape (n_samples,)
-    metric : callable, default=accuracy_score
-        ``metric(y_true, y_pred) -> float``.
-
-    Returns
-    -------
-    scores : dict
-        Group label -> score, in sorted label order.
-
-    Examples
-    --------
-    >>> from pergdro_sklearn.metrics import group_scores
-    >>> group_scores([0, 1, 1, 0], [0, 1, 0, 0], groups=["a", "a", "b", "b"])
-    {'a': 1.0, 'b': 0.5}
-    """
-    groups = _check_groups(y_true, groups)
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    return {
-        label.item() if hasattr(label, "item") else label: float(
-            metric(y_true[groups == label], y_pred[groups == label])
-        )
-        for label in np.unique(groups)
-    }
-
-
-def worst_group_accuracy(y_true, y_pred, *, groups):
-    """The lowest per-group accuracy.
-
-    Examples
-    --------
-    >>> from pergdro_sklearn.metrics import worst_group_accuracy
-    >>> worst_group_accuracy([0, 1, 1, 0], [0, 1, 0, 0], groups=[0, 0, 1, 1])
-    0.5
-    """
-    return min(group_scores(y_true, y_pred, groups, accuracy_score).values())
-
-
-def worst_group_error(y_true, y_pred, *, groups):
-    """One minus :func:`worst_group_accuracy` (the highest per-group error rate)."""
-    return 1.0 - worst_group_accuracy(y_true, y_pred, groups=groups)
-
-
-def worst_group_mse(y_true, y_pred, *, groups):
-    """The highest per-group mean squared error."""
-    return max(group_scores(y_true, y_pred, groups, mean_squared_error).values())
-
-
-def _log_loss_rows(proba, index):
-    """Each row's cross-entropy ``-log p[row, index[row]]``, probabilities clipped."""
-    return -np.log(np.clip(proba[np.arange(index.shape[0]), index], PROBA_CLIP, 1.0))
-
-
-def worst_group_log_loss(y_true, y_proba, *, groups, labels=None):
-    """The highest per-group mean cross-entropy of predicted probabilities.
-
-    ``labels`` are the columns of ``y_proba`` (default: the sorted labels of ``y_true``).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from pergdro_sklearn.metrics import worst_group_log_loss
-    >>> proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]])
-    >>> round(worst_group_log_loss([0, 1, 1], proba, groups=[0, 0, 1]), 4)
-    0.6931
-    """
-    y_true = np.asarray(y_true)
-    groups = _check_groups(y_true, groups)
-    labels = np.unique(y_true) if labels is None else np.asarray(labels)
-    rows = _log_loss_rows(np.asarray(y_proba, dtype=float), positions_in(labels, y_true, "y_true"))
-    return max(float(rows[groups == g].mean()) for g in np.unique(groups))
-
-
-def _final_step(estimator, X):
-    """The last step of (nested) Pipelines, and ``X`` as that step receives it."""
-    while isinstance(estimator, Pipeline):
-        X = estimator[:-1].transform(X)
-        estimator = estimator[-1]
-    return estimator, X
-
-
-def group_loss_scores(estimator, X, y, *, groups):
-    """Mean clean training loss of each group present in ``groups``.
-
-    The loss is the fitted estimator's own (cross-entropy for classifiers, its
-    ``loss`` for regressors), without the within-group attack. A Pipeline ending in
-    a Per-GDRO estimator is evaluated on its transformed ``X``.
-
-    Parameters
-    ----------
-    estimator : fitted PerGDROClassifier, PerGDRORegressor or Pipeline ending in one
-    X, y : array-like
-    groups : array-like of shape (n_samples,)
-
-    Returns
-    -------
-    losses : dict
-        Group label -> mean loss, in sorted label order.
-    """
-    groups = _check_groups(y, groups)
-    final, Xt = _final_step(estimator, X)
-    if not hasattr(final, "group_losses"):
-        raise ValueError(f"{type(final).__name__} has no group_losses: the worst group loss "
-                         "needs a Per-GDRO estimator.")
-    clean = np.asarray(final.group_losses(Xt, y, groups, epsilon=0.0)["clean"], dtype=float)
-    present = set(np.unique(groups).tolist())
-    return {(label.item() if hasattr(label, "item") else label): float(value)
-            for label, value in zip(final.groups_, clean) if label in present}
-
-
-def _worst_loss(estimator, X, y, *, groups):
-    return max(group_loss_scores(estimator, X, y, groups=groups).values())
-
-
-def _robust_risk(estimator, X, y, *, groups):
-    final, Xt = _final_step(estimator, X)
-    if not hasattr(final, "robust_risk"):
-        raise ValueError(f"{type(final).__name__} has no robust_risk: the robust objective "
-                         "needs a Per-GDRO estimator.")
-    return float(final.robust_risk(Xt, y, groups))
-
-
-@dataclass(frozen=True)
-class GroupMetric:
-    """One name of the registry: what it computes and which way is better.
-
-    ``classifier`` and ``regressor`` are ``metric(y_true, y_response, *, groups)``
-    for each kind of estimator (None: not defined for it), fed by
-    ``response_method``; with ``response_method=None`` the number comes from the
-    fitted estimator itself, ``from_estimator(estimator, X, y, *, groups)``.
-    """
-
-    greater_is_better: bool
-    response_method: object = "predict"
-    classifier: object = None
-    regressor: object = None
-    from_estimator: object = None
-
-    def compute(self, estimator, X, y, *, groups):
-        """The metric of a fitted ``estimator`` on ``(X, y, groups)`` (not negated)."""
-        if self.from_estimator is not None:
-            return float(self.from_estimator(estimator, X, y, groups=groups))
-        func = self.regressor if is_regressor(estimator) else self.classifier
-        kind = "regressors" if is_regressor(estimator) else "classifiers"
-        if func is None:
-            raise ValueError(f"This metric is not defined for {kind}.")
-        response = getattr(estimator, self.response_method)(X)
-        if self.response_method == "predict_proba":
-            return float(func(y, response, groups=groups, labels=estimator.classes_))
-        return float(func(y, response, groups=groups))
-
-
-# The one registry of names: the scorers of get_scorer and the objectives of
-# PerGDROSearchCV (which minimises the metric, or its negative when greater is better).
-GROUP_METRICS = {
-    "worst_group_accuracy": GroupMetric(True, classifier=worst_group_accuracy),
-    "worst_group_error": GroupMetric(False, classifier=worst_group_error,
-                                     regressor=worst_group_mse),
-    "worst_group_mse": GroupMetric(False, regressor=worst_group_mse),
-    "worst_group_log_loss": GroupMetric(False, "predict_proba",
-                                        classifier=worst_group_log_loss),
-    "worst_group_loss": GroupMetric(False, None, from_estimator=_worst_loss),
-    "robust": GroupMetric(False, None, from_estimator=_robust_risk),
-}
-
-
-def score_group_metric(name, estimator, X, y, *, groups):
-    """The registered metric ``name`` of a fitted ``estimator`` (not negated).
-
-    Parameters
-    ----------
-    name : str
-        A key of ``GROUP_METRICS``: ``"worst_group_accuracy"``,
-        ``"worst_group_error"`` (misclassification rate for classifiers, mean squared
-        error for regressors), ``"worst_group_mse"``, ``"worst_group_log_loss"``,
-        ``"worst_group_loss"`` (the estimator's own clean loss, Per-GDRO estimators)
-        or ``"robust"`` (Eq. (9) with the estimator's own radii, Per-GDRO estimators).
-    estimator : fitted estimator or Pipeline
-    X, y : array-like
-    groups : array-like of shape (n_samples,)
-
-    Returns
-    -------
-    value : float
-    """
-    if name not in GROUP_METRICS:
-        raise ValueError(f"Unknown scorer {name!r}; valid: {sorted(GROUP_METRICS)}.")
-    return GROUP_METRICS[name].compute(estimator, X, y, groups=groups)
-
-
-class _GroupScorer(_Scorer):
-    """A scikit-learn scorer for a name of ``GROUP_METRICS`` (routing-aware)."""
-
-    def __init__(self, name):
-        metric = GROUP_METRICS[name]
-        super().__init__(score_func=functools.partial(score_group_metric, name),
-                         sign=1 if metric.greater_is_better else -1, kwargs={},
-                         response_method=metric.response_method or "predict")
-        self._name = name
-
-    def _score(self, method_caller, estimator, X, y_true, **kwargs):
-        return self._sign * score_group_metric(self._name, estimator, X, y_true, **kwargs)
-
-    def __repr__(self):
-        return f"get_scorer({self._name!r})"
-
-
-def get_scorer(name):
-    """A scikit-learn scorer for a worst-group metric.
-
-    With metadata routing enabled (``sklearn.set_config(enable_metadata_routing=True)``)
-    the scorer requests ``groups``, so ``GridSearchCV``, ``cross_validate`` and
-    ``PerGDROSearchCV`` hand it each fold's group labels. Losses and errors are
-    negated (greater is better), as scikit-learn's scorers are. A name means the
-    same here and as ``PerGDROSearchCV``'s ``objective``.
-
-    Parameters
-    ----------
-    name : {"worst_group_accuracy", "worst_group_error", "worst_group_mse", \
-"worst_group_log_loss", "worst_group_loss", "robust"}
-        See :func:`score_group_metric`.
-
-    Returns
-    -------
-    scorer : callable ``scorer(estimator, X, y, groups=...)``
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import sklearn
-    >>> from sklearn.dummy import DummyClassifier
-    >>> from pergdro_sklearn.metrics import get_scorer
-    >>> X, y, g = np.zeros((4, 1)), np.array([0, 0, 1, 0]), np.array([0, 0, 1, 1])
-    >>> with sklearn.config_context(enable_metadata_routing=True):
-    ...     scorer = get_scorer("worst_group_accuracy")
-    ...     scorer(DummyClassifier().fit(X, y), X, y, groups=g)
-    0.5
-    """
-    if name not in GROUP_METRICS:
-        raise ValueError(f"Unknown scorer {name!r}; valid: {sorted(GROUP_METRICS)}.")
-    scorer = _GroupScorer(name)
-    if get_config().get("enable_metadata_routing", False):
-        scorer = scorer.set_score_request(groups=True)
-    return scorer
-
+from ._report import group_report
+from ._scores import (
+    GROUP_METRICS,
+    GroupMetric,
+    get_scorer,
+    group_loss_scores,
+    group_scores,
+    score_group_metric,
+    worst_group_accuracy,
+    worst_group_error,
+    worst_group_log_loss,
+    worst_group_mse,
+)
 
 __all__ = [
     "GROUP_METRICS",
     "GroupMetric",
     "get_scorer",
     "group_loss_scores",
+    "group_report",
     "group_scores",
     "score_group_metric",
     "worst_group_accuracy",

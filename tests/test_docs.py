@@ -212,6 +212,52 @@ def check_two_d_groups(ns):
     assert clf.epsilons_.tolist() == expected
 
 
+def check_cross_validate_scorer(ns):
+    scores = ns["result"]["test_worst_group_accuracy"]
+    assert scores.shape == (5,) and np.all((0 <= scores) & (scores <= 1))
+    # the worst group is never better than the average over all rows
+    assert np.all(scores <= ns["result"]["test_accuracy"] + 1e-12)
+
+
+def check_cv_results_table(ns):
+    from scipy.stats import rankdata
+
+    table = ns["table"]
+    # scikit-learn's ranks: 1 is the highest score, ties share the lowest rank
+    expected = rankdata(-table["mean_test_score"].to_numpy(), method="min")
+    assert table["rank_test_score"].tolist() == expected.astype(int).tolist()
+
+
+def check_group_report(ns):
+    report = ns["report"]
+    assert report.index.tolist() == ["large", "small"]
+    assert report["size"].tolist() == [400, 60]
+    assert np.all(report["accuracy_low"] <= report["accuracy"])
+    assert np.all(report["accuracy"] <= report["accuracy_high"])
+    assert report.attrs["worst"] == {"accuracy": "small", "recall": "small"}
+
+
+def check_compas_report(ns):
+    report = ns["report"]
+    assert int(report["size"].sum()) == len(ns["y_test"])
+    assert "Native American" in report.index
+
+
+def check_training_curves_display(ns):
+    display = ns["display"]
+    assert set(display.axes_) >= {"loss", "weight"}
+    labels = [line.get_label() for line in display.axes_["loss"].get_lines()]
+    assert any("3" in label for label in labels)
+
+
+def check_risk_bound_display(ns):
+    assert ns["display"].ax_ is not None and ns["clf"].track_risk_bound
+
+
+def check_group_report_display(ns):
+    assert ns["display"].ax_ is not None and sorted(ns["models"]) == ["ERM", "GroupDRO"]
+
+
 CHECKS = {
     "worst = worst_group_accuracy(data.y_test, clf.predict": check_readme_example,
     "models = [PerGDROClassifier(": check_first_example,
@@ -227,11 +273,18 @@ CHECKS = {
     "GroupsMissingWarning, PerGDROClassifier": check_groups_missing,
     "EnsembleSelectionClassifier(": check_ensemble,
     "# rows per group": check_make_shifted_groups,
-    "fetch_compas(": check_fetch_compas,
+    'fetch_compas(groups="race")': check_fetch_compas,
     "fetch_adult(": check_fetch_adult,
     "fetch_communities_crime(": check_fetch_communities,
     "sensitive features": check_fairlearn,
     "two_d = np.column_stack": check_two_d_groups,
+    'get_scorer("worst_group_accuracy"),': check_cross_validate_scorer,
+    '"rank_test_score"]])': check_cv_results_table,
+    '{"accuracy": accuracy_score, "recall": recall_score}': check_group_report,
+    "model.predict(X_test), g_test": check_compas_report,
+    "TrainingCurvesDisplay.from_estimator(clf)": check_training_curves_display,
+    'RiskBoundDisplay.from_estimator(clf, lipschitz="empirical")': check_risk_bound_display,
+    "GroupReportDisplay.from_estimators(": check_group_report_display,
 }
 
 
@@ -275,8 +328,10 @@ def test_search_examples_are_executed():
 
 def test_known_errors_are_gone():
     """Three statements once in the README that the code contradicts."""
+    # (the package is on no index: an extra is installed from a checkout, -e ".[extra]")
     errors = ["default budget of 16", "``best_estimator_`` is the refitted Pipeline",
-              "pergdro_sklearn[progress]"]
+              "pergdro_sklearn[progress]", "pergdro_sklearn[plotting]",
+              "pergdro_sklearn[report]"]
     # the API reference is made of the docstrings, and warnings quote install commands
     modules = sorted((ROOT / "pergdro_sklearn").rglob("*.py"))
     for path in [*_doc_sources(), *modules, *sorted((ROOT / "examples").glob("*.py"))]:
@@ -346,7 +401,7 @@ def test_api_reference_lists_every_public_name():
     missing = [name for name in pergdro_sklearn.__all__
                if f"pergdro_sklearn.{name}" not in entries]
     assert not missing, f"doc/api.rst does not list {missing}"
-    for module in (pergdro_sklearn.datasets, pergdro_sklearn.divergences,
+    for module in (pergdro_sklearn.datasets, pergdro_sklearn.divergences, pergdro_sklearn.plotting,
                    pergdro_sklearn.metrics):
         missing = [name for name in module.__all__ if f"{module.__name__}.{name}" not in entries]
         assert not missing, f"doc/api.rst does not list {missing} of {module.__name__}"

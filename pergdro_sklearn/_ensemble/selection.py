@@ -14,7 +14,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from .._constants import DEFAULT_ENSEMBLE_MAX_MEMBERS
-from ..metrics import _log_loss_rows
+from .._scores import _log_loss_rows
 
 SELECTION_OBJECTIVES = ("worst_group_loss", "worst_group_error", "loss")
 TASKS = ("classification", "regression")

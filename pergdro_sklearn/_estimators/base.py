@@ -34,6 +34,7 @@ from .._train.data import (
     resolve_device,
 )
 from .._train.loop import Trainer, ValidationMonitor, default_batch_size, make_optimizer
+from .._train.losses import correct_class
 from .._train.network import MLP, penalized_parameters
 from .batched import BatchedFitMixin
 
@@ -288,6 +289,8 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
             previous = dict(loss_curve_=list(self.loss_curve_),
                             group_loss_curve_=list(self.group_loss_curve_),
                             group_weight_history_=list(self.group_weight_history_),
+                            group_accuracy_curve_=list(
+                                getattr(self, "group_accuracy_curve_", None) or []),
                             validation_scores_=list(getattr(self, "validation_scores_", None)
                                                     or []),
                             validation_group_loss_curve_=list(
@@ -300,7 +303,8 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
             optimizer = make_optimizer(self.solver, module.parameters(),
                                        self.learning_rate_init, 0.0)
             previous = dict(loss_curve_=[], group_loss_curve_=[], group_weight_history_=[],
-                            validation_scores_=[], validation_group_loss_curve_=[], n_iter_=0)
+                            group_accuracy_curve_=[], validation_scores_=[],
+                            validation_group_loss_curve_=[], n_iter_=0)
         weighting = self._make_weighting(data.nominal, data.counts)
         weighting.start(data.nominal, sampling=data.sampling)
         if warm:
@@ -324,6 +328,7 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
             epoch_callback=epoch_callback, verbose=self.verbose, row_scale=data.row_scale,
             balanced=self.balanced_batches, alpha=self.alpha,
             penalized=penalized_parameters(module, len(candidate_shape)), monitor=monitor,
+            row_metric=correct_class if self._is_classifier_flag else None,
         )
 
     def _progress(self, n_candidates):
@@ -400,6 +405,9 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
         self.group_weight_history_ = previous["group_weight_history_"] + [
             pick(r.group_weights) for r in history]
         self.group_weights_ = np.array(pick(history[kept].group_weights), dtype=float)
+        self.group_accuracy_curve_ = (
+            previous["group_accuracy_curve_"] + [pick(r.group_metrics) for r in history]
+            if self._is_classifier_flag else None)
         self.n_iter_ = first_epoch + len(history)
         self._architecture = self._architecture_params()
         if monitor is not None:

@@ -31,7 +31,13 @@ TRAINING_OPTIONS_DOC = """    module : callable or None, default=None
 """
 
 
-TRAINING_ATTRIBUTES_DOC = """    best_loss_ : float
+TRAINING_ATTRIBUTES_DOC = """    group_accuracy_curve_ : list of ndarray or None
+        Classifiers: the training accuracy of every group per epoch, in
+        ``groups_`` order, on the rows the epoch trained on as the model step saw
+        them (after the within-group attack, before each minibatch's update; the
+        same rows and moments as ``group_loss_curve_``, so no extra pass over the
+        data; sample weights do not weight it). ``None`` for regressors.
+    best_loss_ : float
         The best worst-group validation loss with ``early_stopping=True``, else the
         smallest ``loss_curve_`` value.
     best_epoch_ : int

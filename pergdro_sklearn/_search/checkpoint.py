@@ -120,7 +120,7 @@ def search_fingerprint_of(search, X, y, labels, group_index, space, template):
         "estimator": stable_repr(type(search.estimator)),
         "estimator_params": estimator_params,
         "space": space if isinstance(space, dict) else space.describe(),
-        "objective": stable_repr(search.objective),
+        "objective": stable_repr(search._objective()),
         "n_initial_points": int(search.n_initial_points),
         "initial_point_generator": search.initial_point_generator,
         "acq_func": search.acq_func,

@@ -9,6 +9,7 @@ fitted network.
 
 import functools
 import inspect
+import re
 import time
 import traceback
 import warnings
@@ -24,7 +25,7 @@ from sklearn.metrics import accuracy_score, mean_squared_error
 from sklearn.metrics import get_scorer as sklearn_get_scorer
 from sklearn.utils.parallel import Parallel, delayed
 
-from .. import metrics as _metrics
+from .. import _scores as _metrics
 from .halving import is_reference, reach_ranks, rung_epochs, rung_threshold, survivors
 from .selection import collapsed_prediction, worst_group_standard_error
 from .template import take
@@ -93,6 +94,8 @@ def resolve_objective(objective):
                 "scorer name of sklearn.metrics.get_scorer, or a callable "
                 "scorer(estimator, X, y[, groups])."
             ) from None
+    if isinstance(objective, _metrics._GroupScorer):  # metrics.get_scorer(name): the name
+        return objective._name, None
     if callable(objective):
         return "scorer", objective
     raise ValueError(f"Unknown objective {objective!r}.")
@@ -421,15 +424,40 @@ def _nan_stat(func, values, axis):
         return func(values, axis=axis)
 
 
+def safe_key_names(labels):
+    """Group labels as parts of ``cv_results_`` keys: letters, digits and ``_`` only.
+
+    Every run of other characters becomes one ``_`` (``"Native American"`` ->
+    ``"Native_American"``, ``"a|b"`` -> ``"a_b"``); a label that is empty after
+    that is ``"_"``. Names that collide get ``_2``, ``_3``, ... in label order
+    (the first keeps its name), never clashing with a name already taken.
+    """
+    base = [re.sub(r"[^0-9A-Za-z_]+", "_", str(label)) or "_" for label in labels]
+    taken, out = set(base), []
+    seen = set()
+    for name in base:
+        if name in seen:
+            k = 2
+            while f"{name}_{k}" in taken:
+                k += 1
+            name = f"{name}_{k}"
+            taken.add(name)
+        seen.add(name)
+        out.append(name)
+    return out
+
+
 def build_cv_results(records, labels, n_splits, is_classifier, max_iter=None):
     """``cv_results_`` (a dict of arrays, one row per record) from evaluation records.
 
     ``dropped`` marks candidates that successive halving stopped early on some
     split; ``n_epochs`` is the fewest epochs a candidate trained on any split
-    (``max_iter`` for those never dropped).
+    (``max_iter`` for those never dropped). The ``*_test_score`` keys are
+    scikit-learn's (greater is better): ``test_score = -test_objective``. Group
+    labels appear in keys as :func:`safe_key_names` makes them.
     """
     n = len(records)
-    labels = [str(label) for label in labels.tolist()]
+    labels = safe_key_names(labels.tolist())
     results = {}
     params = np.empty(n, dtype=object)
     for i, record in enumerate(records):
@@ -449,7 +477,11 @@ def build_cv_results(records, labels, n_splits, is_classifier, max_iter=None):
     failed = np.array([r.failed for r in records], dtype=bool)
     ranked = np.where(np.isfinite(mean) & ~failed, mean, np.inf)  # failures rank last
     results["rank_test_objective"] = rankdata(ranked, method="min").astype(np.int32)
-    results["mean_test_score"] = -mean
+    for k in range(n_splits):  # 0.0 - x: no negative zeros
+        results[f"split{k}_test_score"] = 0.0 - objective[:, k]
+    results["mean_test_score"] = 0.0 - mean
+    results["std_test_score"] = results["std_test_objective"].copy()
+    results["rank_test_score"] = results["rank_test_objective"].copy()
     for key in ("fit_time", "score_time"):
         values = np.array([getattr(r, key) for r in records], dtype=float).reshape(n, n_splits)
         results[f"mean_{key}"] = values.mean(axis=1)
@@ -472,4 +504,4 @@ def build_cv_results(records, labels, n_splits, is_classifier, max_iter=None):
 
 
 __all__ = ["FitResult", "Scoring", "SelectionStats", "SplitScore", "build_cv_results",
-           "evaluate_candidates", "resolve_objective"]
+           "evaluate_candidates", "resolve_objective", "safe_key_names"]

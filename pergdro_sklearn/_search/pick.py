@@ -14,6 +14,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._constants import SEED_MAX
+from .evaluate import resolve_objective
 from .selection import erm_row, pick, selection_columns
 
 
@@ -74,7 +75,8 @@ class PickMixin:
             validation = (self.validation_predictions_, self._validation_target,
                           self._validation_groups, self.groups_.shape[0], task)
         return pick(selection, self.cv_results_, rho_high=self.rho_bounds_[1],
-                    epsilon_high=self.epsilon_bounds_[:, 1], objective=self.objective,
+                    epsilon_high=self.epsilon_bounds_[:, 1],
+                    objective=resolve_objective(self._objective())[0],
                     validation=validation)
 
     def _warn_if_worse_than_erm(self):

@@ -46,7 +46,14 @@ from .._groups import GROUPS_MISSING_FIX, GroupsMissingWarning, encode_groups
 from .._splits import make_folds, make_group_folds
 from .checkpoint import Checkpoint, hash_folds, search_fingerprint_of
 from .delegate import BestEstimatorMixin
-from .evaluate import FitResult, Scoring, SelectionStats, build_cv_results, resolve_objective
+from .evaluate import (
+    FitResult,
+    Scoring,
+    SelectionStats,
+    build_cv_results,
+    resolve_objective,
+    safe_key_names,
+)
 from .loop import SearchLoopMixin
 from .pick import PickMixin
 from .selection import SELECTIONS
@@ -158,6 +165,16 @@ dict, default="auto"
 
         A non-finite objective is handed to the optimiser as
         ``NONFINITE_SCORE_PENALTY`` (1e6); ``cv_results_`` shows the true value.
+    scoring : str, callable or None, default=None
+        ``objective`` in scikit-learn's words, for users of ``GridSearchCV``: a
+        name of ``pergdro_sklearn.metrics.GROUP_METRICS`` (e.g.
+        ``"worst_group_accuracy"``), a scorer of
+        :func:`pergdro_sklearn.metrics.get_scorer` (searched as its name), a name of
+        :func:`sklearn.metrics.get_scorer` or a callable scorer. The search
+        minimises ``-score`` for scores (greater is better) and the value itself
+        for the losses and errors of the registry, exactly as with ``objective``;
+        ``None`` uses ``objective``. Setting both ``scoring`` and a non-default
+        ``objective`` is an error.
     selection : {"one_se", "best", "gp_mean", "ensemble"}, default="one_se"
         How the final radii are picked from the evaluated candidates; validation
         noise makes the lowest objective mostly luck once many candidates are
@@ -327,21 +344,32 @@ dict, default="auto"
         One row per evaluated candidate, in evaluation order; ``pandas.DataFrame``
         reads it. Keys: ``params``, ``param_rho``, ``param_epsilon_<label>``,
         ``split<k>_test_objective``, ``mean_test_objective``, ``std_test_objective``,
-        ``rank_test_objective`` (1 = lowest), ``mean_test_score`` (the negated
-        objective), ``mean_fit_time``, ``std_fit_time``, ``mean_score_time``,
-        ``std_score_time``, ``mean_val_loss_<label>`` (clean validation loss per
-        group), ``mean_val_accuracy_<label>`` (classifiers) or ``mean_val_mse_<label>``
-        (regressors), ``is_initial_point``, ``std_error_test_objective`` (standard
-        error of the mean objective; NaN when unknown), ``collapsed``, ``failed``,
+        ``rank_test_objective`` (1 = lowest); the same in scikit-learn's meaning,
+        where greater is better: ``split<k>_test_score``, ``mean_test_score``,
+        ``std_test_score`` (``test_score = -test_objective``, the scorer's own value
+        for a scorer objective) and ``rank_test_score`` (1 = best, equal to
+        ``rank_test_objective``); ``mean_fit_time``, ``std_fit_time``,
+        ``mean_score_time``, ``std_score_time``, ``mean_val_loss_<label>`` (clean
+        validation loss per group), ``mean_val_accuracy_<label>`` (classifiers) or
+        ``mean_val_mse_<label>`` (regressors), ``is_initial_point``,
+        ``std_error_test_objective`` (standard error of the mean objective; NaN
+        when unknown), ``collapsed``, ``failed``,
         ``gp_mean_test_objective`` (the GP's posterior mean at the candidate),
         ``dropped`` (stopped early by successive halving), ``n_epochs`` (epochs
         trained; ``max_iter`` unless dropped; a dropped candidate's objective is the
-        one it reached then).
+        one it reached then). In keys, ``<label>`` is the group label made safe
+        for a column name: every run of characters other than letters, digits and
+        ``_`` becomes one ``_`` (``"Native American"`` gives
+        ``mean_val_loss_Native_American``), and labels that would then collide get
+        ``_2``, ``_3``, ... in ``groups_`` order; ``group_key_names_`` maps each
+        label to its key.
     optimizer_result_ : scipy.optimize.OptimizeResult
         skopt's result (``x_iters``, ``func_vals``, ``space``, ``models``), usable with
         ``skopt.plots``. ``func_vals`` hold the penalised objective.
     dimension_names_ : list of str
         The searched dimensions.
+    group_key_names_ : dict
+        Group label -> the name it has in the keys of ``cv_results_``.
     groups_ : ndarray of shape (n_groups,)
         Sorted group labels (``[0]`` when ``fit`` got ``groups=None``).
     n_splits_ : int
@@ -404,6 +432,7 @@ dict, default="auto"
         "epsilon_bounds": [StrOptions({"auto"}), "array-like", dict],
         "shared_epsilon": ["boolean"],
         "objective": [str, callable],
+        "scoring": [str, callable, None],
         "n_iter": [Interval(Integral, 1, None, closed="left")],
         "n_initial_points": [Interval(Integral, 1, None, closed="left")],
         "initial_point_generator": [StrOptions(set(INITIAL_POINT_GENERATORS))],
@@ -430,7 +459,7 @@ dict, default="auto"
     }
 
     def __init__(self, estimator, *, rho_bounds="auto", epsilon_bounds="auto",
-                 shared_epsilon=True, objective=DEFAULT_SEARCH_OBJECTIVE,
+                 shared_epsilon=True, objective=DEFAULT_SEARCH_OBJECTIVE, scoring=None,
                  selection=DEFAULT_SEARCH_SELECTION, refit_seeds=DEFAULT_REFIT_SEEDS, n_iter=50,
                  n_initial_points=10,
                  initial_point_generator="grid", acq_func="EI", acq_optimizer="auto",
@@ -449,6 +478,7 @@ dict, default="auto"
         self.epsilon_bounds = epsilon_bounds
         self.shared_epsilon = shared_epsilon
         self.objective = objective
+        self.scoring = scoring
         self.selection = selection
         self.refit_seeds = refit_seeds
         self.n_iter = n_iter
@@ -495,6 +525,7 @@ dict, default="auto"
 
         self.cv_results_ = build_cv_results(records, run.labels, len(run.folds),
                                             self._is_classifier, run.template.final.max_iter)
+        self.group_key_names_ = dict(zip(run.labels.tolist(), safe_key_names(run.labels)))
         self.optimizer_result_ = optimizer.get_result()
         self.dimension_names_ = list(run.space.names)
         self.groups_ = run.labels
@@ -528,7 +559,7 @@ dict, default="auto"
                 f"halving_factor={self.halving_factor} halves batches of candidates trained "
                 "together, but batch_candidates=1 trains each alone; set batch_candidates "
                 ">= 2 or halving_factor=None.")
-        objective_name, scorer = resolve_objective(self.objective)
+        objective_name, scorer = resolve_objective(self._objective())
         X, y, classes_index = self._check_data(X, y, template)
         groups_given = groups is not None
         labels, group_index, _ = encode_groups(groups, _num_samples(X))
@@ -608,6 +639,16 @@ dict, default="auto"
                     "at least two."
                 )
         return X, y, classes_index
+
+    def _objective(self):
+        """What the search minimises: ``scoring`` when given, else ``objective``."""
+        if self.scoring is None:
+            return self.objective
+        if self.objective != DEFAULT_SEARCH_OBJECTIVE:
+            raise ValueError(
+                f"Both scoring={self.scoring!r} and objective={self.objective!r} are set; "
+                "they name the same thing (scoring in scikit-learn's words): give one.")
+        return self.scoring
 
     def _callbacks(self):
         if self.callbacks is None:

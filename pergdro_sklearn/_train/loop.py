@@ -56,12 +56,14 @@ class EpochRecord:
     group_losses: np.ndarray
     group_weights: np.ndarray
     validation_group_losses: object = None
+    group_metrics: object = None
 
     def keep(self, index):
         """The record of candidates ``index`` only (a new record)."""
-        val = self.validation_group_losses
+        val, metrics = self.validation_group_losses, self.group_metrics
         return EpochRecord(self.epoch, self.loss[index], self.group_losses[index],
-                           self.group_weights[index], None if val is None else val[index])
+                           self.group_weights[index], None if val is None else val[index],
+                           None if metrics is None else metrics[index])
 
 
 class Trainer:
@@ -104,12 +106,17 @@ class Trainer:
         The parameters of the penalty.
     monitor : ValidationMonitor or None
         Early stopping: asked after each epoch whether to stop.
+    row_metric : callable or None
+        ``row_metric(outputs, y)`` gives a value per row ``(..., n)`` from the
+        outputs the model step already computed (e.g. 1.0 where the class is right);
+        its mean per group over the epoch's rows is ``EpochRecord.group_metrics``
+        (no extra pass over the data).
     """
 
     def __init__(self, module, loss, weighting, optimizer, batch_size, n_groups, *,
                  attack=None, candidate_shape=(), shuffle_generator=None,
                  attack_generator=None, epoch_callback=None, verbose=0, row_scale=None,
-                 balanced=False, alpha=0.0, penalized=(), monitor=None):
+                 balanced=False, alpha=0.0, penalized=(), monitor=None, row_metric=None):
         self.module = module
         self.loss = loss
         self.weighting = weighting
@@ -127,7 +134,10 @@ class Trainer:
         self.alpha = float(alpha)
         self.penalized = list(penalized)
         self.monitor = monitor
+        self.row_metric = row_metric
         self.first_batch_loss = None
+        self.last_batch_metric = None
+        self.epoch_group_metrics = None
 
     def forward(self, X):
         """Run the module, broadcasting ``(n, d)`` rows over the candidates."""
@@ -167,7 +177,11 @@ class Trainer:
         """One model update on a batch; returns the batch's robust per-sample losses."""
         X_adv = self.perturb(X, y, group_index)
         self.optimizer.zero_grad(set_to_none=True)
-        losses = self.get_loss(self.forward(X_adv), y)
+        outputs = self.forward(X_adv)
+        losses = self.get_loss(outputs, y)
+        if self.row_metric is not None:
+            with torch.no_grad():
+                self.last_batch_metric = self.row_metric(outputs.detach(), y).float()
         if row_scale is not None:
             losses = losses * row_scale
         if self.first_batch_loss is None:
@@ -198,15 +212,20 @@ class Trainer:
         """One pass of ``n`` rows in minibatches (no copy of the data).
 
         Returns the epoch's mean loss per candidate (the per-group means weighted by
-        the nominal weights) and the mean robust loss per group.
+        the nominal weights) and the mean robust loss per group. With a
+        ``row_metric``, its per-group means over the same rows are kept in
+        ``self.epoch_group_metrics`` (else None).
         """
         n = X.shape[0]
         device = group_index.device
+        tracked = self.row_metric is not None
         if self.balanced:  # rows drawn with replacement: accumulate per batch
             sums = torch.zeros(self.candidate_shape + (self.n_groups,), device=device)
             counts = torch.zeros(self.n_groups, device=device)
+            metric_sums = torch.zeros_like(sums) if tracked else None
         else:  # each row once: one buffer, per-group means once at the end
             row_losses = torch.empty(self.candidate_shape + (n,), device=device)
+            row_metrics = torch.empty_like(row_losses) if tracked else None
         for idx in self.batches(n, group_index):
             idx = idx.to(device)
             g = group_index[idx]
@@ -215,12 +234,20 @@ class Trainer:
             if self.balanced:
                 sums += group_sums(losses, g, self.n_groups)
                 counts += group_counts(g, self.n_groups, counts.dtype)
+                if tracked:
+                    metric_sums += group_sums(self.last_batch_metric, g, self.n_groups)
             else:
                 row_losses[..., idx] = losses
+                if tracked:
+                    row_metrics[..., idx] = self.last_batch_metric
         if not self.balanced:
             sums = group_sums(row_losses, group_index, self.n_groups)
             counts = group_counts(group_index, self.n_groups, sums.dtype)
+            if tracked:
+                metric_sums = group_sums(row_metrics, group_index, self.n_groups)
         group_losses = (sums / counts.clamp(min=1)).cpu().numpy().astype(float)
+        self.epoch_group_metrics = (
+            (metric_sums / counts.clamp(min=1)).cpu().numpy().astype(float) if tracked else None)
         total = group_losses @ self.weighting.nominal
         return total, group_losses
 
@@ -258,7 +285,8 @@ class Trainer:
                     "learning_rate_init, standardise the features or shrink the radii."
                 )
             self.weighting.after_epoch(group_losses)
-            record = EpochRecord(epoch + 1, total, group_losses, self.weighting.weights.copy())
+            record = EpochRecord(epoch + 1, total, group_losses, self.weighting.weights.copy(),
+                                 group_metrics=self.epoch_group_metrics)
             stop = False
             if self.monitor is not None:
                 self.module.eval()

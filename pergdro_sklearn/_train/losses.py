@@ -41,6 +41,11 @@ def huber(outputs, y, delta=1.0):
     return F.huber_loss(outputs, target, reduction="none", delta=delta).mean(dim=-1)
 
 
+def correct_class(outputs, y):
+    """1.0 where the largest output is the row's class ``y``, else 0.0: ``(..., n)``."""
+    return (outputs.argmax(dim=-1) == y).to(outputs.dtype)
+
+
 LOSSES = {
     "cross_entropy": cross_entropy,
     "squared_error": squared_error,
