@@ -589,7 +589,7 @@ dict, default="auto"
             y = check_array(y, ensure_2d=False, dtype=None if self._is_classifier else "numeric")
             check_consistent_length(X, y)
         else:
-            X, y = validate_data(self, X, y, dtype=np.float64,
+            X, y = validate_data(self, X, y, dtype=np.float64, accept_sparse="csr",
                                  multi_output=not self._is_classifier,
                                  y_numeric=not self._is_classifier)
         if _num_samples(X) < MIN_ROWS_PER_GROUP + 1:
