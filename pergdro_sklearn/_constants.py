@@ -80,3 +80,14 @@ DEFAULT_TOL = 1e-4
 # A fit whose kept training loss exceeds this multiple of its first minibatch's
 # loss (before any update) has blown up, even when the loss stays finite.
 LOSS_BLOWUP_FACTOR = 100.0
+
+# Real-data loaders (pergdro_sklearn.datasets)
+# Seconds a download may wait for the server before it fails (when the process has set
+# no socket timeout of its own).
+DOWNLOAD_TIMEOUT = 60.0
+# Retries of a failed connection or HTTP error, and the seconds between them
+# (sklearn.datasets.fetch_file's defaults).
+DOWNLOAD_RETRIES = 3
+DOWNLOAD_RETRY_DELAY = 1.0
+# Bytes read (and hashed) at a time.
+CHUNK_SIZE = 1 << 16
