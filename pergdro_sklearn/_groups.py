@@ -225,6 +225,30 @@ def check_radius(value, name):
     return value
 
 
+def groups_or_alias(groups, sensitive_features):
+    """``groups``, or ``sensitive_features`` when only that is given.
+
+    ``sensitive_features`` is fairlearn's name for the per-row group attribute; it is
+    accepted wherever ``groups`` is, in direct calls. Passing both is an error, even
+    when they hold the same values.
+
+    Examples
+    --------
+    >>> groups_or_alias(None, ["a", "b"])
+    ['a', 'b']
+    >>> groups_or_alias([0, 1], None)
+    [0, 1]
+    """
+    if sensitive_features is None:
+        return groups
+    if groups is not None:
+        raise ValueError(
+            "Pass groups or sensitive_features, not both: sensitive_features is an alias of "
+            "groups (fairlearn's name for the same per-row labels)."
+        )
+    return sensitive_features
+
+
 class GroupsMissingWarning(UserWarning):
     """A group-robust estimator was fitted without ``groups`` while a setting needs them.
 
@@ -277,6 +301,7 @@ __all__ = [
     "check_radius",
     "encode_groups",
     "group_labels",
+    "groups_or_alias",
     "index_groups",
     "positions_in",
     "resolve_epsilons",

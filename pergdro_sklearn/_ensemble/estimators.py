@@ -14,7 +14,7 @@ from numbers import Integral
 import numpy as np
 from sklearn import get_config
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context, clone
-from sklearn.utils import Bunch, _safe_indexing, get_tags
+from sklearn.utils import Bunch, _safe_indexing, get_tags, metadata_routing
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.metaestimators import _BaseComposition
@@ -27,7 +27,7 @@ from .._constants import (
     MIN_ROWS_PER_GROUP,
     PROBA_CLIP,
 )
-from .._groups import encode_groups, index_groups, positions_in
+from .._groups import encode_groups, groups_or_alias, index_groups, positions_in
 from .._splits import make_group_folds
 from .selection import (
     SELECTION_OBJECTIVES,
@@ -133,6 +133,9 @@ def _feature_attribute(members, attr):
 
 class _BaseEnsembleSelection(_BaseComposition):
     """Shared parameters, fitting and validation of the two ensemble estimators."""
+
+    # sensitive_features: an alias of groups for direct calls only (see fit)
+    __metadata_request__fit = {"sensitive_features": metadata_routing.UNUSED}
 
     _parameter_constraints: dict = {
         "estimators": [list],
@@ -365,7 +368,7 @@ class _BaseEnsembleSelection(_BaseComposition):
         stacked = self._member_predictions(self.estimators_, X)
         return np.tensordot(self.weights_, stacked, axes=1)
 
-    def group_losses(self, X, y, groups=None):
+    def group_losses(self, X, y, groups=None, *, sensitive_features=None):
         """Mean loss per group of the ensemble's averaged prediction.
 
         The loss is the log loss of the averaged probabilities (classifier) or the
@@ -379,6 +382,8 @@ class _BaseEnsembleSelection(_BaseComposition):
         groups : array-like of shape (n_samples,), default=None
             Group labels, all among ``groups_``; may be omitted when the ensemble
             knows a single group.
+        sensitive_features : array-like of shape (n_samples,), default=None
+            Alias of ``groups`` (fairlearn's name); passing both is an error.
 
         Returns
         -------
@@ -388,6 +393,7 @@ class _BaseEnsembleSelection(_BaseComposition):
             attack); groups absent from ``groups`` get 0.
         """
         check_is_fitted(self)
+        groups = groups_or_alias(groups, sensitive_features)
         X = self._validate_X(X)
         n_samples = X.shape[0]
         y_select = self._encode_y(y, n_samples)
@@ -546,7 +552,7 @@ class EnsembleSelectionClassifier(ClassifierMixin, _BaseEnsembleSelection):
         return positions_in(self.classes_, y, "y")
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, groups=None):
+    def fit(self, X, y, groups=None, *, sensitive_features=None):
         """Fit the candidates, select the ensemble on validation, refit its members.
 
         Parameters
@@ -556,15 +562,19 @@ class EnsembleSelectionClassifier(ClassifierMixin, _BaseEnsembleSelection):
         groups : array-like of shape (n_samples,), default=None
             Group label of each row; ``None`` means one group. Used for the stratified
             split, the objective and the candidates whose ``fit`` takes ``groups``.
+        sensitive_features : array-like of shape (n_samples,), default=None
+            Alias of ``groups`` (fairlearn's name) for direct calls; passing both is
+            an error. Metadata routing knows the name ``groups`` only.
 
         Returns
         -------
         self : object
         """
-        return self._fit(X, y, groups)
+        return self._fit(X, y, groups_or_alias(groups, sensitive_features))
 
     @classmethod
-    def from_fitted(cls, estimators, weights=None, *, groups=None, **params):
+    def from_fitted(cls, estimators, weights=None, *, groups=None, sensitive_features=None,
+                    **params):
         """A fitted ensemble of already fitted classifiers; nothing is refitted.
 
         For members selected elsewhere, e.g. by a search on its own validation
@@ -586,6 +596,8 @@ class EnsembleSelectionClassifier(ClassifierMixin, _BaseEnsembleSelection):
             The group labels (of the training rows, or the labels themselves) for
             :meth:`group_losses`; by default the first member's ``groups_``, or one
             group.
+        sensitive_features : array-like, default=None
+            Alias of ``groups`` (fairlearn's name); passing both is an error.
         **params
             Other constructor parameters of the ensemble (``max_members``,
             ``objective``, ...), used only if it is refitted.
@@ -611,7 +623,8 @@ class EnsembleSelectionClassifier(ClassifierMixin, _BaseEnsembleSelection):
         >>> ensemble.predict([[0.5], [2.5]]).tolist()
         [0, 1]
         """
-        return cls._from_fitted(estimators, weights, groups, params)
+        return cls._from_fitted(estimators, weights,
+                                groups_or_alias(groups, sensitive_features), params)
 
     def predict_proba(self, X):
         """Weighted average of the members' class probabilities.
@@ -738,7 +751,7 @@ class EnsembleSelectionRegressor(RegressorMixin, _BaseEnsembleSelection):
         return y.reshape(n_samples, -1)
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, groups=None):
+    def fit(self, X, y, groups=None, *, sensitive_features=None):
         """Fit the candidates, select the ensemble on validation, refit its members.
 
         Parameters
@@ -748,15 +761,19 @@ class EnsembleSelectionRegressor(RegressorMixin, _BaseEnsembleSelection):
         groups : array-like of shape (n_samples,), default=None
             Group label of each row; ``None`` means one group. Used for the stratified
             split, the objective and the candidates whose ``fit`` takes ``groups``.
+        sensitive_features : array-like of shape (n_samples,), default=None
+            Alias of ``groups`` (fairlearn's name) for direct calls; passing both is
+            an error. Metadata routing knows the name ``groups`` only.
 
         Returns
         -------
         self : object
         """
-        return self._fit(X, y, groups)
+        return self._fit(X, y, groups_or_alias(groups, sensitive_features))
 
     @classmethod
-    def from_fitted(cls, estimators, weights=None, *, groups=None, **params):
+    def from_fitted(cls, estimators, weights=None, *, groups=None, sensitive_features=None,
+                    **params):
         """A fitted ensemble of already fitted regressors; nothing is refitted.
 
         As :meth:`EnsembleSelectionClassifier.from_fitted`: ``predict`` is the average
@@ -788,7 +805,8 @@ class EnsembleSelectionRegressor(RegressorMixin, _BaseEnsembleSelection):
         >>> EnsembleSelectionRegressor.from_fitted([low, high], [1, 3]).predict(X).tolist()
         [3.0, 3.0]
         """
-        return cls._from_fitted(estimators, weights, groups, params)
+        return cls._from_fitted(estimators, weights,
+                                groups_or_alias(groups, sensitive_features), params)
 
     def predict(self, X):
         """Weighted average of the members' predictions.
