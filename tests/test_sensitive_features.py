@@ -126,3 +126,18 @@ def test_routing_knows_the_name_groups_only(small_classification):
     pipe = make_pipeline(StandardScaler(), PerGDROClassifier(**NET))
     pipe.fit(X, y, pergdroclassifier__sensitive_features=groups)
     assert pipe[-1].groups_.tolist() == ["a", "b", "c"]
+
+
+def test_routing_alias_routes_a_parameter_named_sensitive_features(small_classification):
+    X, y, groups = small_classification
+    with sklearn.config_context(enable_metadata_routing=True):
+        net = PerGDROClassifier(**NET).set_fit_request(groups="sensitive_features")
+        scorer = get_scorer("worst_group_accuracy").set_score_request(
+            groups="sensitive_features")
+        result = cross_validate(net, X, y, cv=3, params={"sensitive_features": groups},
+                                scoring=scorer, return_estimator=True, return_indices=True)
+    for k, fitted in enumerate(result["estimator"]):
+        train, test = result["indices"]["train"][k], result["indices"]["test"][k]
+        assert fitted.groups_.tolist() == np.unique(groups[train]).tolist()
+        assert result["test_score"][k] == pytest.approx(worst_group_accuracy(
+            y[test], fitted.predict(X[test]), groups=groups[test]))
