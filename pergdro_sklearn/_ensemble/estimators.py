@@ -557,7 +557,8 @@ class EnsembleSelectionClassifier(ClassifierMixin, _BaseEnsembleSelection):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse input is accepted (as CSR) when every candidate accepts it.
         y : array-like of shape (n_samples,)
         groups : array-like of shape (n_samples,), default=None
             Group label of each row; ``None`` means one group. Used for the stratified
@@ -756,7 +757,8 @@ class EnsembleSelectionRegressor(RegressorMixin, _BaseEnsembleSelection):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse input is accepted (as CSR) when every candidate accepts it.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         groups : array-like of shape (n_samples,), default=None
             Group label of each row; ``None`` means one group. Used for the stratified

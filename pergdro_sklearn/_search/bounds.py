@@ -1,4 +1,4 @@
-"""Radius ranges in the data's own scale (numpy and scikit-learn's neighbours only).
+"""Radius ranges in the data's own scale (numpy, scipy.sparse and scikit-learn's neighbours).
 
 The search's default bounds (``rho_bounds="auto"``, ``epsilon_bounds="auto"``) come
 from here:
