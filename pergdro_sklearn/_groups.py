@@ -249,6 +249,22 @@ def groups_or_alias(groups, sensitive_features):
     return sensitive_features
 
 
+def groups_from_fit_kwargs(groups, kwargs, owner):
+    """``groups``, or its alias ``sensitive_features`` among a ``fit``'s extra keywords.
+
+    ``fit`` takes the alias through ``**kwargs`` rather than a named parameter: metadata
+    routing reads the names of ``fit``'s parameters, and it should offer ``groups``
+    only (see :func:`groups_or_alias`). Any other keyword is a TypeError.
+    """
+    unknown = sorted(set(kwargs) - {"sensitive_features"})
+    if unknown:
+        raise TypeError(
+            f"{owner}.fit() got unexpected keyword argument(s) {unknown}; the group labels "
+            "go in groups= (or its alias sensitive_features=)."
+        )
+    return groups_or_alias(groups, kwargs.get("sensitive_features"))
+
+
 class GroupsMissingWarning(UserWarning):
     """A group-robust estimator was fitted without ``groups`` while a setting needs them.
 
@@ -301,6 +317,7 @@ __all__ = [
     "check_radius",
     "encode_groups",
     "group_labels",
+    "groups_from_fit_kwargs",
     "groups_or_alias",
     "index_groups",
     "positions_in",

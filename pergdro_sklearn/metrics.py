@@ -23,9 +23,9 @@ from ._groups import group_labels, groups_or_alias, positions_in
 def _check_groups(y_true, groups):
     if groups is None:
         raise ValueError(
-            "groups (or its alias sensitive_features) is required for a per-group metric; "
-            "with metadata routing enabled, pass groups=... to fit/score and the scorer "
-            "requests it (routing knows the name groups only)."
+            "groups is required for a per-group metric (sensitive_features is accepted as "
+            "its alias); with metadata routing enabled, pass groups=... to fit/score and "
+            "the scorer requests it (routing knows the name groups only)."
         )
     n_groups = np.shape(groups)[0] if np.ndim(groups) else 0
     if n_groups != np.shape(y_true)[0]:

@@ -141,3 +141,21 @@ def test_routing_alias_routes_a_parameter_named_sensitive_features(small_classif
         assert fitted.groups_.tolist() == np.unique(groups[train]).tolist()
         assert result["test_score"][k] == pytest.approx(worst_group_accuracy(
             y[test], fitted.predict(X[test]), groups=groups[test]))
+
+
+def test_other_fit_keywords_are_refused_and_subclasses_keep_routing(small_classification):
+    X, y, groups = small_classification
+    with pytest.raises(TypeError, match=r"unexpected keyword argument\(s\) \['group'\]"):
+        PerGDROClassifier(**NET).fit(X, y, group=groups)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        PerGDROSearchCV(PerGDROClassifier(**NET)).fit(X, y, sensitive_feature=groups)
+
+    class Narrow(PerGDROClassifier):  # a subclass whose fit names groups only
+        def fit(self, X, y, groups=None):
+            return super().fit(X, y, groups=groups)
+
+    with sklearn.config_context(enable_metadata_routing=True):
+        narrow = Narrow(**NET).set_fit_request(groups=True)
+        assert narrow.get_metadata_routing().fit.requests == {"groups": True}
+        make_pipeline(StandardScaler(), narrow).fit(X, y, groups=groups)
+    assert narrow.groups_.tolist() == ["a", "b", "c"]

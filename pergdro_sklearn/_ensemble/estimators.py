@@ -14,7 +14,7 @@ from numbers import Integral
 import numpy as np
 from sklearn import get_config
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context, clone
-from sklearn.utils import Bunch, _safe_indexing, get_tags, metadata_routing
+from sklearn.utils import Bunch, _safe_indexing, get_tags
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.metaestimators import _BaseComposition
@@ -27,7 +27,13 @@ from .._constants import (
     MIN_ROWS_PER_GROUP,
     PROBA_CLIP,
 )
-from .._groups import encode_groups, groups_or_alias, index_groups, positions_in
+from .._groups import (
+    encode_groups,
+    groups_from_fit_kwargs,
+    groups_or_alias,
+    index_groups,
+    positions_in,
+)
 from .._splits import make_group_folds
 from .selection import (
     SELECTION_OBJECTIVES,
@@ -134,8 +140,6 @@ def _feature_attribute(members, attr):
 class _BaseEnsembleSelection(_BaseComposition):
     """Shared parameters, fitting and validation of the two ensemble estimators."""
 
-    # sensitive_features: an alias of groups for direct calls only (see fit)
-    __metadata_request__fit = {"sensitive_features": metadata_routing.UNUSED}
 
     _parameter_constraints: dict = {
         "estimators": [list],
@@ -552,7 +556,7 @@ class EnsembleSelectionClassifier(ClassifierMixin, _BaseEnsembleSelection):
         return positions_in(self.classes_, y, "y")
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, groups=None, *, sensitive_features=None):
+    def fit(self, X, y, groups=None, **kwargs):
         """Fit the candidates, select the ensemble on validation, refit its members.
 
         Parameters
@@ -563,15 +567,16 @@ class EnsembleSelectionClassifier(ClassifierMixin, _BaseEnsembleSelection):
         groups : array-like of shape (n_samples,), default=None
             Group label of each row; ``None`` means one group. Used for the stratified
             split, the objective and the candidates whose ``fit`` takes ``groups``.
-        sensitive_features : array-like of shape (n_samples,), default=None
-            Alias of ``groups`` (fairlearn's name) for direct calls; passing both is
-            an error. Metadata routing knows the name ``groups`` only.
+        **kwargs : dict
+            Only ``sensitive_features`` (array-like of shape (n_samples,)): an alias of
+            ``groups`` (fairlearn's name) for direct calls; passing both is an error.
+            Metadata routing knows the name ``groups`` only.
 
         Returns
         -------
         self : object
         """
-        return self._fit(X, y, groups_or_alias(groups, sensitive_features))
+        return self._fit(X, y, groups_from_fit_kwargs(groups, kwargs, type(self).__name__))
 
     @classmethod
     def from_fitted(cls, estimators, weights=None, *, groups=None, sensitive_features=None,
@@ -752,7 +757,7 @@ class EnsembleSelectionRegressor(RegressorMixin, _BaseEnsembleSelection):
         return y.reshape(n_samples, -1)
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, groups=None, *, sensitive_features=None):
+    def fit(self, X, y, groups=None, **kwargs):
         """Fit the candidates, select the ensemble on validation, refit its members.
 
         Parameters
@@ -763,15 +768,16 @@ class EnsembleSelectionRegressor(RegressorMixin, _BaseEnsembleSelection):
         groups : array-like of shape (n_samples,), default=None
             Group label of each row; ``None`` means one group. Used for the stratified
             split, the objective and the candidates whose ``fit`` takes ``groups``.
-        sensitive_features : array-like of shape (n_samples,), default=None
-            Alias of ``groups`` (fairlearn's name) for direct calls; passing both is
-            an error. Metadata routing knows the name ``groups`` only.
+        **kwargs : dict
+            Only ``sensitive_features`` (array-like of shape (n_samples,)): an alias of
+            ``groups`` (fairlearn's name) for direct calls; passing both is an error.
+            Metadata routing knows the name ``groups`` only.
 
         Returns
         -------
         self : object
         """
-        return self._fit(X, y, groups_or_alias(groups, sensitive_features))
+        return self._fit(X, y, groups_from_fit_kwargs(groups, kwargs, type(self).__name__))
 
     @classmethod
     def from_fitted(cls, estimators, weights=None, *, groups=None, sensitive_features=None,

@@ -22,7 +22,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, is_classifier
-from sklearn.utils import check_random_state, metadata_routing
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -42,7 +42,12 @@ from .._constants import (
     MIN_ROWS_PER_GROUP,
     SEED_MAX,
 )
-from .._groups import GROUPS_MISSING_FIX, GroupsMissingWarning, encode_groups, groups_or_alias
+from .._groups import (
+    GROUPS_MISSING_FIX,
+    GroupsMissingWarning,
+    encode_groups,
+    groups_from_fit_kwargs,
+)
 from .._splits import make_folds, make_group_folds
 from .checkpoint import Checkpoint, hash_folds, search_fingerprint_of
 from .delegate import BestEstimatorMixin
@@ -397,9 +402,6 @@ dict, default="auto"
     # (a hook for subclasses; the package's own picks use the typed fields).
     _worker_extras = ()
 
-    # sensitive_features: an alias of groups for direct calls only (see fit)
-    __metadata_request__fit = {"sensitive_features": metadata_routing.UNUSED}
-
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict"])],
         "rho_bounds": [StrOptions({"auto"}), "array-like"],
@@ -473,7 +475,7 @@ dict, default="auto"
 
     # ---- fit -----------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, groups=None, *, sensitive_features=None):
+    def fit(self, X, y, groups=None, **kwargs):
         """Search the radii, then refit the best candidate on all the data.
 
         Parameters
@@ -484,15 +486,16 @@ dict, default="auto"
         groups : array-like of shape (n_samples,), default=None
             Group label of each row; ``None`` means one group. Every inner fit gets
             its rows' labels whether metadata routing is on or off.
-        sensitive_features : array-like of shape (n_samples,), default=None
-            Alias of ``groups`` (fairlearn's name) for direct calls; passing both is
-            an error. Metadata routing knows the name ``groups`` only.
+        **kwargs : dict
+            Only ``sensitive_features`` (array-like of shape (n_samples,)): an alias of
+            ``groups`` (fairlearn's name) for direct calls; passing both is an error.
+            Metadata routing knows the name ``groups`` only.
 
         Returns
         -------
         self : object
         """
-        run = self._setup(X, y, groups_or_alias(groups, sensitive_features))
+        run = self._setup(X, y, groups_from_fit_kwargs(groups, kwargs, type(self).__name__))
         evaluate = functools.partial(self._evaluate_candidates, run=run)
         try:
             records, optimizer = self._run_search(evaluate, run)
