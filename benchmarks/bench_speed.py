@@ -46,7 +46,7 @@ def lower_level(epochs, repeats):
     from pergdro_sklearn import GroupDROClassifier, PerGDROClassifier
     from pergdro_sklearn.datasets import make_shifted_groups
 
-    data = make_shifted_groups(random_state=0)
+    data = make_shifted_groups(shuffle=False, random_state=0)
     fit = (data.X_train, data.y_train)
     net = dict(hidden_layer_sizes=ARCH, max_iter=epochs, batch_size=128, random_state=0)
 
@@ -93,7 +93,7 @@ def batched_candidates(epochs, n_candidates, repeats=3):
     from pergdro_sklearn._estimators.batched import fit_candidates
     from pergdro_sklearn.datasets import make_shifted_groups
 
-    data = make_shifted_groups(random_state=0)
+    data = make_shifted_groups(shuffle=False, random_state=0)
     rng = np.random.default_rng(0)
     params = [dict(rho=float(rng.uniform(0, 3)),
                    epsilon=rng.uniform(0, [3, 3, 5, 5])) for _ in range(n_candidates)]
@@ -179,7 +179,7 @@ def paper_protocol(epochs, n_initial, n_iter, n_jobs, halving_factor=3, seeds=(0
     rows = []
     per_arm = {}  # (factor, rungs) -> lists of walls and pick scores, seed by seed
     for seed in seeds:
-        data = make_shifted_groups(random_state=seed)
+        data = make_shifted_groups(shuffle=False, random_state=seed)
         X = np.vstack([data.X_train, data.X_val])
         y = np.concatenate([data.y_train, data.y_val])
         groups = np.concatenate([data.groups_train, data.groups_val])

@@ -84,3 +84,14 @@ LOSS_BLOWUP_FACTOR = 100.0
 # group_report: bootstrap resamples per group and metric, and the intervals' coverage.
 DEFAULT_N_BOOTSTRAP = 1000
 DEFAULT_BOOTSTRAP_CONFIDENCE = 0.95
+
+# Real-data loaders (pergdro_sklearn.datasets)
+# Seconds a download may wait for the server before it fails (when the process has set
+# no socket timeout of its own).
+DOWNLOAD_TIMEOUT = 60.0
+# Retries of a failed connection or HTTP error, and the seconds between them
+# (sklearn.datasets.fetch_file's defaults).
+DOWNLOAD_RETRIES = 3
+DOWNLOAD_RETRY_DELAY = 1.0
+# Bytes read (and hashed) at a time.
+CHUNK_SIZE = 1 << 16

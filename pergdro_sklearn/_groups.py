@@ -225,6 +225,46 @@ def check_radius(value, name):
     return value
 
 
+def groups_or_alias(groups, sensitive_features):
+    """``groups``, or ``sensitive_features`` when only that is given.
+
+    ``sensitive_features`` is fairlearn's name for the per-row group attribute; it is
+    accepted wherever ``groups`` is, in direct calls. Passing both is an error, even
+    when they hold the same values.
+
+    Examples
+    --------
+    >>> groups_or_alias(None, ["a", "b"])
+    ['a', 'b']
+    >>> groups_or_alias([0, 1], None)
+    [0, 1]
+    """
+    if sensitive_features is None:
+        return groups
+    if groups is not None:
+        raise ValueError(
+            "Pass groups or sensitive_features, not both: sensitive_features is an alias of "
+            "groups (fairlearn's name for the same per-row labels)."
+        )
+    return sensitive_features
+
+
+def groups_from_fit_kwargs(groups, kwargs, owner):
+    """``groups``, or its alias ``sensitive_features`` among a ``fit``'s extra keywords.
+
+    ``fit`` takes the alias through ``**kwargs`` rather than a named parameter: metadata
+    routing reads the names of ``fit``'s parameters, and it should offer ``groups``
+    only (see :func:`groups_or_alias`). Any other keyword is a TypeError.
+    """
+    unknown = sorted(set(kwargs) - {"sensitive_features"})
+    if unknown:
+        raise TypeError(
+            f"{owner}.fit() got unexpected keyword argument(s) {unknown}; the group labels "
+            "go in groups= (or its alias sensitive_features=)."
+        )
+    return groups_or_alias(groups, kwargs.get("sensitive_features"))
+
+
 class GroupsMissingWarning(UserWarning):
     """A group-robust estimator was fitted without ``groups`` while a setting needs them.
 
@@ -277,6 +317,8 @@ __all__ = [
     "check_radius",
     "encode_groups",
     "group_labels",
+    "groups_from_fit_kwargs",
+    "groups_or_alias",
     "index_groups",
     "positions_in",
     "resolve_epsilons",

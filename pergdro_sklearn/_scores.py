@@ -3,7 +3,9 @@
 The implementation behind :mod:`pergdro_sklearn.metrics` (which re-exports the
 public names only). Every metric takes ``groups`` positionally or as a keyword, so
 that scikit-learn's metadata routing can deliver it:
-``get_scorer("worst_group_accuracy")`` requests it.
+``get_scorer("worst_group_accuracy")`` requests it. ``sensitive_features``
+(fairlearn's name) is accepted as an alias of ``groups`` in direct calls; the scorers
+request ``groups`` only.
 """
 
 import functools
@@ -17,7 +19,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from ._constants import PROBA_CLIP
-from ._groups import group_labels, positions_in
+from ._groups import group_labels, groups_or_alias, positions_in
 
 
 def _check_groups(y_true, groups):
@@ -36,7 +38,8 @@ def _check_groups(y_true, groups):
     return group_labels(groups, n_groups)[0]
 
 
-def group_scores(y_true, y_pred, groups, metric=accuracy_score):
+def group_scores(y_true, y_pred, groups=None, metric=accuracy_score, *,
+                 sensitive_features=None):
     """``metric`` computed on each group separately.
 
     Parameters
@@ -45,6 +48,8 @@ def group_scores(y_true, y_pred, groups, metric=accuracy_score):
     groups : array-like of shape (n_samples,)
     metric : callable, default=accuracy_score
         ``metric(y_true, y_pred) -> float``.
+    sensitive_features : array-like of shape (n_samples,), default=None
+        Alias of ``groups`` (fairlearn's name); pass one of the two.
 
     Returns
     -------
@@ -57,7 +62,7 @@ def group_scores(y_true, y_pred, groups, metric=accuracy_score):
     >>> group_scores([0, 1, 1, 0], [0, 1, 0, 0], groups=["a", "a", "b", "b"])
     {'a': 1.0, 'b': 0.5}
     """
-    groups = _check_groups(y_true, groups)
+    groups = _check_groups(y_true, groups_or_alias(groups, sensitive_features))
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     return {
         label.item() if hasattr(label, "item") else label: float(
@@ -67,7 +72,7 @@ def group_scores(y_true, y_pred, groups, metric=accuracy_score):
     }
 
 
-def worst_group_accuracy(y_true, y_pred, groups):
+def worst_group_accuracy(y_true, y_pred, groups=None, *, sensitive_features=None):
     """The lowest per-group accuracy.
 
     Parameters
@@ -76,6 +81,8 @@ def worst_group_accuracy(y_true, y_pred, groups):
     groups : array-like of shape (n_samples,) or (n_samples, n_attributes)
         Group label of each row, positionally or as ``groups=``; several columns
         are intersected (one group per combination), as in ``fit``.
+    sensitive_features : array-like of shape (n_samples,), default=None
+        Alias of ``groups`` (fairlearn's name); pass one of the two.
 
     Returns
     -------
@@ -89,24 +96,27 @@ def worst_group_accuracy(y_true, y_pred, groups):
     >>> worst_group_accuracy([0, 1, 1, 0], [0, 1, 0, 0], [0, 0, 1, 1])
     0.5
     """
-    return min(group_scores(y_true, y_pred, groups, accuracy_score).values())
+    return min(group_scores(y_true, y_pred, groups, accuracy_score,
+                            sensitive_features=sensitive_features).values())
 
 
-def worst_group_error(y_true, y_pred, groups):
+def worst_group_error(y_true, y_pred, groups=None, *, sensitive_features=None):
     """One minus :func:`worst_group_accuracy` (the highest per-group error rate).
 
     Parameters are those of :func:`worst_group_accuracy`.
     """
-    return 1.0 - worst_group_accuracy(y_true, y_pred, groups=groups)
+    return 1.0 - worst_group_accuracy(y_true, y_pred, groups,
+                                      sensitive_features=sensitive_features)
 
 
-def worst_group_mse(y_true, y_pred, groups):
+def worst_group_mse(y_true, y_pred, groups=None, *, sensitive_features=None):
     """The highest per-group mean squared error.
 
     Parameters are those of :func:`worst_group_accuracy` (``y`` may have several
     outputs, averaged as :func:`sklearn.metrics.mean_squared_error` does).
     """
-    return max(group_scores(y_true, y_pred, groups, mean_squared_error).values())
+    return max(group_scores(y_true, y_pred, groups, mean_squared_error,
+                            sensitive_features=sensitive_features).values())
 
 
 def _log_loss_rows(proba, index):
@@ -114,7 +124,8 @@ def _log_loss_rows(proba, index):
     return -np.log(np.clip(proba[np.arange(index.shape[0]), index], PROBA_CLIP, 1.0))
 
 
-def worst_group_log_loss(y_true, y_proba, groups, *, labels=None):
+def worst_group_log_loss(y_true, y_proba, groups=None, *, labels=None,
+                         sensitive_features=None):
     """The highest per-group mean cross-entropy of predicted probabilities.
 
     ``labels`` are the columns of ``y_proba`` (default: the sorted labels of ``y_true``).
@@ -128,7 +139,7 @@ def worst_group_log_loss(y_true, y_proba, groups, *, labels=None):
     0.6931
     """
     y_true = np.asarray(y_true)
-    groups = _check_groups(y_true, groups)
+    groups = _check_groups(y_true, groups_or_alias(groups, sensitive_features))
     labels = np.unique(y_true) if labels is None else np.asarray(labels)
     rows = _log_loss_rows(np.asarray(y_proba, dtype=float), positions_in(labels, y_true, "y_true"))
     return max(float(rows[groups == g].mean()) for g in np.unique(groups))
@@ -142,7 +153,7 @@ def _final_step(estimator, X):
     return estimator, X
 
 
-def group_loss_scores(estimator, X, y, groups):
+def group_loss_scores(estimator, X, y, groups=None, *, sensitive_features=None):
     """Mean clean training loss of each group present in ``groups``.
 
     The loss is the fitted estimator's own (cross-entropy for classifiers, its
@@ -154,13 +165,15 @@ def group_loss_scores(estimator, X, y, groups):
     estimator : fitted PerGDROClassifier, PerGDRORegressor or Pipeline ending in one
     X, y : array-like
     groups : array-like of shape (n_samples,)
+    sensitive_features : array-like of shape (n_samples,), default=None
+        Alias of ``groups`` (fairlearn's name); pass one of the two.
 
     Returns
     -------
     losses : dict
         Group label -> mean loss, in sorted label order.
     """
-    groups = _check_groups(y, groups)
+    groups = _check_groups(y, groups_or_alias(groups, sensitive_features))
     final, Xt = _final_step(estimator, X)
     if not hasattr(final, "group_losses"):
         raise ValueError(f"{type(final).__name__} has no group_losses: the worst group loss "
@@ -227,7 +240,7 @@ GROUP_METRICS = {
 }
 
 
-def score_group_metric(name, estimator, X, y, *, groups):
+def score_group_metric(name, estimator, X, y, *, groups=None, sensitive_features=None):
     """The registered metric ``name`` of a fitted ``estimator`` (not negated).
 
     Parameters
@@ -241,6 +254,8 @@ def score_group_metric(name, estimator, X, y, *, groups):
     estimator : fitted estimator or Pipeline
     X, y : array-like
     groups : array-like of shape (n_samples,)
+    sensitive_features : array-like of shape (n_samples,), default=None
+        Alias of ``groups`` (fairlearn's name); pass one of the two.
 
     Returns
     -------
@@ -248,6 +263,7 @@ def score_group_metric(name, estimator, X, y, *, groups):
     """
     if name not in GROUP_METRICS:
         raise ValueError(f"Unknown scorer {name!r}; valid: {sorted(GROUP_METRICS)}.")
+    groups = groups_or_alias(groups, sensitive_features)
     return GROUP_METRICS[name].compute(estimator, X, y, groups=groups)
 
 

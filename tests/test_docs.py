@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import sklearn
 from sklearn.pipeline import Pipeline
 
@@ -146,6 +147,10 @@ def check_compas_pipeline(ns):
         np.testing.assert_array_equal(member[-1].epsilon, search.best_params_["epsilon"])
     assert len(search.cv_results_["params"]) == 4
     assert search.predict(ns["X"].head()).shape == (5,)
+    # the charge descriptions made the encoded matrix sparse; the bounds are the defaults
+    assert sp.issparse(members[0][:-1].transform(ns["X"]))
+    assert search.rho_bounds == "auto" and search.epsilon_bounds == "auto"
+    assert search.epsilon_bounds_.shape == (4, 2)
 
 
 def check_aliases(ns):
@@ -190,7 +195,8 @@ def check_fetch_compas(ns):
 def check_fetch_adult(ns):
     counts = ns["adult"].groups.value_counts()
     assert counts["Male"] == 30527 and counts["Female"] == 14695
-    assert ns["X_train"].shape == (30162, 85)
+    assert ns["X_train"].shape == (30162, 13)
+    assert ns["adult"].data_encoded.shape == (45222, 85)
 
 
 def check_fetch_communities(ns):
@@ -258,6 +264,30 @@ def check_group_report_display(ns):
     assert ns["display"].ax_ is not None and sorted(ns["models"]) == ["ERM", "GroupDRO"]
 
 
+def check_compas_cross_validate(ns):
+    scores = ns["scores"]["test_score"]
+    assert scores.shape == (2,) and np.all((0 <= scores) & (scores <= 1))
+    assert ns["compas"].data["c_charge_desc"].dtype == "category"
+
+
+def check_sparse_search(ns):
+    bounds = ns["search"].epsilon_bounds_
+    assert bounds.shape == (3, 2) and np.all(np.isfinite(bounds)) and np.all(bounds[:, 1] > 0)
+
+
+def check_shuffled_folds(ns):
+    assert [fitted.groups_.tolist() for fitted in ns["result"]["estimator"]] == [
+        [0, 1, 2, 3]] * 3
+
+
+def check_alias_fit(ns):
+    assert ns["model"].groups_.tolist() == ["a", "b", "c"]
+
+
+def check_alias_routing(ns):
+    assert ns["result"]["test_score"].shape == (3,)
+
+
 CHECKS = {
     "worst = worst_group_accuracy(data.y_test, clf.predict": check_readme_example,
     "models = [PerGDROClassifier(": check_first_example,
@@ -268,7 +298,7 @@ CHECKS = {
     "n_initial_points=4, n_iter=6": check_search,
     "halving_factor=3, random_state=0": check_halving,
     "LocalCluster(": check_dask,
-    "compas-scores-two-years.csv": check_compas_pipeline,
+    "search.fit(X, y, groups=race)": check_compas_pipeline,
     "GroupKFold(": check_aliases,
     "GroupsMissingWarning, PerGDROClassifier": check_groups_missing,
     "EnsembleSelectionClassifier(": check_ensemble,
@@ -285,6 +315,11 @@ CHECKS = {
     "TrainingCurvesDisplay.from_estimator(clf)": check_training_curves_display,
     'RiskBoundDisplay.from_estimator(clf, lipschitz="empirical")': check_risk_bound_display,
     "GroupReportDisplay.from_estimators(": check_group_report_display,
+    'params={"groups": compas.groups},': check_compas_cross_validate,
+    "sp.csr_matrix(X), y, groups=groups": check_sparse_search,
+    "# all 4, 3 times": check_shuffled_folds,
+    "model.fit(X, y, sensitive_features=A)": check_alias_fit,
+    'model.set_fit_request(groups="sensitive_features")': check_alias_routing,
 }
 
 
@@ -299,7 +334,7 @@ def test_doc_example_runs_and_gives_what_it_says(source, index, code, monkeypatc
     checks = [check for key, check in CHECKS.items() if key in code]
     assert len(checks) == 1, f"{source} block {index} needs exactly one check in CHECKS"
     monkeypatch.chdir(ROOT)
-    if "compas-scores-two-years.csv" in code and not os.path.exists(_compas_csv()):
+    if "fetch_compas(" in code and not os.path.exists(_compas_csv()):
         pytest.skip("COMPAS csv not found: set PERGDRO_DATA_HOME")
     if "fetch_" in code and not os.environ.get("PERGDRO_DATA_HOME"):
         pytest.skip("the real data sets need PERGDRO_DATA_HOME (no download in tests)")

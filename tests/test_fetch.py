@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pergdro_sklearn._constants import DOWNLOAD_RETRIES
 from pergdro_sklearn.datasets import (
     fetch_adult,
     fetch_communities_crime,
@@ -100,6 +101,12 @@ def mirror(tmp_path):
     server.close()
 
 
+@pytest.fixture(autouse=True)
+def no_retry_delay(monkeypatch):
+    """Failed downloads are retried (sklearn.datasets.fetch_file); here without waiting."""
+    monkeypatch.setattr("pergdro_sklearn.datasets._base.DOWNLOAD_RETRY_DELAY", 0)
+
+
 def _files_in(folder):
     return sorted(p.name for p in Path(folder).iterdir()) if Path(folder).exists() else []
 
@@ -174,6 +181,7 @@ def test_missing_file_without_download_names_path_and_source(tmp_path):
     assert str(tmp_path / "compas" / "compas-scores-two-years.csv") in message
     assert COMPAS_FILE.url in message
     assert "download_if_missing=True" in message
+    assert "data_home=" in message and "$PERGDRO_DATA_HOME" in message
     with pytest.raises(FileNotFoundError, match="http://mirror.example/adult/adult.data"):
         fetch_adult(data_home=tmp_path, download_if_missing=False,
                     base_url="http://mirror.example")
@@ -199,9 +207,9 @@ def test_corrupted_file_in_the_cache_is_refused_and_left_alone(tmp_path):
 @pytest.mark.parametrize(
     "mode, reason",
     [
-        ("truncate", "interrupted: received 1273244 of 2546489 bytes"),
-        ("short", "not the expected one"),
-        ("corrupt", "not the expected one"),
+        ("truncate", "retrieval incomplete: got only 1273244 out of 2546489 bytes"),
+        ("short", "SHA256 checksum .* differs from expected"),
+        ("corrupt", "SHA256 checksum .* differs from expected"),
     ],
 )
 def test_bad_download_is_refused_and_leaves_nothing(mode, reason, mirror, tmp_path):
@@ -213,10 +221,38 @@ def test_bad_download_is_refused_and_leaves_nothing(mode, reason, mirror, tmp_pa
     assert f"{mirror.url}/compas/compas-scores-two-years.csv" in message
     assert "Nothing was kept" in message
     assert _files_in(tmp_path / "compas") == []
+    # a broken connection is retried (sklearn.datasets.fetch_file), bad bytes are not
+    assert len(mirror.requests) == (1 + DOWNLOAD_RETRIES if mode == "truncate" else 1)
     # a good download afterwards succeeds
     mirror.mode = "ok"
     assert fetch_compas(data_home=tmp_path, base_url=mirror.url).data.shape == (6172, 9)
     assert _files_in(tmp_path / "compas") == ["compas-scores-two-years.csv"]
+
+
+def test_offline_error_names_data_home_and_the_environment_variable(tmp_path):
+    # nothing listens on port 9: the connection fails as it does without a network
+    with pytest.raises(OSError, match="Could not download") as info:
+        fetch_compas(data_home=tmp_path, base_url="http://127.0.0.1:9")
+    message = str(info.value)
+    assert "data_home=" in message and "$PERGDRO_DATA_HOME" in message
+    assert "compas/compas-scores-two-years.csv" in message
+    assert "base_url=" in message and "$PERGDRO_DATA_BASE_URL" in message
+    assert _files_in(tmp_path / "compas") == []
+
+
+def test_download_goes_through_sklearn_fetch_file(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_fetch_file(url, folder=None, local_filename=None, sha256=None, n_retries=3,
+                        delay=1):
+        calls.append((url, Path(folder), local_filename, sha256, n_retries))
+        raise OSError("no network here")
+
+    monkeypatch.setattr("pergdro_sklearn.datasets._base.sklearn_fetch_file", fake_fetch_file)
+    with pytest.raises(OSError, match="no network here"):
+        fetch_compas(data_home=tmp_path)
+    assert calls == [(COMPAS_FILE.url, tmp_path / "compas", COMPAS_FILE.filename,
+                      COMPAS_FILE.sha256, DOWNLOAD_RETRIES)]
 
 
 def test_failed_download_names_url_and_leaves_nothing(tmp_path):

@@ -224,8 +224,57 @@ def test_as_frame_gives_pandas_objects(communities):
     assert framed.target.name == "ViolentCrimesPerPop"
     np.testing.assert_array_equal(framed.groups.to_numpy(), communities.groups)
     assert list(framed.frame.columns) == communities.feature_names + ["ViolentCrimesPerPop"]
-    compas = _compas(as_frame=True)
-    assert compas.frame.shape == (6172, 10) and compas.target.dtype == np.int64
+    assert framed.categorical_features == []
+    np.testing.assert_array_equal(framed.data_encoded, communities.data)
+
+
+def test_compas_as_frame_is_the_filtered_raw_frame_with_categoricals(compas):
+    framed = _compas(as_frame=True)
+    raw = pd.read_csv(DATA_HOME / "compas" / "compas-scores-two-years.csv")
+    kept = raw[raw.days_b_screening_arrest.between(-30, 30) & (raw.is_recid != -1)
+               & (raw.c_charge_degree != "O") & (raw.score_text != "N/A")]
+    assert framed.data.shape == (6172, 10) and len(kept) == 6172
+    assert framed.feature_names == list(framed.data.columns) == [
+        "sex", "age", "age_cat", "race", "juv_fel_count", "juv_misd_count",
+        "juv_other_count", "priors_count", "c_charge_degree", "c_charge_desc"]
+    assert framed.categorical_features == ["sex", "age_cat", "race", "c_charge_degree",
+                                           "c_charge_desc"]
+    for name in framed.categorical_features:
+        assert isinstance(framed.data[name].dtype, pd.CategoricalDtype)
+        # the file's values, row for row (empty charge descriptions are missing)
+        np.testing.assert_array_equal(framed.data[name].astype(object).fillna("").to_numpy(),
+                                      kept[name].fillna("").astype(str).to_numpy())
+    assert framed.data["age_cat"].cat.ordered
+    assert framed.data["age_cat"].cat.categories.tolist() == [
+        "Less than 25", "25 - 45", "Greater than 45"]
+    assert framed.data["c_charge_desc"].cat.categories.size > 300
+    assert int(framed.data["c_charge_desc"].isna().sum()) == 5
+    np.testing.assert_array_equal(framed.data["priors_count"], kept["priors_count"])
+    assert framed.data["age"].dtype == np.int64
+    # the encoded arrays of as_frame=False stay beside the raw frame, row for row
+    np.testing.assert_array_equal(framed.data_encoded, compas.data)
+    assert framed.feature_names_encoded == compas.feature_names
+    np.testing.assert_array_equal(framed.data["age"], compas.data[:, 0])
+    np.testing.assert_array_equal(framed.groups.to_numpy(), compas.groups)
+    np.testing.assert_array_equal(framed.data["race"].astype(str), compas.groups)
+    assert framed.frame.shape == (6172, 11) and framed.target.dtype == np.int64
+    assert not set(framed.feature_names) & set(COMPAS_FORBIDDEN_FEATURES)
+
+
+def test_adult_as_frame_is_the_raw_frame_with_categoricals(adult):
+    framed = _adult(as_frame=True)
+    assert framed.data.shape == (45222, 13)
+    assert "fnlwgt" not in framed.feature_names and "income" not in framed.feature_names
+    assert framed.categorical_features == [
+        "workclass", "education", "marital-status", "occupation", "relationship", "race",
+        "sex", "native-country"]
+    assert not framed.data.isna().any().any()  # rows with '?' are dropped, as before
+    assert framed.data["occupation"].cat.categories.size == 14
+    np.testing.assert_array_equal(framed.data_encoded, adult.data)
+    np.testing.assert_array_equal(framed.is_test, adult.is_test)
+    sex_race = framed.data["sex"].astype(str) + "|" + framed.data["race"].astype(str)
+    np.testing.assert_array_equal(sex_race.to_numpy(), adult.groups)
+    assert framed.data["hours-per-week"].dtype == np.int64
 
 
 # --- Communities and Crime ----------------------------------------------------------------

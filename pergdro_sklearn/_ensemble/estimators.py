@@ -27,7 +27,13 @@ from .._constants import (
     MIN_ROWS_PER_GROUP,
     PROBA_CLIP,
 )
-from .._groups import encode_groups, index_groups, positions_in
+from .._groups import (
+    encode_groups,
+    groups_from_fit_kwargs,
+    groups_or_alias,
+    index_groups,
+    positions_in,
+)
 from .._splits import make_group_folds
 from .selection import (
     SELECTION_OBJECTIVES,
@@ -134,6 +140,7 @@ def _feature_attribute(members, attr):
 class _BaseEnsembleSelection(_BaseComposition):
     """Shared parameters, fitting and validation of the two ensemble estimators."""
 
+
     _parameter_constraints: dict = {
         "estimators": [list],
         "max_members": [Interval(Integral, 1, None, closed="left")],
@@ -220,12 +227,21 @@ class _BaseEnsembleSelection(_BaseComposition):
         except (TypeError, ValueError):
             return []
 
-    def _allow_nan(self):
+    def _members_allow(self, tag):
+        """Whether every member's input tag ``tag`` (``allow_nan``, ``sparse``) is set."""
         members = self._members()
         try:
-            return bool(members) and all(get_tags(est).input_tags.allow_nan for est in members)
+            return bool(members) and all(getattr(get_tags(est).input_tags, tag)
+                                         for est in members)
         except Exception:  # invalid members: validation in fit reports them
             return False
+
+    def _allow_nan(self):
+        return self._members_allow("allow_nan")
+
+    def _sparse(self):
+        """``accept_sparse`` for the checks: CSR when every member takes sparse input."""
+        return "csr" if self._members_allow("sparse") else False
 
     def _validate_X(self, X):
         """Validate ``X``; return what the members take (the frame if fitted on one).
@@ -236,13 +252,15 @@ class _BaseEnsembleSelection(_BaseComposition):
         if hasattr(self, "feature_names_in_") and hasattr(X, "columns"):
             validate_data(self, X, reset=False, skip_check_array=True)
             return X
-        return validate_data(self, X, reset=False, ensure_all_finite=not self._allow_nan())
+        return validate_data(self, X, reset=False, ensure_all_finite=not self._allow_nan(),
+                             accept_sparse=self._sparse())
 
     # ---- fit ---------------------------------------------------------------------------
     def _fit(self, X, y, groups):
         names, members = self._validate_estimators()
         X_original = X
         X, y = validate_data(self, X, y, ensure_all_finite=not self._allow_nan(),
+                             accept_sparse=self._sparse(),
                              multi_output=self._task == "regression" and self._multi_output(),
                              y_numeric=self._task == "regression")
         n_samples = X.shape[0]
@@ -354,7 +372,7 @@ class _BaseEnsembleSelection(_BaseComposition):
         stacked = self._member_predictions(self.estimators_, X)
         return np.tensordot(self.weights_, stacked, axes=1)
 
-    def group_losses(self, X, y, groups=None):
+    def group_losses(self, X, y, groups=None, *, sensitive_features=None):
         """Mean loss per group of the ensemble's averaged prediction.
 
         The loss is the log loss of the averaged probabilities (classifier) or the
@@ -368,6 +386,8 @@ class _BaseEnsembleSelection(_BaseComposition):
         groups : array-like of shape (n_samples,), default=None
             Group labels, all among ``groups_``; may be omitted when the ensemble
             knows a single group.
+        sensitive_features : array-like of shape (n_samples,), default=None
+            Alias of ``groups`` (fairlearn's name); passing both is an error.
 
         Returns
         -------
@@ -377,6 +397,7 @@ class _BaseEnsembleSelection(_BaseComposition):
             attack); groups absent from ``groups`` get 0.
         """
         check_is_fitted(self)
+        groups = groups_or_alias(groups, sensitive_features)
         X = self._validate_X(X)
         n_samples = X.shape[0]
         y_select = self._encode_y(y, n_samples)
@@ -388,7 +409,7 @@ class _BaseEnsembleSelection(_BaseComposition):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = self._allow_nan()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = bool(self._sparse())
         return tags
 
 
@@ -476,16 +497,16 @@ class EnsembleSelectionClassifier(ClassifierMixin, _BaseEnsembleSelection):
     >>> ensemble = EnsembleSelectionClassifier(
     ...     [("logistic", LogisticRegression()),
     ...      ("tree", DecisionTreeClassifier(max_depth=3, random_state=0))],
-    ...     random_state=3)
+    ...     random_state=6)
     >>> ensemble = ensemble.fit(data.X_train, data.y_train, groups=data.groups_train)
-    >>> ensemble.selection_counts_.tolist()  # the tree was selected six times
-    [1, 6]
+    >>> ensemble.selection_counts_.tolist()  # the logistic model was selected twice
+    [2, 1]
     >>> ensemble.weights_.round(3).tolist()
-    [0.143, 0.857]
+    [0.667, 0.333]
     >>> ensemble.candidate_objectives_.round(3).tolist()  # worst-group log loss alone
-    [0.388, 0.451]
+    [0.369, 0.489]
     >>> round(ensemble.validation_objective_, 3)  # the mix beats both members
-    0.305
+    0.36
     >>> ensemble.predict_proba(data.X_test[:2]).shape
     (2, 2)
 """
@@ -535,25 +556,31 @@ class EnsembleSelectionClassifier(ClassifierMixin, _BaseEnsembleSelection):
         return positions_in(self.classes_, y, "y")
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, groups=None):
+    def fit(self, X, y, groups=None, **kwargs):
         """Fit the candidates, select the ensemble on validation, refit its members.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse input is accepted (as CSR) when every candidate accepts it.
         y : array-like of shape (n_samples,)
         groups : array-like of shape (n_samples,), default=None
             Group label of each row; ``None`` means one group. Used for the stratified
             split, the objective and the candidates whose ``fit`` takes ``groups``.
+        **kwargs : dict
+            Only ``sensitive_features`` (array-like of shape (n_samples,)): an alias of
+            ``groups`` (fairlearn's name) for direct calls; passing both is an error.
+            Metadata routing knows the name ``groups`` only.
 
         Returns
         -------
         self : object
         """
-        return self._fit(X, y, groups)
+        return self._fit(X, y, groups_from_fit_kwargs(groups, kwargs, type(self).__name__))
 
     @classmethod
-    def from_fitted(cls, estimators, weights=None, *, groups=None, **params):
+    def from_fitted(cls, estimators, weights=None, *, groups=None, sensitive_features=None,
+                    **params):
         """A fitted ensemble of already fitted classifiers; nothing is refitted.
 
         For members selected elsewhere, e.g. by a search on its own validation
@@ -575,6 +602,8 @@ class EnsembleSelectionClassifier(ClassifierMixin, _BaseEnsembleSelection):
             The group labels (of the training rows, or the labels themselves) for
             :meth:`group_losses`; by default the first member's ``groups_``, or one
             group.
+        sensitive_features : array-like, default=None
+            Alias of ``groups`` (fairlearn's name); passing both is an error.
         **params
             Other constructor parameters of the ensemble (``max_members``,
             ``objective``, ...), used only if it is refitted.
@@ -600,7 +629,8 @@ class EnsembleSelectionClassifier(ClassifierMixin, _BaseEnsembleSelection):
         >>> ensemble.predict([[0.5], [2.5]]).tolist()
         [0, 1]
         """
-        return cls._from_fitted(estimators, weights, groups, params)
+        return cls._from_fitted(estimators, weights,
+                                groups_or_alias(groups, sensitive_features), params)
 
     def predict_proba(self, X):
         """Weighted average of the members' class probabilities.
@@ -727,25 +757,31 @@ class EnsembleSelectionRegressor(RegressorMixin, _BaseEnsembleSelection):
         return y.reshape(n_samples, -1)
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, groups=None):
+    def fit(self, X, y, groups=None, **kwargs):
         """Fit the candidates, select the ensemble on validation, refit its members.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Sparse input is accepted (as CSR) when every candidate accepts it.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         groups : array-like of shape (n_samples,), default=None
             Group label of each row; ``None`` means one group. Used for the stratified
             split, the objective and the candidates whose ``fit`` takes ``groups``.
+        **kwargs : dict
+            Only ``sensitive_features`` (array-like of shape (n_samples,)): an alias of
+            ``groups`` (fairlearn's name) for direct calls; passing both is an error.
+            Metadata routing knows the name ``groups`` only.
 
         Returns
         -------
         self : object
         """
-        return self._fit(X, y, groups)
+        return self._fit(X, y, groups_from_fit_kwargs(groups, kwargs, type(self).__name__))
 
     @classmethod
-    def from_fitted(cls, estimators, weights=None, *, groups=None, **params):
+    def from_fitted(cls, estimators, weights=None, *, groups=None, sensitive_features=None,
+                    **params):
         """A fitted ensemble of already fitted regressors; nothing is refitted.
 
         As :meth:`EnsembleSelectionClassifier.from_fitted`: ``predict`` is the average
@@ -777,7 +813,8 @@ class EnsembleSelectionRegressor(RegressorMixin, _BaseEnsembleSelection):
         >>> EnsembleSelectionRegressor.from_fitted([low, high], [1, 3]).predict(X).tolist()
         [3.0, 3.0]
         """
-        return cls._from_fitted(estimators, weights, groups, params)
+        return cls._from_fitted(estimators, weights,
+                                groups_or_alias(groups, sensitive_features), params)
 
     def predict(self, X):
         """Weighted average of the members' predictions.

@@ -21,7 +21,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._constants import LOSS_BLOWUP_FACTOR, PREDICT_CHUNK_ROWS, SEED_MAX
-from .._groups import encode_groups, warn_if_groups_missing
+from .._groups import encode_groups, groups_from_fit_kwargs, warn_if_groups_missing
 from .._progress import progress_bar
 from .._splits import stratified_holdout
 from .._train.data import (
@@ -111,7 +111,7 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
 
     # ---- fit -----------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, groups=None, sample_weight=None):
+    def fit(self, X, y, groups=None, sample_weight=None, **kwargs):
         """Train the network.
 
         A fit that fails (bad input, a bad parameter, training that diverges)
@@ -136,12 +136,20 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
             group's nominal weight (the centre of the inter-group ball, and ERM's
             weight) is its share of the total weight. Rows of zero weight are
             dropped. Route it with ``set_fit_request(sample_weight=True)``.
+        **kwargs : dict
+            Only ``sensitive_features`` (array-like of shape (n_samples,)): an alias of
+            ``groups`` (fairlearn's name) for direct calls; passing both is an error.
+            Metadata routing knows the name ``groups`` only:
+            ``set_fit_request(sensitive_features=True)`` raises a TypeError that lists
+            ``groups``; ``set_fit_request(groups="sensitive_features")`` routes a
+            parameter of that name.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
+        groups = groups_from_fit_kwargs(groups, kwargs, type(self).__name__)
         warn_if_groups_missing(self, groups, stacklevel=3)
         warm = bool(self.warm_start) and hasattr(self, "module_")
         saved = self.__dict__.copy()

@@ -21,7 +21,7 @@ from .._constants import (
     EVAL_ATTACK_STEPS,
     PGD_STEP_MULTIPLIER,
 )
-from .._groups import check_radius, index_groups, resolve_epsilons
+from .._groups import check_radius, groups_or_alias, index_groups, resolve_epsilons
 from .._train.data import as_float_tensor
 from .._train.loop import AttackConfig
 from .._train.network import MLP
@@ -139,7 +139,8 @@ class PerGDROMixin:
                             check_divergence(self.divergence), epsilons, lip_certified,
                             lip_empirical)
 
-    def robust_risk(self, X, y, groups=None, rho=None, epsilon=None):
+    def robust_risk(self, X, y, groups=None, rho=None, epsilon=None, *,
+                    sensitive_features=None):
         """The robust objective of Eq. (9) on ``(X, y, groups)``.
 
         Each group's rows are attacked within that group's Wasserstein budget
@@ -157,12 +158,14 @@ class PerGDROMixin:
             Inter-group radius; the fitted ``rho`` by default.
         epsilon : float, array-like or dict, default=None
             Within-group radii; the fitted ``epsilons_`` by default.
+        sensitive_features : array-like of shape (n_samples,), default=None
+            Alias of ``groups`` (fairlearn's name); passing both is an error.
 
         Returns
         -------
         risk : float
         """
-        X_t, y_t, g_t = self._tensors(X, y, groups)
+        X_t, y_t, g_t = self._tensors(X, y, groups_or_alias(groups, sensitive_features))
         rho = self.rho if rho is None else check_radius(rho, "rho")
         eps = self.epsilons_ if epsilon is None else resolve_epsilons(epsilon, self.groups_)
         _, robust = self._group_losses(X_t, y_t, g_t, eps)
@@ -171,7 +174,7 @@ class PerGDROMixin:
                                     check_divergence(self.divergence))
         return value
 
-    def group_losses(self, X, y, groups=None, epsilon=None):
+    def group_losses(self, X, y, groups=None, epsilon=None, *, sensitive_features=None):
         """Mean loss per group, clean and under the within-group attack.
 
         Returns
@@ -180,12 +183,12 @@ class PerGDROMixin:
             ``{"clean": ndarray (G,), "robust": ndarray (G,)}`` in ``groups_`` order;
             groups absent from ``groups`` get 0.
         """
-        X_t, y_t, g_t = self._tensors(X, y, groups)
+        X_t, y_t, g_t = self._tensors(X, y, groups_or_alias(groups, sensitive_features))
         eps = self.epsilons_ if epsilon is None else resolve_epsilons(epsilon, self.groups_)
         clean, robust = self._group_losses(X_t, y_t, g_t, eps)
         return {"clean": clean, "robust": robust}
 
-    def risk_bound(self, X, y, groups=None):
+    def risk_bound(self, X, y, groups=None, *, sensitive_features=None):
         """Proposition 1 on ``(X, y, groups)``: its three terms and the robust risk.
 
         The within-group term needs Lip(l), the loss's Lipschitz constant in the
@@ -202,7 +205,7 @@ class PerGDROMixin:
             ``within_group_certified``, ``bound_certified``, ``within_group_empirical``,
             ``bound_empirical``, ``lipschitz_certified``, ``lipschitz_empirical``.
         """
-        X_t, y_t, g_t = self._tensors(X, y, groups)
+        X_t, y_t, g_t = self._tensors(X, y, groups_or_alias(groups, sensitive_features))
         return self._bound_terms(X_t, y_t, g_t, self.rho, self.epsilons_)
 
 

@@ -1,4 +1,4 @@
-"""Radius ranges in the data's own scale (numpy and scikit-learn's neighbours only).
+"""Radius ranges in the data's own scale (numpy, scipy.sparse and scikit-learn's neighbours).
 
 The search's default bounds (``rho_bounds="auto"``, ``epsilon_bounds="auto"``) come
 from here:
@@ -24,6 +24,7 @@ from here:
 """
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_random_state
 
@@ -48,6 +49,18 @@ def _pseudo_classes(y, is_classifier):
     return (score > np.median(score)).astype(np.int64)
 
 
+def _as_matrix(X):
+    """``X`` as float64: CSR when sparse (never densified), an ndarray otherwise."""
+    if sp.issparse(X):
+        return sp.csr_matrix(X, dtype=np.float64)
+    return np.asarray(X, dtype=np.float64)
+
+
+def _row_mean(X, rows):
+    """Mean of the rows ``rows`` of ``X`` as a 1-D ndarray (sparse or dense ``X``)."""
+    return np.asarray(X[rows].mean(axis=0), dtype=np.float64).reshape(-1)
+
+
 def _subsample(rows, limit, rng):
     return rows if rows.shape[0] <= limit else rng.choice(rows, size=limit, replace=False)
 
@@ -57,8 +70,10 @@ def class_gap(X, y, group_index, n_groups, is_classifier=True, random_state=0):
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
-        Features as the network sees them (after any preprocessing).
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Features as the network sees them (after any preprocessing). A sparse matrix
+        stays sparse: the class means are dense vectors of ``n_features`` values and
+        the nearest-neighbour distances are computed on the sparse rows.
     y : array-like of shape (n_samples,) or (n_samples, n_outputs)
     group_index : ndarray of shape (n_samples,)
         Position of each row's group.
@@ -81,14 +96,14 @@ def class_gap(X, y, group_index, n_groups, is_classifier=True, random_state=0):
     >>> class_gap(X, y, np.array([0, 0, 0, 0]), 1).round(3).tolist()
     [0.9]
     """
-    X = np.asarray(X, dtype=float)
+    X = _as_matrix(X)
     classes = _pseudo_classes(y, is_classifier)
     labels = np.unique(classes)
     gap = np.zeros(n_groups)
     if labels.shape[0] < 2:
         return gap
     rng = check_random_state(random_state)
-    means = np.array([X[classes == c].mean(axis=0) for c in labels])
+    means = np.array([_row_mean(X, np.flatnonzero(classes == c)) for c in labels])
     between = np.linalg.norm(means[:, None, :] - means[None, :, :], axis=-1)
     half_between = 0.5 * between[np.triu_indices(labels.shape[0], k=1)].min()
     neighbours = {

@@ -34,7 +34,7 @@ class BestEstimatorMixin:
     def _validate_X(self, X):
         if isinstance(self.estimator, Pipeline):  # its steps validate X
             return validate_data(self, X, reset=False, skip_check_array=True)
-        return validate_data(self, X, reset=False, dtype=np.float64)
+        return validate_data(self, X, reset=False, dtype=np.float64, accept_sparse="csr")
 
     # ---- delegation ----------------------------------------------------------------
     @available_if(_search_estimator_has("predict"))
@@ -128,7 +128,7 @@ class BestEstimatorMixin:
         tags.regressor_tags = deepcopy(sub.regressor_tags)
         tags.target_tags = deepcopy(sub.target_tags)
         tags.input_tags.allow_nan = sub.input_tags.allow_nan
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = sub.input_tags.sparse
         return tags
 
 

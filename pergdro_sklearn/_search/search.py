@@ -42,7 +42,12 @@ from .._constants import (
     MIN_ROWS_PER_GROUP,
     SEED_MAX,
 )
-from .._groups import GROUPS_MISSING_FIX, GroupsMissingWarning, encode_groups
+from .._groups import (
+    GROUPS_MISSING_FIX,
+    GroupsMissingWarning,
+    encode_groups,
+    groups_from_fit_kwargs,
+)
 from .._splits import make_folds, make_group_folds
 from .checkpoint import Checkpoint, hash_folds, search_fingerprint_of
 from .delegate import BestEstimatorMixin
@@ -501,22 +506,27 @@ dict, default="auto"
 
     # ---- fit -----------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, groups=None):
+    def fit(self, X, y, groups=None, **kwargs):
         """Search the radii, then refit the best candidate on all the data.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A sparse matrix is used as CSR, as the estimator uses it.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         groups : array-like of shape (n_samples,), default=None
             Group label of each row; ``None`` means one group. Every inner fit gets
             its rows' labels whether metadata routing is on or off.
+        **kwargs : dict
+            Only ``sensitive_features`` (array-like of shape (n_samples,)): an alias of
+            ``groups`` (fairlearn's name) for direct calls; passing both is an error.
+            Metadata routing knows the name ``groups`` only.
 
         Returns
         -------
         self : object
         """
-        run = self._setup(X, y, groups)
+        run = self._setup(X, y, groups_from_fit_kwargs(groups, kwargs, type(self).__name__))
         evaluate = functools.partial(self._evaluate_candidates, run=run)
         try:
             records, optimizer = self._run_search(evaluate, run)
@@ -621,7 +631,7 @@ dict, default="auto"
             y = check_array(y, ensure_2d=False, dtype=None if self._is_classifier else "numeric")
             check_consistent_length(X, y)
         else:
-            X, y = validate_data(self, X, y, dtype=np.float64,
+            X, y = validate_data(self, X, y, dtype=np.float64, accept_sparse="csr",
                                  multi_output=not self._is_classifier,
                                  y_numeric=not self._is_classifier)
         if _num_samples(X) < MIN_ROWS_PER_GROUP + 1:

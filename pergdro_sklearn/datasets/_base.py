@@ -7,16 +7,23 @@ that way (for example an offline copy of the files) can be passed as ``data_home
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import logging
 import os
-import tempfile
-import urllib.request
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._version import __version__
+from sklearn.datasets import fetch_file as sklearn_fetch_file
+
+from .._constants import (
+    CHUNK_SIZE,
+    DOWNLOAD_RETRIES,
+    DOWNLOAD_RETRY_DELAY,
+    DOWNLOAD_TIMEOUT,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -27,11 +34,6 @@ DATA_BASE_URL_ENV = "PERGDRO_DATA_BASE_URL"
 #: Default data folder (``~`` is expanded), as scikit-learn's ``~/scikit_learn_data``.
 DEFAULT_DATA_HOME = os.path.join("~", "pergdro_sklearn_data")
 
-# Seconds a download may wait for the server before it fails.
-DOWNLOAD_TIMEOUT = 60.0
-# Bytes read (and hashed) at a time.
-CHUNK_SIZE = 1 << 16
-_USER_AGENT = f"pergdro_sklearn/{__version__} (dataset loader; urllib)"
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,8 @@ def fetch_file(remote: RemoteFile, data_home=None, download_if_missing=True, bas
         ``<base_url>/<folder>/<filename>`` (the layout of the data folder). When None, the
         environment variable ``PERGDRO_DATA_BASE_URL`` is used if set, otherwise the original
         source ``remote.url``. Any scheme that ``urllib`` opens works (``https://``,
-        ``http://``, ``file://``).
+        ``http://``, ``file://``). The download itself goes through
+        :func:`sklearn.datasets.fetch_file`.
 
     Returns
     -------
@@ -156,53 +159,60 @@ def fetch_file(remote: RemoteFile, data_home=None, download_if_missing=True, bas
     if not download_if_missing:
         raise FileNotFoundError(
             f"The data file {str(path)!r} is missing. It comes from {url}; call the loader "
-            "with download_if_missing=True to download it, or put the file there (data_home "
-            f"is {str(folder.parent)!r}, set by the data_home argument or ${DATA_HOME_ENV})."
+            "with download_if_missing=True to download it, put the file there, or point "
+            f"data_home= (or ${DATA_HOME_ENV}) at a folder that holds "
+            f"{remote.folder}/{remote.filename} (data_home is now {str(folder.parent)!r})."
         )
     _download(remote, url, path)
     return path
 
 
+@contextlib.contextmanager
+def _socket_timeout(seconds):
+    """Give sockets a timeout while downloading, unless the process has set its own.
+
+    ``sklearn.datasets.fetch_file`` opens the URL with ``urlretrieve``, which takes no
+    timeout; without a default a stalled server would hang the loader forever.
+    """
+    if socket.getdefaulttimeout() is not None:
+        yield
+        return
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(None)
+
+
 def _download(remote: RemoteFile, url: str, path: Path) -> None:
-    """Download ``url`` to ``path`` through a verified temporary file in the same folder."""
+    """Download ``url`` to ``path`` with :func:`sklearn.datasets.fetch_file`.
+
+    ``fetch_file`` writes to a temporary file in the same folder, checks the SHA-256 and
+    renames the file into place only when it matches; on any failure (including an
+    interrupt) it deletes the temporary file, so nothing partial is left. Failed
+    connections and HTTP errors are retried ``DOWNLOAD_RETRIES`` times.
+    """
     logger.info("Downloading %s to %s", url, path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp_name = tempfile.mkstemp(
-            dir=path.parent, prefix=f".{remote.filename}.", suffix=".part"
-        )
+        if not os.access(path.parent, os.W_OK):
+            raise PermissionError(f"the folder {str(path.parent)!r} is not writable")
     except OSError as error:
         raise OSError(
             f"Cannot write the data file {str(path)!r} (it comes from {url}): {error}. Pass a "
             f"writable data_home= or set ${DATA_HOME_ENV}."
         ) from error
-    tmp = Path(tmp_name)
     try:
-        digest, n_bytes = hashlib.sha256(), 0
-        with os.fdopen(handle, "wb") as out:
-            request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
-            with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT) as response:
-                announced = response.headers.get("Content-Length")
-                for chunk in iter(lambda: response.read(CHUNK_SIZE), b""):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    n_bytes += len(chunk)
-        if announced is not None and n_bytes != int(announced):
-            raise OSError(
-                f"the download was interrupted: received {n_bytes} of {announced} bytes"
-            )
-        if n_bytes != remote.size or digest.hexdigest() != remote.sha256:
-            raise OSError(
-                f"the downloaded file ({n_bytes} bytes, SHA-256 {digest.hexdigest()}) is not "
-                f"the expected one ({remote.size} bytes, SHA-256 {remote.sha256})"
-            )
-        os.replace(tmp, path)
-    except BaseException as error:
-        tmp.unlink(missing_ok=True)
-        if not isinstance(error, (OSError, ValueError, http.client.HTTPException)):
-            raise  # KeyboardInterrupt and the like: cleaned up, passed on unchanged
+        with _socket_timeout(DOWNLOAD_TIMEOUT):
+            sklearn_fetch_file(url, folder=path.parent, local_filename=path.name,
+                               sha256=remote.sha256, n_retries=DOWNLOAD_RETRIES,
+                               delay=DOWNLOAD_RETRY_DELAY)
+    except (OSError, ValueError, http.client.HTTPException) as error:
         raise OSError(
             f"Could not download the data file {str(path)!r} from {url}: {error}. Nothing was "
-            f"kept; download it by hand into that folder, or pass base_url= (or set "
-            f"${DATA_BASE_URL_ENV}) to use a mirror."
+            f"kept. Offline, point data_home= (or ${DATA_HOME_ENV}) at a folder that already "
+            f"holds {remote.folder}/{remote.filename}, or download the file by hand into "
+            f"{str(path.parent)!r}; or pass base_url= (or set ${DATA_BASE_URL_ENV}) to use a "
+            "mirror."
         ) from error
+

@@ -142,8 +142,11 @@ def fetch_communities_crime(
         and ``"Hispanic"`` (115); ties go to the first in that order. ``"black_majority"``:
         ``"racepctblack>=0.5"`` (244 rows) and ``"racepctblack<0.5"`` (1750).
     as_frame : bool, default=False
-        If True, ``data`` is a pandas DataFrame, ``target`` and ``groups`` are Series and
-        ``frame`` holds the features and the target.
+        If True, ``data`` is a pandas DataFrame of the 96 features (every feature is
+        numeric, so the raw and the encoded columns are the same; ``categorical_features``
+        is empty), ``target`` and ``groups`` are Series and ``frame`` holds the features
+        and the target. ``data_encoded`` and ``feature_names_encoded`` hold the ndarray
+        and its column names, as for the other loaders.
     base_url : str, default=None
         Mirror to download from, laid out as the data folder (the file is fetched from
         ``<base_url>/communities_crime/communities.data``); by default

@@ -9,7 +9,7 @@ import numpy as np
 from sklearn.utils._param_validation import StrOptions, validate_params
 
 from ._base import RemoteFile, fetch_file
-from ._prepare import assemble, count_lines, group_line, make_bunch
+from ._prepare import assemble, count_lines, group_line, make_bunch, raw_frame
 
 COMPAS_FILE = RemoteFile(
     folder="compas",
@@ -50,6 +50,13 @@ COMPAS_FORBIDDEN_FEATURES = (
 )
 COMPAS_GROUPINGS = ("race", "sex", "race_sex")
 _NUMERIC = ("age", "priors_count", "juv_fel_count", "juv_misd_count", "juv_other_count")
+#: Columns of the raw frame (``as_frame=True``), in file order: the defendant's
+#: attributes, juvenile and prior counts and the current charge, never a COMPAS score,
+#: outcome, identifier or date.
+COMPAS_RAW_COLUMNS = ("sex", "age", "age_cat", "race", "juv_fel_count", "juv_misd_count",
+                      "juv_other_count", "priors_count", "c_charge_degree", "c_charge_desc")
+_INTEGER = ("age", "juv_fel_count", "juv_misd_count", "juv_other_count", "priors_count")
+_AGE_CATEGORIES = ("Less than 25", "25 - 45", "Greater than 45")
 # ProPublica's filter: days between screening and arrest within this window.
 _SCREENING_WINDOW = 30
 
@@ -76,6 +83,10 @@ attribute does not define the groups. Never used: the COMPAS scores (decile_scor
 score_text, v_*), the recidivism outcomes (is_recid, r_*, vr_*), the survival bookkeeping
 (start, end, event), identifiers, dates, charge descriptions and age_cat (redundant with
 age). The header repeats decile_score and priors_count; the first of each is read.
+Raw frame (as_frame=True): the same rows with sex, age, age_cat, race, juv_fel_count,
+juv_misd_count, juv_other_count, priors_count, c_charge_degree and c_charge_desc as in
+the file (counts as integers, the rest as pandas categoricals; race and sex are kept
+whatever the group definition).
 
 {group_line}
 Rows: {n_rows}, {n_features} features.
@@ -150,8 +161,17 @@ def fetch_compas(
         ``"race_sex"``: labels ``"race|sex"`` such as ``"Caucasian|Female"`` (12 groups;
         the smallest, ``"Asian|Female"`` and ``"Native American|Female"``, have 2 rows).
     as_frame : bool, default=False
-        If True, ``data`` is a pandas DataFrame, ``target`` and ``groups`` are Series and
-        ``frame`` holds the features and the target.
+        If True, ``data`` is the raw frame of the same 6172 rows (ProPublica's filter
+        applied): ``sex``, ``age``, ``age_cat``, ``race``, ``juv_fel_count``,
+        ``juv_misd_count``, ``juv_other_count``, ``priors_count``, ``c_charge_degree``
+        and ``c_charge_desc`` as they are in the file, counts as int64 and the other
+        columns as pandas categoricals (``age_cat`` ordered; the 5 empty
+        ``c_charge_desc`` are missing values), ready for a ``ColumnTransformer``. It
+        keeps ``race`` and ``sex`` whatever ``groups`` is: leave the attribute that
+        defines the groups out of the transformer if it should not be an input.
+        ``target`` and ``groups`` are Series, ``frame`` holds ``data`` and the target,
+        and the encoded features of ``as_frame=False`` stay available as
+        ``data_encoded`` (ndarray) with ``feature_names_encoded``.
     base_url : str, default=None
         Mirror to download from, laid out as the data folder (the file is fetched from
         ``<base_url>/compas/compas-scores-two-years.csv``); by default
@@ -164,6 +184,9 @@ def fetch_compas(
         ``groups`` (object array of str), ``feature_names``, ``target_names``
         (``["two_year_recid"]``), ``group_names`` (sorted labels), ``task``
         (``"classification"``), ``frame`` (None unless ``as_frame``) and ``DESCR``.
+        With ``as_frame=True``, ``data`` is the raw DataFrame described above, with
+        ``categorical_features`` (its categorical columns), ``data_encoded`` and
+        ``feature_names_encoded``.
 
     Raises
     ------
@@ -178,6 +201,9 @@ def fetch_compas(
     >>> compas = fetch_compas()  # doctest: +SKIP
     >>> compas.data.shape  # doctest: +SKIP
     (6172, 9)
+    >>> raw = fetch_compas(as_frame=True)  # doctest: +SKIP
+    >>> raw.data.shape, raw.categorical_features  # doctest: +SKIP
+    ((6172, 10), ['sex', 'age_cat', 'race', 'c_charge_degree', 'c_charge_desc'])
     """
     path = fetch_file(COMPAS_FILE, data_home, download_if_missing, base_url)
     table = _read(path)
@@ -225,4 +251,6 @@ def fetch_compas(
         task="classification",
         descr=descr,
         as_frame=as_frame,
+        raw=raw_frame({name: column[name] for name in COMPAS_RAW_COLUMNS}, _INTEGER,
+                      {"age_cat": _AGE_CATEGORIES}) if as_frame else None,
     )

@@ -88,12 +88,48 @@ def _pandas():
     return pandas
 
 
-def make_bunch(*, X, y, groups, feature_names, target_name, task, descr, as_frame, **extra):
+def raw_frame(columns, integers=(), ordered=None):
+    """The raw columns as a DataFrame: integers as int64, the rest as pandas categoricals.
+
+    Parameters
+    ----------
+    columns : dict of str to sequence of str
+        Column name to the values read from the file, in order.
+    integers : sequence of str, default=()
+        Columns read as int64.
+    ordered : dict of str to sequence of str, default=None
+        Categorical columns with a natural order, with their levels in that order. The
+        levels of the other categorical columns are the observed values, sorted. An empty
+        value becomes missing (NaN), not a level.
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+    """
+    pd = _pandas()
+    ordered = ordered or {}
+    data = {}
+    for name, values in columns.items():
+        values = np.asarray(values, dtype=object)
+        if name in integers:
+            data[name] = values.astype(np.int64)
+            continue
+        values = np.array([v.strip() if v.strip() else None for v in values], dtype=object)
+        levels = ordered.get(name, sorted({v for v in values if v is not None}))
+        data[name] = pd.Categorical(values, categories=list(levels), ordered=name in ordered)
+    return pd.DataFrame(data)
+
+
+def make_bunch(*, X, y, groups, feature_names, target_name, task, descr, as_frame, raw=None,
+               **extra):
     """The loaders' Bunch, with pandas objects when ``as_frame`` is True.
 
-    With ``as_frame=True``, ``data`` is a DataFrame with ``feature_names`` as columns,
-    ``target`` a Series named ``target_name``, ``groups`` a Series named ``"group"`` and
-    ``frame`` the DataFrame of the features followed by the target.
+    With ``as_frame=True``, ``data`` is the raw frame ``raw`` (categorical columns as
+    pandas categoricals; the encoded features' DataFrame when ``raw`` is None),
+    ``feature_names`` its columns, ``target`` a Series named ``target_name``, ``groups`` a
+    Series named ``"group"`` and ``frame`` the DataFrame of ``data`` followed by the
+    target. The encoded features are kept beside it: ``data_encoded`` (the ndarray that
+    ``as_frame=False`` returns as ``data``) and ``feature_names_encoded``.
     """
     groups = np.asarray(groups, dtype=object)
     bunch = Bunch(
@@ -110,7 +146,13 @@ def make_bunch(*, X, y, groups, feature_names, target_name, task, descr, as_fram
     )
     if as_frame:
         pd = _pandas()
-        bunch.data = pd.DataFrame(X, columns=list(feature_names))
+        bunch.data_encoded = X
+        bunch.feature_names_encoded = list(feature_names)
+        bunch.data = pd.DataFrame(X, columns=list(feature_names)) if raw is None else raw
+        bunch.feature_names = [str(c) for c in bunch.data.columns]
+        bunch.categorical_features = [
+            str(c) for c in bunch.data.columns
+            if isinstance(bunch.data[c].dtype, pd.CategoricalDtype)]
         bunch.target = pd.Series(y, name=target_name)
         bunch.groups = pd.Series(groups, name="group")
         bunch.frame = pd.concat([bunch.data, bunch.target], axis=1)

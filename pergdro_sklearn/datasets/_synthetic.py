@@ -13,7 +13,7 @@ APPENDIX_E_SHIFTED_GROUP = 3
 
 
 def make_shifted_groups(n_train=APPENDIX_E_TRAIN_COUNTS, n_val=None, n_test=None,
-                        random_state=None):
+                        shuffle=True, random_state=None):
     """The synthetic task of the paper's Appendix E.
 
     Four groups in R^2 with ``x | g ~ N(mu_g, I)``, ``mu = (5/3, 5/3), (-5/3, -5/3),
@@ -28,6 +28,13 @@ def make_shifted_groups(n_train=APPENDIX_E_TRAIN_COUNTS, n_val=None, n_test=None
     n_val, n_test : sequence of 4 int, default=None
         Rows per group in the validation and test splits; by default half of
         ``n_train`` each (the paper does not state them).
+    shuffle : bool, default=True
+        Whether to put the rows of each split in random order, as
+        :func:`sklearn.datasets.make_classification` does. With False the rows come
+        sorted by group (group 0 first), which an unshuffled ``KFold`` (``cv=3`` in
+        :func:`~sklearn.model_selection.cross_validate`, say) cuts into folds that miss
+        whole groups. Both orders hold the same rows for the same ``random_state``:
+        the shuffle permutes them after they are drawn.
     random_state : int, RandomState instance or None, default=None
         Seed.
 
@@ -46,12 +53,16 @@ def make_shifted_groups(n_train=APPENDIX_E_TRAIN_COUNTS, n_val=None, n_test=None
     >>> import numpy as np
     >>> np.bincount(data.groups_train).tolist()
     [500, 420, 140, 140]
+    >>> data.groups_train[:8].tolist()  # shuffled rows
+    [0, 0, 3, 1, 1, 0, 0, 3]
+    >>> make_shifted_groups(shuffle=False, random_state=0).groups_train[:3].tolist()
+    [0, 0, 0]
     """
     rng = check_random_state(random_state)
     n_train = _check_counts(n_train, "n_train")
     n_val = _check_counts(n_val if n_val is not None else n_train // 2, "n_val")
     n_test = _check_counts(n_test if n_test is not None else n_train // 2, "n_test")
-    splits = {}
+    splits, order = {}, {}
     for name, counts, shifted in (("train", n_train, True), ("val", n_val, True),
                                   ("test", n_test, False)):
         groups = np.repeat(np.arange(4), counts)
@@ -63,6 +74,12 @@ def make_shifted_groups(n_train=APPENDIX_E_TRAIN_COUNTS, n_val=None, n_test=None
         splits[f"X_{name}"] = X
         splits[f"y_{name}"] = APPENDIX_E_LABELS[groups]
         splits[f"groups_{name}"] = groups
+        order[name] = groups.size
+    if shuffle:  # after every draw, so that both orders hold the same rows
+        for name, n_rows in order.items():
+            permutation = rng.permutation(n_rows)
+            for key in (f"X_{name}", f"y_{name}", f"groups_{name}"):
+                splits[key] = splits[key][permutation]
     return Bunch(
         **splits,
         shifted_group=APPENDIX_E_SHIFTED_GROUP,
