@@ -25,7 +25,8 @@ from ._groups import group_labels, groups_or_alias, positions_in
 def _check_groups(y_true, groups):
     if groups is None:
         raise ValueError(
-            "groups is required for a per-group metric. scikit-learn's cross_validate "
+            "groups is required for a per-group metric (sensitive_features is accepted as "
+            "its alias in direct calls). scikit-learn's cross_validate "
             "and searches hand it to a scorer only with metadata routing: call "
             "sklearn.set_config(enable_metadata_routing=True) and pass "
             "params={'groups': groups}; the scorers of pergdro_sklearn.metrics.get_scorer "
