@@ -36,6 +36,7 @@ from .._train.data import (
 from .._train.loop import Trainer, ValidationMonitor, default_batch_size, make_optimizer
 from .._train.network import MLP, penalized_parameters
 from .batched import BatchedFitMixin
+from .callbacks import check_callbacks, user_epoch_callback
 
 logger = logging.getLogger("pergdro_sklearn")
 
@@ -84,7 +85,7 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
-        "device": [StrOptions({"cpu", "cuda", "auto"})],
+        "device": [str, torch.device],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "module": [None, callable],
@@ -93,6 +94,7 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "balanced_batches": ["boolean"],
+        "callbacks": [list, tuple, None],
     }
 
     # ---- hooks for subclasses ------------------------------------------------
@@ -145,6 +147,7 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
         warm = bool(self.warm_start) and hasattr(self, "module_")
         saved = self.__dict__.copy()
         try:
+            check_callbacks(self.callbacks)
             if warm:
                 self._check_warm_start()
             else:
@@ -356,11 +359,15 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
         X_cb = data.dense_X() if getattr(self, "track_risk_bound", False) else data.X
         bound_cb = self._epoch_callback(X_cb, data.y, data.group_index)
         report, close = self._progress(None)
-        callbacks = [cb for cb in (bound_cb, report) if cb is not None]
+        user = check_callbacks(self.callbacks)
+        user_cb = user_epoch_callback(self, user, data.labels) if user else None
+        callbacks = [cb for cb in (bound_cb, report, user_cb) if cb is not None]
 
         def epoch_callback(trainer, record):
+            stop = False
             for cb in callbacks:
-                cb(trainer, record)
+                stop = bool(cb(trainer, record)) or stop
+            return stop
 
         trainer = self._make_trainer(data, start, start.module, start.optimizer,
                                      start.weighting, self._attack_config(start.radii),
@@ -455,6 +462,8 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
         if type(self).fit is not BaseGroupRobustMLP.fit:
             return False  # a subclass that customises fit must be fitted as written
         if self.warm_start or getattr(self, "track_risk_bound", False):
+            return False
+        if self.callbacks:  # callbacks see one estimator per fit: fit the candidates one by one
             return False
         return all(set(params) <= batchable for params in params_list)
 

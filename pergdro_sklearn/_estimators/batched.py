@@ -102,8 +102,9 @@ class BatchedFitMixin:
 
         The run trains all candidates as one network for as many epochs as asked,
         can drop candidates between calls (successive halving) and gives the kept
-        ones back as fitted estimators. When the module cannot be batched, the
-        candidates are fitted one after another and the list of them is returned.
+        ones back as fitted estimators. When the module cannot be batched, or
+        ``callbacks`` are set (each callback sees one estimator, which it may stop),
+        the candidates are fitted one after another and the list of them is returned.
         """
         from .batched import BatchedRun
 
@@ -111,7 +112,10 @@ class BatchedFitMixin:
         data = lead._prepare_data(X, y, groups, sample_weight, warm=False)
         candidates = [clone(self).set_params(**params) for params in params_list]
         starts = [est._start_candidate(data, warm=False) for est in candidates]
-        module = lead._stack([start.module for start in starts], data.n_features)
+        # with callbacks every candidate is fitted alone, so that each callback sees
+        # one estimator and can stop it
+        module = (None if self.callbacks else
+                  lead._stack([start.module for start in starts], data.n_features))
         if module is None:
             for est, start in zip(candidates, starts):
                 est._train_one(data, start)

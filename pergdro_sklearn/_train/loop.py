@@ -90,7 +90,8 @@ class Trainer:
     attack_generator : torch.Generator or None
         Generator on the data's device for random starts.
     epoch_callback : callable or None
-        Called as ``epoch_callback(trainer, record)`` after each epoch.
+        Called as ``epoch_callback(trainer, record)`` after each epoch; a true return
+        value ends training after that epoch.
     row_scale : Tensor of shape (n,) or None
         Multiplies each row's loss (sample weights normalised within groups).
     balanced : bool
@@ -267,8 +268,8 @@ class Trainer:
             history.append(record)
             logger.debug("epoch %d: loss %s, worst group loss %s", record.epoch,
                          np.round(total, 5), np.round(group_losses.max(axis=-1), 5))
-            if self.epoch_callback is not None:
-                self.epoch_callback(self, record)
+            if self.epoch_callback is not None and self.epoch_callback(self, record):
+                stop = True  # the callback asked to end training after this epoch
             if stop:
                 break
         self.module.eval()
