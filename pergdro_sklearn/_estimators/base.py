@@ -35,7 +35,7 @@ from .._train.data import (
 )
 from .._train.loop import Trainer, ValidationMonitor, default_batch_size, make_optimizer
 from .._train.network import MLP, penalized_parameters
-from .batched import BatchedFitMixin
+from .batched import BatchedFitMixin, shared_params
 from .callbacks import check_callbacks, user_epoch_callback
 
 logger = logging.getLogger("pergdro_sklearn")
@@ -465,7 +465,7 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
             return False
         if self.callbacks:  # callbacks see one estimator per fit: fit the candidates one by one
             return False
-        return all(set(params) <= batchable for params in params_list)
+        return shared_params(params_list, batchable) is not None
 
     # ---- prediction ------------------------------------------------------------
     def _validate_X_y(self, X, y, reset):

@@ -47,7 +47,8 @@ def fit_candidates(estimator, params_list, X, y, groups=None, sample_weight=None
     estimator : PerGDROClassifier or PerGDRORegressor
         The template (unfitted or fitted; it is cloned, never modified).
     params_list : list of dict
-        Each candidate's ``rho`` and/or ``epsilon``.
+        Each candidate's ``rho`` and/or ``epsilon``; other parameters only when every
+        candidate sets them to the same value (they apply to the whole batch).
     X, y, groups, sample_weight : array-like
         Training data shared by all candidates (one copy for all of them).
 
@@ -57,6 +58,28 @@ def fit_candidates(estimator, params_list, X, y, groups=None, sample_weight=None
         Fitted estimators, one per candidate, as sequential fits would give.
     """
     return estimator._fit_batched(params_list, X, y, groups=groups, sample_weight=sample_weight)
+
+
+def shared_params(params_list, batchable):
+    """The parameters outside ``batchable`` that ``params_list`` sets, when every
+    candidate sets them to the same values (then the candidates can still train as
+    one network); None when they differ.
+
+    Examples
+    --------
+    >>> shared_params([{"rho": 0.0, "alpha": 0.1}, {"rho": 1.0, "alpha": 0.1}], {"rho"})
+    {'alpha': 0.1}
+    >>> shared_params([{"rho": 0.0, "alpha": 0.1}, {"rho": 1.0, "alpha": 0.2}], {"rho"}) is None
+    True
+    """
+    first = {k: v for k, v in params_list[0].items() if k not in batchable}
+    for params in params_list[1:]:
+        other = {k: v for k, v in params.items() if k not in batchable}
+        if other.keys() != first.keys() or any(
+                type(other[k]) is not type(first[k]) or repr(other[k]) != repr(first[k])
+                for k in first):
+            return None
+    return first
 
 
 class BatchedFitMixin:
@@ -108,7 +131,9 @@ class BatchedFitMixin:
         """
         from .batched import BatchedRun
 
-        lead = clone(self)
+        # what every candidate sets beside the radii (alpha, say) trains the shared network
+        lead = clone(self).set_params(**(shared_params(params_list, self._batchable_params)
+                                         or {}))
         data = lead._prepare_data(X, y, groups, sample_weight, warm=False)
         candidates = [clone(self).set_params(**params) for params in params_list]
         starts = [est._start_candidate(data, warm=False) for est in candidates]
@@ -232,4 +257,5 @@ __all__ = [
     "BatchedRun",
     "can_batch",
     "fit_candidates",
+    "shared_params",
 ]

@@ -53,6 +53,7 @@ from .selection import SELECTIONS
 from .space import (
     INITIAL_POINT_GENERATORS,
     SearchSpace,
+    check_search_spaces,
     describe_bounds,
     factorial_grid,
     resolve_bounds,
@@ -399,8 +400,10 @@ dict, default="auto"
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict"])],
-        "rho_bounds": [StrOptions({"auto"}), "array-like"],
-        "epsilon_bounds": [StrOptions({"auto"}), "array-like", dict],
+        "rho_bounds": [StrOptions({"auto"}), "array-like", HasMethods(["rvs", "transform"])],
+        "epsilon_bounds": [StrOptions({"auto"}), "array-like", dict,
+                           HasMethods(["rvs", "transform"])],
+        "search_spaces": [dict, None],
         "shared_epsilon": ["boolean"],
         "objective": [str, callable],
         "n_iter": [Interval(Integral, 1, None, closed="left")],
@@ -438,8 +441,9 @@ dict, default="auto"
                  checkpoint=None, refit=True, random_state=None, verbose=0, callbacks=None,
                  max_time=None, error_score=np.nan, batch_candidates=DEFAULT_BATCH_CANDIDATES,
                  gp_refit_every=1, halving_factor=None,
-                 halving_rungs=DEFAULT_HALVING_RUNGS):
+                 halving_rungs=DEFAULT_HALVING_RUNGS, search_spaces=None):
         self.estimator = estimator
+        self.search_spaces = search_spaces
         self.halving_factor = halving_factor
         self.halving_rungs = halving_rungs
         self.batch_candidates = batch_candidates
@@ -495,6 +499,7 @@ dict, default="auto"
         self.cv_results_ = build_cv_results(records, run.labels, len(run.folds),
                                             self._is_classifier, run.template.final.max_iter)
         self.optimizer_result_ = optimizer.get_result()
+        self.optimizer_results_ = [self.optimizer_result_]
         self.dimension_names_ = list(run.space.names)
         self.groups_ = run.labels
         self.n_splits_ = len(run.folds)
@@ -505,7 +510,8 @@ dict, default="auto"
         self.best_objective_ = float(self.cv_results_["mean_test_objective"][self.best_index_])
         self.best_score_ = -self.best_objective_
         best = self.cv_results_["params"][self.best_index_]
-        self.best_params_ = {"rho": float(best["rho"]), "epsilon": best["epsilon"].copy()}
+        self.best_params_ = {**best, "rho": float(best["rho"]),
+                             "epsilon": best["epsilon"].copy()}
         self._warn_if_worse_than_erm()
 
         for stale in ("best_estimator_", "refit_time_"):
@@ -532,8 +538,10 @@ dict, default="auto"
         groups_given = groups is not None
         labels, group_index, _ = encode_groups(groups, _num_samples(X))
         groups = labels[group_index]
+        extra = check_search_spaces(self.search_spaces, template.final.get_params(deep=False))
         bounds = describe_bounds(self.rho_bounds, self.epsilon_bounds, self.shared_epsilon,
-                                 labels, groups_given)
+                                 labels, groups_given, extra)
+        self._say_what_cannot_batch(template, extra)
         if not groups_given and (bounds["rho"] == "auto" or bounds["rho"][1] > 0):
             warnings.warn(
                 f"{type(self).__name__} was fitted without groups: every candidate trains on "
@@ -560,7 +568,8 @@ dict, default="auto"
             checkpoint.check_folds(state, folds_hash)
             space = SearchSpace(*resolve_bounds(bounds, X, y, template, labels, group_index,
                                                 folds[0][0], self._is_classifier),
-                                self.shared_epsilon, labels)
+                                self.shared_epsilon, labels, priors=bounds.get("priors"),
+                                extra=extra)
             if space.n_dims == 0:
                 raise ValueError("Nothing to search: every bound pair has low == high. Fit "
                                  "the estimator with those radii instead.")
@@ -607,6 +616,15 @@ dict, default="auto"
                     "at least two."
                 )
         return X, y, classes_index
+
+    def _say_what_cannot_batch(self, template, extra):
+        """With ``verbose``, name the searched parameters that split batches of candidates."""
+        apart = [name for name, _ in extra
+                 if name not in getattr(template.final, "_batchable_params", ())]
+        if apart and self.verbose and self.batch_candidates > 1:
+            print(f"[PerGDROSearchCV] candidates that differ in {apart} cannot train as one "
+                  "batched network: only those sharing these values are batched (the initial "
+                  "grid's levels), the GP's proposals train one by one.", flush=True)
 
     def _callbacks(self):
         if self.callbacks is None:
