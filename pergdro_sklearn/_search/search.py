@@ -107,13 +107,17 @@ class PerGDROSearchCV(SearchLoopMixin, PickMixin, BestEstimatorMixin, MetaEstima
         ``y`` only; ``X`` reaches the first step as given (a DataFrame, say). The
         built-in objectives evaluate the Per-GDRO step on the transformed
         validation rows, scorers the whole fitted Pipeline.
-    rho_bounds : "auto" or (float, float), default="auto"
-        Search range of the inter-group radius. ``low == high`` fixes ``rho``.
+    rho_bounds : "auto", (float, float) or skopt.space.Real, default="auto"
+        Search range of the inter-group radius. ``low == high`` fixes ``rho``. A
+        skopt ``Real`` gives the range and its prior, e.g.
+        ``Real(1e-3, 2, prior="log-uniform")`` (the initial grid's levels are then
+        even in ``log rho``; a log-uniform prior needs ``low > 0``, so ERM is not
+        among the candidates).
         ``"auto"``: from 0 to the divergence (from the training proportions) of a
         mix that puts 99% of the mass on the smallest group; past it a larger
         ball changes nothing (for KL about ``log(n / n_min)``).
-    epsilon_bounds : "auto", (float, float), array-like of shape (n_groups, 2) or \
-dict, default="auto"
+    epsilon_bounds : "auto", (float, float), array-like of shape (n_groups, 2), dict or \
+skopt.space.Real, default="auto"
         Search ranges of the within-group radii: one pair for every group (one
         dimension per group), one pair per group in ``groups_`` order, or
         ``{label: (low, high)}`` (groups not named are fixed at 0). A pair with
@@ -127,7 +131,20 @@ dict, default="auto"
         collapses), and ``sqrt(n_min / n_g)`` widens the ball of small groups,
         whose empirical distribution is the least certain (regression targets are
         split at their median for the gap). The resolved bounds are
-        ``rho_bounds_`` and ``epsilon_bounds_``.
+        ``rho_bounds_`` and ``epsilon_bounds_``. A skopt ``Real`` is one range for
+        every group, searched with its prior.
+    search_spaces : dict or None, default=None
+        Parameters of the Per-GDRO estimator (the last step of a Pipeline) searched
+        beside the radii: ``{"alpha": Real(1e-5, 1e-1, prior="log-uniform"),
+        "learning_rate_init": Real(1e-4, 1e-2, prior="log-uniform"),
+        "batch_size": Integer(32, 256)}`` (skopt ``Real`` or ``Integer``
+        dimensions; ``rho`` and ``epsilon`` keep their bounds). The dimensions come
+        after the radii's in ``dimension_names_``, in name order; the values are in
+        ``cv_results_["param_<name>"]``, ``params`` and ``best_params_``, and the
+        refit uses them. Only the radii vary within one batched network: candidates
+        that share the other values train together (the initial grid's levels),
+        the GP's proposals, which all differ, train one by one, so a search with
+        extra dimensions is slower per candidate (``verbose`` says so).
     shared_epsilon : bool, default=True
         Search one radius dimension for all groups instead of one per group. When
         the varying groups have different bounds the dimension is a scale ``s`` in
@@ -299,7 +316,7 @@ dict, default="auto"
     ----------
     best_params_ : dict
         ``{"rho": float, "epsilon": ndarray of shape (n_groups,)}``, radii in
-        ``groups_`` order.
+        ``groups_`` order, and the values of ``search_spaces``' parameters.
     best_index_ : int
         Row of ``cv_results_`` of the picked candidate (for ``"ensemble"``, its
         member with the largest weight).
@@ -326,6 +343,7 @@ dict, default="auto"
     cv_results_ : dict of ndarray
         One row per evaluated candidate, in evaluation order; ``pandas.DataFrame``
         reads it. Keys: ``params``, ``param_rho``, ``param_epsilon_<label>``,
+        ``param_<name>`` (each parameter of ``search_spaces``),
         ``split<k>_test_objective``, ``mean_test_objective``, ``std_test_objective``,
         ``rank_test_objective`` (1 = lowest), ``mean_test_score`` (the negated
         objective), ``mean_fit_time``, ``std_fit_time``, ``mean_score_time``,
@@ -340,6 +358,9 @@ dict, default="auto"
     optimizer_result_ : scipy.optimize.OptimizeResult
         skopt's result (``x_iters``, ``func_vals``, ``space``, ``models``), usable with
         ``skopt.plots``. ``func_vals`` hold the penalised objective.
+    optimizer_results_ : list of scipy.optimize.OptimizeResult
+        ``[optimizer_result_]``, as ``BayesSearchCV`` names it (one search space):
+        ``skopt.plots.plot_convergence(search.optimizer_results_)`` works.
     dimension_names_ : list of str
         The searched dimensions.
     groups_ : ndarray of shape (n_groups,)

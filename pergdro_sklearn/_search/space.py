@@ -168,8 +168,12 @@ class SearchSpace:
         """The inverse of :meth:`warp`; integer dimensions rounded."""
         points = np.array(points, dtype=float).reshape(-1, self.n_dims)
         for d, (prior, kind) in enumerate(zip(self.priors, self.kinds)):
-            if prior == "log-uniform":
-                points[:, d] = np.exp(points[:, d])
+            if prior == "log-uniform":  # the bounds exactly, not exp(log(bound))
+                low, high = self.bounds[d]
+                values = np.exp(points[:, d])
+                values[np.isclose(values, low, rtol=1e-9, atol=0)] = low
+                values[np.isclose(values, high, rtol=1e-9, atol=0)] = high
+                points[:, d] = values
             if kind == "integer":
                 points[:, d] = np.round(points[:, d])
         return points
