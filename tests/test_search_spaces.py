@@ -112,23 +112,42 @@ def test_log_uniform_radius_bounds_need_a_positive_low(shifted):
             shifted.X_train, shifted.y_train, groups=shifted.groups_train)
 
 
-def test_candidates_sharing_alpha_train_as_one_network(shifted):
+def test_candidates_differing_in_alpha_train_as_one_network(shifted):
     est = PerGDROClassifier(epsilon=0.1, **FAST)
-    same = [{"rho": 0.0, "alpha": 0.5}, {"rho": 1.0, "alpha": 0.5}]
+    params_list = [{"rho": 0.0, "alpha": 1e-4}, {"rho": 1.0, "alpha": 3.0},
+                   {"rho": 0.5, "alpha": 30.0}]
+    assert est._can_fit_batched(params_list)
+    batched = fit_candidates(est, params_list, shifted.X_train, shifted.y_train,
+                             groups=shifted.groups_train)
+    outputs = []
+    for params, fitted in zip(params_list, batched):
+        alone = PerGDROClassifier(epsilon=0.1, **FAST).set_params(**params).fit(
+            shifted.X_train, shifted.y_train, groups=shifted.groups_train)
+        assert fitted.alpha == params["alpha"]
+        np.testing.assert_allclose(fitted.predict_proba(shifted.X_test),
+                                   alone.predict_proba(shifted.X_test), atol=1e-5)
+        outputs.append(fitted.predict_proba(shifted.X_test))
+    assert np.abs(outputs[1] - outputs[2]).max() > 1e-3  # the penalties did differ
+
+
+def test_candidates_sharing_another_parameter_train_as_one_network(shifted):
+    est = PerGDROClassifier(epsilon=0.1, **FAST)
+    same = [{"rho": 0.0, "batch_size": 32}, {"rho": 1.0, "batch_size": 32}]
     assert est._can_fit_batched(same)
-    assert not est._can_fit_batched([{"rho": 0.0, "alpha": 0.5}, {"rho": 1.0, "alpha": 0.6}])
+    assert not est._can_fit_batched([{"rho": 0.0, "batch_size": 32},
+                                     {"rho": 1.0, "batch_size": 64}])
     batched = fit_candidates(est, same, shifted.X_train, shifted.y_train,
                              groups=shifted.groups_train)
     for params, fitted in zip(same, batched):
         alone = PerGDROClassifier(epsilon=0.1, **FAST).set_params(**params).fit(
             shifted.X_train, shifted.y_train, groups=shifted.groups_train)
-        assert fitted.alpha == 0.5
+        assert fitted.batch_size == 32
         np.testing.assert_allclose(fitted.predict_proba(shifted.X_test),
                                    alone.predict_proba(shifted.X_test), atol=1e-5)
-    assert batchable_groups(same + [{"rho": 2.0, "alpha": 0.1}]) == [[0, 1], [2]]
+    assert batchable_groups(same + [{"rho": 2.0, "batch_size": 16}]) == [[0, 1], [2]]
 
 
-def test_search_batches_the_grid_levels_of_alpha(shifted, monkeypatch):
+def _batch_sizes(monkeypatch):
     from pergdro_sklearn._search import template as template_module
 
     sizes = []
@@ -139,14 +158,24 @@ def test_search_batches_the_grid_levels_of_alpha(shifted, monkeypatch):
         return real(self, params_list, *args)
 
     monkeypatch.setattr(template_module.SearchTemplate, "fit_batch", spy)
+    return sizes
+
+
+@pytest.mark.parametrize("spaces, expected", [
+    ({"alpha": Real(1e-4, 1e-2, prior="log-uniform")}, [8]),  # alpha is batchable
+    ({"batch_size": Integer(16, 32)}, [4, 4]),  # one batch per grid level
+])
+def test_search_batches_what_it_can(spaces, expected, shifted, monkeypatch):
+    sizes = _batch_sizes(monkeypatch)
     search = PerGDROSearchCV(PerGDROClassifier(**FAST), rho_bounds=(0, 1),
-                             epsilon_bounds=(0, 0.5),
-                             search_spaces={"alpha": Real(1e-4, 1e-2, prior="log-uniform")},
-                             n_iter=8, n_initial_points=8, random_state=0, refit=False)
+                             epsilon_bounds=(0, 0.5), search_spaces=spaces, n_iter=8,
+                             n_initial_points=8, random_state=0, refit=False)
     search.fit(shifted.X_train, shifted.y_train, groups=shifted.groups_train)
-    alphas = search.cv_results_["param_alpha"]
-    assert sorted(np.unique(alphas).tolist()) == pytest.approx([1e-4, 1e-2])  # 2 levels
-    assert sorted(sizes) == [4, 4]  # each level's four radii trained together
+    (name,) = spaces
+    values = search.cv_results_[f"param_{name}"]
+    low, high = spaces[name].low, spaces[name].high
+    assert sorted(np.unique(values).tolist()) == pytest.approx([low, high])  # 2 levels
+    assert sorted(sizes) == expected
 
 
 def test_checkpoint_holds_the_extra_dimensions(tmp_path, shifted):

@@ -313,7 +313,7 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
                                optimizer=optimizer, weighting=weighting, previous=previous)
 
     def _make_trainer(self, data, start, module, optimizer, weighting, attack,
-                      candidate_shape=(), epoch_callback=None):
+                      candidate_shape=(), epoch_callback=None, alpha=None):
         monitor = None
         if self.early_stopping:
             v = data.validation
@@ -325,7 +325,7 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
             data.labels.shape[0], attack=attack, candidate_shape=candidate_shape,
             shuffle_generator=start.generators[1], attack_generator=start.generators[2],
             epoch_callback=epoch_callback, verbose=self.verbose, row_scale=data.row_scale,
-            balanced=self.balanced_batches, alpha=self.alpha,
+            balanced=self.balanced_batches, alpha=self.alpha if alpha is None else alpha,
             penalized=penalized_parameters(module, len(candidate_shape)), monitor=monitor,
         )
 

@@ -47,8 +47,9 @@ def fit_candidates(estimator, params_list, X, y, groups=None, sample_weight=None
     estimator : PerGDROClassifier or PerGDRORegressor
         The template (unfitted or fitted; it is cloned, never modified).
     params_list : list of dict
-        Each candidate's ``rho`` and/or ``epsilon``; other parameters only when every
-        candidate sets them to the same value (they apply to the whole batch).
+        Each candidate's ``rho``, ``epsilon`` and/or ``alpha``; other parameters only
+        when every candidate sets them to the same value (they apply to the whole
+        batch).
     X, y, groups, sample_weight : array-like
         Training data shared by all candidates (one copy for all of them).
 
@@ -153,8 +154,12 @@ class BatchedFitMixin:
         weighting.start(data.nominal, (n_candidates,), sampling=data.sampling)
         radii = torch.stack([start.radii for start in starts])
         report, close = lead._progress(n_candidates)
+        alphas = [float(est.alpha) for est in candidates]
+        alpha = (alphas[0] if len(set(alphas)) == 1  # the sequential fit's arithmetic
+                 else torch.tensor(alphas, dtype=torch.float32, device=data.device))
         trainer = lead._make_trainer(data, starts[0], module, optimizer, weighting,
-                                     lead._attack_config(radii), (n_candidates,), report)
+                                     lead._attack_config(radii), (n_candidates,), report,
+                                     alpha=alpha)
         for start in starts:
             start.generators = starts[0].generators
         return BatchedRun(lead, data, candidates, starts, trainer, close)

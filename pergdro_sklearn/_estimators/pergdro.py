@@ -49,7 +49,7 @@ class PerGDROMixin:
     """Parameters and methods that Per-GDRO adds to the shared base."""
 
     # candidates differing only in these train together as one network
-    _batchable_params = frozenset({"rho", "epsilon"})
+    _batchable_params = frozenset({"rho", "epsilon", "alpha"})
 
     _pergdro_constraints: dict = {
         "rho": [Interval(Real, 0, None, closed="left")],

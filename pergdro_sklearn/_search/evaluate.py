@@ -342,21 +342,21 @@ def _run_chunk(chunk, params, batched_task, template, X, y, groups, fold, scorin
     return _evaluate_one(template, X, y, groups, fold, params[0], scoring)
 
 
-def batchable_groups(params_list):
-    """Positions of ``params_list`` grouped by every parameter but the radii.
+def batchable_groups(params_list, batchable=("rho", "epsilon")):
+    """Positions of ``params_list`` grouped by every parameter not in ``batchable``.
 
-    Candidates that share their other parameters (``alpha``, say) can train as one
-    batched network; groups come in order of their first member.
+    Candidates that share their other parameters (``batch_size``, say) can train as
+    one batched network; groups come in order of their first member.
 
     Examples
     --------
-    >>> batchable_groups([{"rho": 0.0, "alpha": 1.0}, {"rho": 1.0, "alpha": 2.0},
-    ...                   {"rho": 2.0, "alpha": 1.0}])
+    >>> batchable_groups([{"rho": 0.0, "batch_size": 16}, {"rho": 1.0, "batch_size": 32},
+    ...                   {"rho": 2.0, "batch_size": 16}])
     [[0, 2], [1]]
     """
     groups = {}
     for i, params in enumerate(params_list):
-        key = repr(sorted((k, v) for k, v in params.items() if k not in ("rho", "epsilon")))
+        key = repr(sorted((k, v) for k, v in params.items() if k not in batchable))
         groups.setdefault(key, []).append(i)
     return list(groups.values())
 
@@ -400,7 +400,8 @@ def evaluate_candidates(template, params_list, X, y, groups, folds, scoring, *,
         batched_task = functools.partial(_evaluate_halving, halving=halving)
     workers = max(1, effective_n_jobs(n_jobs))
     chunks = []  # (candidate positions, batched)
-    for members in batchable_groups(params_list) if batch_candidates > 1 else []:
+    batchable = getattr(template.final, "_batchable_params", ("rho", "epsilon"))
+    for members in batchable_groups(params_list, batchable) if batch_candidates > 1 else []:
         if len(members) < 2 or not template.can_batch([params_list[i] for i in members]):
             chunks.extend(([i], False) for i in members)
             continue

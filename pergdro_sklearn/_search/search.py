@@ -141,10 +141,11 @@ skopt.space.Real, default="auto"
         dimensions; ``rho`` and ``epsilon`` keep their bounds). The dimensions come
         after the radii's in ``dimension_names_``, in name order; the values are in
         ``cv_results_["param_<name>"]``, ``params`` and ``best_params_``, and the
-        refit uses them. Only the radii vary within one batched network: candidates
-        that share the other values train together (the initial grid's levels),
-        the GP's proposals, which all differ, train one by one, so a search with
-        extra dimensions is slower per candidate (``verbose`` says so).
+        refit uses them. Candidates that differ only in the radii and ``alpha`` train
+        together as one batched network; any other parameter splits the batches:
+        candidates that share its value train together (the initial grid's
+        levels), the GP's proposals, which all differ, train one by one, so such a
+        search is slower per candidate (``verbose`` says so).
     shared_epsilon : bool, default=True
         Search one radius dimension for all groups instead of one per group. When
         the varying groups have different bounds the dimension is a scale ``s`` in
