@@ -197,3 +197,15 @@ def test_checkpoint_holds_the_extra_dimensions(tmp_path, shifted):
         with pytest.raises(ValueError, match="different search"):
             build(n_iter=4, search_spaces=other).fit(shifted.X_train, shifted.y_train,
                                                      groups=shifted.groups_train)
+
+
+@pytest.mark.parametrize("spaces, says", [({"batch_size": Integer(16, 32)}, True),
+                                          ({"alpha": Real(1e-4, 1e-2)}, False)])
+def test_verbose_names_what_splits_the_batches(spaces, says, shifted, capsys):
+    PerGDROSearchCV(PerGDROClassifier(**FAST), search_spaces=spaces, n_iter=2,
+                    n_initial_points=2, random_state=0, refit=False, verbose=1).fit(
+        shifted.X_train, shifted.y_train, groups=shifted.groups_train)
+    out = capsys.readouterr().out
+    assert ("cannot train as one batched network" in out) is says
+    if says:
+        assert "['batch_size']" in out
