@@ -82,8 +82,14 @@ def test_plot_convergence_reads_optimizer_results(shifted):
     search.fit(shifted.X_train, shifted.y_train, groups=shifted.groups_train)
     assert isinstance(search.optimizer_results_, list) and len(search.optimizer_results_) == 1
     assert search.optimizer_results_[0] is search.optimizer_result_
-    ax = plot_convergence(search.optimizer_results_)
-    line = ax.get_lines()[0].get_ydata()
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()  # its own axes: pyplot's current ones may hold other plots
+    try:
+        ax = plot_convergence(search.optimizer_results_, ax=ax)
+        line = ax.get_lines()[0].get_ydata()
+    finally:
+        plt.close(fig)
     np.testing.assert_allclose(line, np.minimum.accumulate(search.optimizer_result_.func_vals))
 
 
@@ -209,3 +215,22 @@ def test_verbose_names_what_splits_the_batches(spaces, says, shifted, capsys):
     assert ("cannot train as one batched network" in out) is says
     if says:
         assert "['batch_size']" in out
+
+
+def test_a_batched_run_keeps_each_candidates_alpha_when_it_drops_others(shifted):
+    """Successive halving's cut (BatchedRun.keep) carries the per-candidate alphas."""
+    est = PerGDROClassifier(hidden_layer_sizes=(8,), max_iter=4, epsilon=0.1, random_state=0)
+    params_list = [{"rho": 0.0, "alpha": 1e-4}, {"rho": 0.5, "alpha": 30.0},
+                   {"rho": 1.0, "alpha": 3.0}]
+    run = est._start_batched(params_list, shifted.X_train, shifted.y_train,
+                             shifted.groups_train)
+    run.train_to(2)
+    run.keep([0, 2])
+    run.train_to(4)
+    for params, fitted in zip([params_list[0], params_list[2]], run.estimators(final=True)):
+        alone = PerGDROClassifier(hidden_layer_sizes=(8,), max_iter=4, epsilon=0.1,
+                                  random_state=0).set_params(**params).fit(
+            shifted.X_train, shifted.y_train, groups=shifted.groups_train)
+        assert fitted.alpha == params["alpha"] and fitted.n_iter_ == 4
+        np.testing.assert_allclose(fitted.predict_proba(shifted.X_test),
+                                   alone.predict_proba(shifted.X_test), atol=1e-5)

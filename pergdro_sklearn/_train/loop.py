@@ -163,6 +163,8 @@ class Trainer:
         if not self.penalized:
             return
         params = [p for p in self.penalized if p.grad is not None]
+        if not params:
+            return
         if torch.is_tensor(self.alpha):  # one alpha per candidate
             with torch.no_grad():
                 scale = self.alpha.to(params[0].device, params[0].dtype) / n_rows
@@ -249,7 +251,8 @@ class Trainer:
         self.candidate_shape = (index.shape[0],)
         self.weighting.keep(index)
         if torch.is_tensor(self.alpha):
-            self.alpha = self.alpha.index_select(0, torch.as_tensor(index))
+            self.alpha = self.alpha.index_select(
+                0, torch.as_tensor(index, device=self.alpha.device))
         if self.attack is not None:
             rows = torch.as_tensor(index, device=self.attack.radii.device)
             self.attack.radii = self.attack.radii.index_select(0, rows)
