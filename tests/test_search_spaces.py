@@ -234,3 +234,26 @@ def test_a_batched_run_keeps_each_candidates_alpha_when_it_drops_others(shifted)
         assert fitted.alpha == params["alpha"] and fitted.n_iter_ == 4
         np.testing.assert_allclose(fitted.predict_proba(shifted.X_test),
                                    alone.predict_proba(shifted.X_test), atol=1e-5)
+
+
+def test_search_spaces_name_the_final_steps_parameters_in_a_pipeline(shifted):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    pipe = make_pipeline(StandardScaler(), PerGDROClassifier(**FAST))
+    search = PerGDROSearchCV(pipe, search_spaces={"alpha": Real(1e-4, 1e-1,
+                                                                prior="log-uniform")},
+                             n_iter=3, n_initial_points=3, random_state=0, refit_seeds=1)
+    search.fit(shifted.X_train, shifted.y_train, groups=shifted.groups_train)
+    final = search.best_estimator_[-1]
+    assert final.alpha == search.best_params_["alpha"]
+    assert 1e-4 <= final.alpha <= 1e-1
+    prefixed = PerGDROSearchCV(pipe, search_spaces={"pergdroclassifier__alpha": Real(
+        1e-4, 1e-1, prior="log-uniform")}, n_iter=3, n_initial_points=3, random_state=0,
+        refit=False).fit(shifted.X_train, shifted.y_train, groups=shifted.groups_train)
+    np.testing.assert_array_equal(prefixed.cv_results_["param_alpha"],
+                                  search.cv_results_["param_alpha"])
+    with pytest.raises(ValueError, match="not a parameter"):
+        PerGDROSearchCV(pipe, search_spaces={"perdroclassifier__alpha": Real(1e-4, 1e-1)},
+                        n_iter=2).fit(shifted.X_train, shifted.y_train,
+                                      groups=shifted.groups_train)

@@ -134,8 +134,9 @@ skopt.space.Real, default="auto"
         ``rho_bounds_`` and ``epsilon_bounds_``. A skopt ``Real`` is one range for
         every group, searched with its prior.
     search_spaces : dict or None, default=None
-        Parameters of the Per-GDRO estimator (the last step of a Pipeline) searched
-        beside the radii: ``{"alpha": Real(1e-5, 1e-1, prior="log-uniform"),
+        Parameters of the Per-GDRO estimator (the last step of a Pipeline, named
+        with or without the Pipeline's ``<step>__`` prefix) searched beside the
+        radii: ``{"alpha": Real(1e-5, 1e-1, prior="log-uniform"),
         "learning_rate_init": Real(1e-4, 1e-2, prior="log-uniform"),
         "batch_size": Integer(32, 256)}`` (skopt ``Real`` or ``Integer``
         dimensions; ``rho`` and ``epsilon`` keep their bounds). The dimensions come
@@ -560,7 +561,8 @@ skopt.space.Real, default="auto"
         groups_given = groups is not None
         labels, group_index, _ = encode_groups(groups, _num_samples(X))
         groups = labels[group_index]
-        extra = check_search_spaces(self.search_spaces, template.final.get_params(deep=False))
+        extra = check_search_spaces(self.search_spaces, template.final.get_params(deep=False),
+                                    template.path)
         bounds = describe_bounds(self.rho_bounds, self.epsilon_bounds, self.shared_epsilon,
                                  labels, groups_given, extra)
         self._say_what_cannot_batch(template, extra)

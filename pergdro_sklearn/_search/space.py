@@ -373,11 +373,12 @@ def check_bound_dimension(dimension, name):
     return low, high, dimension.prior
 
 
-def check_search_spaces(search_spaces, params):
+def check_search_spaces(search_spaces, params, prefix=""):
     """The extra dimensions ``[(name, (kind, low, high, prior)), ...]``, sorted by name.
 
     ``search_spaces`` maps parameters of the Per-GDRO estimator (``params``, its
-    ``get_params(deep=False)``) to skopt ``Real`` or ``Integer`` dimensions; the
+    ``get_params(deep=False)``; in a Pipeline optionally with the step's
+    ``prefix``, which is dropped) to skopt ``Real`` or ``Integer`` dimensions; the
     radii have their own bounds and cannot be named here.
     """
     if search_spaces is None:
@@ -385,9 +386,16 @@ def check_search_spaces(search_spaces, params):
     from skopt.space import Integer as SkoptInteger
     from skopt.space import Real as SkoptReal
 
+    named = {}
+    for given, dimension in search_spaces.items():
+        name = given[len(prefix):] if prefix and given.startswith(prefix) else given
+        if name in named:
+            raise ValueError(f"search_spaces names {name!r} twice (with and without "
+                             f"the prefix {prefix!r}).")
+        named[name] = dimension
     out = []
-    for name in sorted(search_spaces):
-        dimension = search_spaces[name]
+    for name in sorted(named):
+        dimension = named[name]
         if name in ("rho", "epsilon"):
             raise ValueError(
                 f"search_spaces names {name!r}, which the search always tunes; give its "
