@@ -9,6 +9,7 @@ from ._estimators import (
     GroupDRORegressor,
     PerGDROClassifier,
     PerGDRORegressor,
+    StopTraining,
 )
 from ._groups import GroupsMissingWarning
 from ._search import PerGDROSearchCV
@@ -25,6 +26,7 @@ __all__ = [
     "PerGDROClassifier",
     "PerGDRORegressor",
     "PerGDROSearchCV",
+    "StopTraining",
     "datasets",
     "divergences",
     "metrics",

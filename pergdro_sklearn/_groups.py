@@ -130,7 +130,13 @@ def encode_groups(groups, n_samples, min_rows=MIN_ROWS_PER_GROUP):
         cells = "" if columns is None else f" (intersections of {columns})"
         raise ValueError(
             f"Group(s) {small.tolist()}{cells} have fewer than {min_rows} rows "
-            f"(counts {counts[counts < min_rows].tolist()}); merge or drop them."
+            f"(counts {counts[counts < min_rows].tolist()}) among the {n_samples} rows given; "
+            "merge or drop them. If the whole data set has enough rows of them, this fit got "
+            "a subsample too small to hold every group: scikit-learn's HalvingGridSearchCV "
+            "and HalvingRandomSearchCV subsample the rows by default (resource='n_samples'); "
+            "halve by epochs instead with resource='max_iter' (and max_resources=the "
+            "max_iter to reach), or raise min_resources; with small folds, use fewer of "
+            "them or a group-stratified splitter."
         )
     return labels, group_index.astype(np.int64).reshape(-1), counts
 

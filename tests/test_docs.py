@@ -288,6 +288,31 @@ def check_alias_routing(ns):
     assert ns["result"]["test_score"].shape == (3,)
 
 
+def check_callback_stops(ns):
+    clf = ns["clf"]
+    assert clf.n_iter_ < 50 and len(clf.loss_curve_) == clf.n_iter_
+    assert clf.group_loss_curve_[-1].max() < 0.4  # the callback's target was met
+
+
+def check_optuna_bridge(ns):
+    assert hasattr(ns["OptunaPruning"], "on_epoch_end")
+
+
+def check_device_string(ns):
+    assert ns["clf"].device == "cuda:1"  # only checked when fit starts
+
+
+def check_search_spaces(ns):
+    search = ns["search"]
+    assert search.dimension_names_ == ["rho", "epsilon_scale", "alpha"]
+    assert 1e-5 <= search.best_params_["alpha"] <= 1e1
+    assert min(search.cv_results_["param_rho"]) >= 1e-3  # log-uniform: ERM is not a point
+
+
+def check_sklearn_halving(ns):
+    assert list(ns["search"].n_resources_) == [2, 6, 18]
+
+
 CHECKS = {
     "worst = worst_group_accuracy(data.y_test, clf.predict": check_readme_example,
     "models = [PerGDROClassifier(": check_first_example,
@@ -308,7 +333,7 @@ CHECKS = {
     "fetch_communities_crime(": check_fetch_communities,
     "sensitive features": check_fairlearn,
     "two_d = np.column_stack": check_two_d_groups,
-    'get_scorer("worst_group_accuracy"),': check_cross_validate_scorer,
+    '{"worst_group_accuracy": get_scorer(': check_cross_validate_scorer,
     '"rank_test_score"]])': check_cv_results_table,
     '{"accuracy": accuracy_score, "recall": recall_score}': check_group_report,
     "model.predict(X_test), g_test": check_compas_report,
@@ -320,6 +345,11 @@ CHECKS = {
     "# all 4, 3 times": check_shuffled_folds,
     "model.fit(X, y, sensitive_features=A)": check_alias_fit,
     'model.set_fit_request(groups="sensitive_features")': check_alias_routing,
+    "callbacks=[WorstGroupLog(target=0.4)]": check_callback_stops,
+    "class OptunaPruning:": check_optuna_bridge,
+    'PerGDROClassifier(device="cuda:1")': check_device_string,
+    'search_spaces={"alpha": Real(1e-5, 1e1': check_search_spaces,
+    "HalvingRandomSearchCV(": check_sklearn_halving,
 }
 
 

@@ -90,3 +90,17 @@ def test_required_gpu_is_used():
     assert torch.cuda.device_count() >= 1
     assert resolve_device("auto").type == "cuda"
     assert float(torch.ones(3, device="cuda").sum()) == 3.0
+
+
+@pytest.mark.parametrize("device", ["cuda:0", torch.device("cuda", 0)])
+def test_indexed_cuda_device_is_accepted(device, shifted):
+    est = PerGDROClassifier(device=device, epsilon={3: 0.5}, **FAST)
+    est.fit(shifted.X_train, shifted.y_train, groups=shifted.groups_train)
+    param = next(est.module_.parameters())
+    assert param.is_cuda and param.device.index == 0
+    assert resolve_device(device) == torch.device("cuda", 0)
+    est.predict(shifted.X_test[:3])
+    beyond = f"cuda:{torch.cuda.device_count()}"
+    with pytest.raises(ValueError, match="CUDA device"):
+        PerGDROClassifier(device=beyond, **FAST).fit(shifted.X_train, shifted.y_train,
+                                                     groups=shifted.groups_train)

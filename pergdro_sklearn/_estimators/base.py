@@ -36,7 +36,8 @@ from .._train.data import (
 from .._train.loop import Trainer, ValidationMonitor, default_batch_size, make_optimizer
 from .._train.losses import correct_class
 from .._train.network import MLP, penalized_parameters
-from .batched import BatchedFitMixin
+from .batched import BatchedFitMixin, shared_params
+from .callbacks import check_callbacks, user_epoch_callback
 
 logger = logging.getLogger("pergdro_sklearn")
 
@@ -85,7 +86,7 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
-        "device": [StrOptions({"cpu", "cuda", "auto"})],
+        "device": [str, torch.device],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "module": [None, callable],
@@ -94,6 +95,7 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "balanced_batches": ["boolean"],
+        "callbacks": [list, tuple, None],
     }
 
     # ---- hooks for subclasses ------------------------------------------------
@@ -154,6 +156,7 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
         warm = bool(self.warm_start) and hasattr(self, "module_")
         saved = self.__dict__.copy()
         try:
+            check_callbacks(self.callbacks)
             if warm:
                 self._check_warm_start()
             else:
@@ -322,7 +325,7 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
                                optimizer=optimizer, weighting=weighting, previous=previous)
 
     def _make_trainer(self, data, start, module, optimizer, weighting, attack,
-                      candidate_shape=(), epoch_callback=None):
+                      candidate_shape=(), epoch_callback=None, alpha=None):
         monitor = None
         if self.early_stopping:
             v = data.validation
@@ -334,7 +337,7 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
             data.labels.shape[0], attack=attack, candidate_shape=candidate_shape,
             shuffle_generator=start.generators[1], attack_generator=start.generators[2],
             epoch_callback=epoch_callback, verbose=self.verbose, row_scale=data.row_scale,
-            balanced=self.balanced_batches, alpha=self.alpha,
+            balanced=self.balanced_batches, alpha=self.alpha if alpha is None else alpha,
             penalized=penalized_parameters(module, len(candidate_shape)), monitor=monitor,
             row_metric=correct_class if self._is_classifier_flag else None,
         )
@@ -369,11 +372,15 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
         X_cb = data.dense_X() if getattr(self, "track_risk_bound", False) else data.X
         bound_cb = self._epoch_callback(X_cb, data.y, data.group_index)
         report, close = self._progress(None)
-        callbacks = [cb for cb in (bound_cb, report) if cb is not None]
+        user = check_callbacks(self.callbacks)
+        user_cb = user_epoch_callback(self, user, data.labels) if user else None
+        callbacks = [cb for cb in (bound_cb, report, user_cb) if cb is not None]
 
         def epoch_callback(trainer, record):
+            stop = False
             for cb in callbacks:
-                cb(trainer, record)
+                stop = bool(cb(trainer, record)) or stop
+            return stop
 
         trainer = self._make_trainer(data, start, start.module, start.optimizer,
                                      start.weighting, self._attack_config(start.radii),
@@ -472,7 +479,9 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
             return False  # a subclass that customises fit must be fitted as written
         if self.warm_start or getattr(self, "track_risk_bound", False):
             return False
-        return all(set(params) <= batchable for params in params_list)
+        if self.callbacks:  # callbacks see one estimator per fit: fit the candidates one by one
+            return False
+        return shared_params(params_list, batchable) is not None
 
     # ---- prediction ------------------------------------------------------------
     def _validate_X_y(self, X, y, reset):

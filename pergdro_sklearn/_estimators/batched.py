@@ -47,7 +47,9 @@ def fit_candidates(estimator, params_list, X, y, groups=None, sample_weight=None
     estimator : PerGDROClassifier or PerGDRORegressor
         The template (unfitted or fitted; it is cloned, never modified).
     params_list : list of dict
-        Each candidate's ``rho`` and/or ``epsilon``.
+        Each candidate's ``rho``, ``epsilon`` and/or ``alpha``; other parameters only
+        when every candidate sets them to the same value (they apply to the whole
+        batch).
     X, y, groups, sample_weight : array-like
         Training data shared by all candidates (one copy for all of them).
 
@@ -57,6 +59,28 @@ def fit_candidates(estimator, params_list, X, y, groups=None, sample_weight=None
         Fitted estimators, one per candidate, as sequential fits would give.
     """
     return estimator._fit_batched(params_list, X, y, groups=groups, sample_weight=sample_weight)
+
+
+def shared_params(params_list, batchable):
+    """The parameters outside ``batchable`` that ``params_list`` sets, when every
+    candidate sets them to the same values (then the candidates can still train as
+    one network); None when they differ.
+
+    Examples
+    --------
+    >>> shared_params([{"rho": 0.0, "alpha": 0.1}, {"rho": 1.0, "alpha": 0.1}], {"rho"})
+    {'alpha': 0.1}
+    >>> shared_params([{"rho": 0.0, "alpha": 0.1}, {"rho": 1.0, "alpha": 0.2}], {"rho"}) is None
+    True
+    """
+    first = {k: v for k, v in params_list[0].items() if k not in batchable}
+    for params in params_list[1:]:
+        other = {k: v for k, v in params.items() if k not in batchable}
+        if other.keys() != first.keys() or any(
+                type(other[k]) is not type(first[k]) or repr(other[k]) != repr(first[k])
+                for k in first):
+            return None
+    return first
 
 
 class BatchedFitMixin:
@@ -102,16 +126,22 @@ class BatchedFitMixin:
 
         The run trains all candidates as one network for as many epochs as asked,
         can drop candidates between calls (successive halving) and gives the kept
-        ones back as fitted estimators. When the module cannot be batched, the
-        candidates are fitted one after another and the list of them is returned.
+        ones back as fitted estimators. When the module cannot be batched, or
+        ``callbacks`` are set (each callback sees one estimator, which it may stop),
+        the candidates are fitted one after another and the list of them is returned.
         """
         from .batched import BatchedRun
 
-        lead = clone(self)
+        # what every candidate sets beside the radii (alpha, say) trains the shared network
+        lead = clone(self).set_params(**(shared_params(params_list, self._batchable_params)
+                                         or {}))
         data = lead._prepare_data(X, y, groups, sample_weight, warm=False)
         candidates = [clone(self).set_params(**params) for params in params_list]
         starts = [est._start_candidate(data, warm=False) for est in candidates]
-        module = lead._stack([start.module for start in starts], data.n_features)
+        # with callbacks every candidate is fitted alone, so that each callback sees
+        # one estimator and can stop it
+        module = (None if self.callbacks else
+                  lead._stack([start.module for start in starts], data.n_features))
         if module is None:
             for est, start in zip(candidates, starts):
                 est._train_one(data, start)
@@ -124,8 +154,12 @@ class BatchedFitMixin:
         weighting.start(data.nominal, (n_candidates,), sampling=data.sampling)
         radii = torch.stack([start.radii for start in starts])
         report, close = lead._progress(n_candidates)
+        alphas = [float(est.alpha) for est in candidates]
+        alpha = (alphas[0] if len(set(alphas)) == 1  # the sequential fit's arithmetic
+                 else torch.tensor(alphas, dtype=torch.float32, device=data.device))
         trainer = lead._make_trainer(data, starts[0], module, optimizer, weighting,
-                                     lead._attack_config(radii), (n_candidates,), report)
+                                     lead._attack_config(radii), (n_candidates,), report,
+                                     alpha=alpha)
         for start in starts:
             start.generators = starts[0].generators
         return BatchedRun(lead, data, candidates, starts, trainer, close)
@@ -228,4 +262,5 @@ __all__ = [
     "BatchedRun",
     "can_batch",
     "fit_candidates",
+    "shared_params",
 ]

@@ -28,6 +28,17 @@ TRAINING_OPTIONS_DOC = """    module : callable or None, default=None
         replacement, ``n_samples`` draws per epoch), as the GroupDRO reference
         code's ``--reweight_groups``; the importance weights are adjusted so that
         the training objective is unchanged.
+    callbacks : list of objects or None, default=None
+        Objects with a method ``on_epoch_end(estimator, epoch, logs)``, called after
+        every epoch (``epoch`` counts from 1, across warm starts). ``logs`` is a
+        dict: ``loss``, ``group_losses``, ``group_weights``, ``groups`` and, with
+        ``early_stopping=True``, ``validation_group_losses`` and
+        ``validation_loss`` (worst group), else None. Returning True or raising
+        :class:`StopTraining` ends training after that epoch (``n_iter_`` is that
+        epoch, no ``ConvergenceWarning``); any other exception propagates and
+        leaves the estimator as it was. ``clone`` (and so every search) deep-copies
+        the callbacks. With callbacks set, candidates that a search would train
+        together as one batched network are trained one after another.
 """
 
 

@@ -48,7 +48,10 @@ _GROUPDRO_PARAMS_DOC = """
     alpha : float, default=1e-4
         L2 penalty as in ``MLPClassifier`` (see :class:`PerGDROClassifier`).
     random_state : int, RandomState instance or None, default=None
-    device : {"cpu", "cuda", "auto"}, default="cpu"
+    device : str or torch.device, default="cpu"
+        Where the network trains: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``, any
+        other string ``torch.device`` accepts, or ``"auto"`` (CUDA when torch sees
+        a GPU). A device torch cannot use is a ValueError in ``fit``.
     verbose : int, default=0
         As in :class:`PerGDROClassifier`.
     warm_start : bool, default=False
@@ -101,7 +104,7 @@ class GroupDROClassifier(GroupDROMixin, ClassifierOutputs, ClassifierMixin, Base
                  warm_start=False, module=None, early_stopping=False,
                  validation_fraction=DEFAULT_VALIDATION_FRACTION,
                  n_iter_no_change=DEFAULT_N_ITER_NO_CHANGE, tol=DEFAULT_TOL,
-                 balanced_batches=False):
+                 balanced_batches=False, callbacks=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.step_size = step_size
         self.generalization_adjustment = generalization_adjustment
@@ -121,6 +124,7 @@ class GroupDROClassifier(GroupDROMixin, ClassifierOutputs, ClassifierMixin, Base
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.balanced_batches = balanced_batches
+        self.callbacks = callbacks
 
 
 class GroupDRORegressor(GroupDROMixin, RegressorOutputs, RegressorMixin, BaseGroupRobustMLP):
@@ -162,7 +166,7 @@ class GroupDRORegressor(GroupDROMixin, RegressorOutputs, RegressorMixin, BaseGro
                  random_state=None, device="cpu", verbose=0, warm_start=False, module=None,
                  early_stopping=False, validation_fraction=DEFAULT_VALIDATION_FRACTION,
                  n_iter_no_change=DEFAULT_N_ITER_NO_CHANGE, tol=DEFAULT_TOL,
-                 balanced_batches=False):
+                 balanced_batches=False, callbacks=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.loss = loss
         self.huber_delta = huber_delta
@@ -184,6 +188,7 @@ class GroupDRORegressor(GroupDROMixin, RegressorOutputs, RegressorMixin, BaseGro
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.balanced_batches = balanced_batches
+        self.callbacks = callbacks
 
 
 __all__ = ["GroupDROClassifier", "GroupDRORegressor"]

@@ -49,7 +49,7 @@ class PerGDROMixin:
     """Parameters and methods that Per-GDRO adds to the shared base."""
 
     # candidates differing only in these train together as one network
-    _batchable_params = frozenset({"rho", "epsilon"})
+    _batchable_params = frozenset({"rho", "epsilon", "alpha"})
 
     _pergdro_constraints: dict = {
         "rho": [Interval(Real, 0, None, closed="left")],
@@ -264,7 +264,10 @@ _PERGDRO_PARAMS_DOC = """
         Seeds the initial weights, the minibatch order, the attack's random
         starts and the early-stopping holdout; a fixed value gives identical models
         on CPU.
-    device : {"cpu", "cuda", "auto"}, default="cpu"
+    device : str or torch.device, default="cpu"
+        Where the network trains: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``, any
+        other string ``torch.device`` accepts, or ``"auto"`` (CUDA when torch sees
+        a GPU). A device torch cannot use is a ValueError in ``fit``.
     verbose : int, default=0
         ``1`` prints one line per epoch to stdout (``Iteration 3, loss = ...``, as
         ``MLPClassifier``); ``2`` shows a tqdm progress bar instead (when tqdm is
@@ -353,7 +356,7 @@ class PerGDROClassifier(PerGDROMixin, ClassifierOutputs, ClassifierMixin, BaseGr
                  random_state=None, device="cpu", verbose=0, warm_start=False, module=None,
                  early_stopping=False, validation_fraction=DEFAULT_VALIDATION_FRACTION,
                  n_iter_no_change=DEFAULT_N_ITER_NO_CHANGE, tol=DEFAULT_TOL,
-                 balanced_batches=False):
+                 balanced_batches=False, callbacks=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.rho = rho
         self.epsilon = epsilon
@@ -381,6 +384,7 @@ class PerGDROClassifier(PerGDROMixin, ClassifierOutputs, ClassifierMixin, BaseGr
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.balanced_batches = balanced_batches
+        self.callbacks = callbacks
 
 
 class PerGDRORegressor(PerGDROMixin, RegressorOutputs, RegressorMixin, BaseGroupRobustMLP):
@@ -426,7 +430,7 @@ class PerGDRORegressor(PerGDROMixin, RegressorOutputs, RegressorMixin, BaseGroup
                  alpha=1e-4, random_state=None, device="cpu", verbose=0, warm_start=False,
                  module=None, early_stopping=False, validation_fraction=DEFAULT_VALIDATION_FRACTION,
                  n_iter_no_change=DEFAULT_N_ITER_NO_CHANGE, tol=DEFAULT_TOL,
-                 balanced_batches=False):
+                 balanced_batches=False, callbacks=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.loss = loss
         self.huber_delta = huber_delta
@@ -456,6 +460,7 @@ class PerGDRORegressor(PerGDROMixin, RegressorOutputs, RegressorMixin, BaseGroup
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
         self.balanced_batches = balanced_batches
+        self.callbacks = callbacks
 
 
 __all__ = ["PerGDROClassifier", "PerGDRORegressor"]

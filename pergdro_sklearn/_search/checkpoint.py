@@ -106,7 +106,7 @@ def digest_data(X, y, is_classifier):
 def search_fingerprint_of(search, X, y, labels, group_index, space, template):
     """The fingerprint of a PerGDROSearchCV run: its data and every argument that
     changes what it evaluates (not ``n_iter``, ``n_points``, ``n_jobs``, ...)."""
-    own = {template.path + name for name in ("rho", "epsilon", "verbose")}
+    own = {template.path + name for name in ("rho", "epsilon", "verbose", "callbacks")}
     deep = template.is_pipeline  # a Pipeline's steps by their parameters
     estimator_params = {
         k: stable_repr(type(v) if deep and hasattr(v, "get_params") else v)

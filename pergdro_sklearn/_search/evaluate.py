@@ -338,6 +338,32 @@ def _tagged(tag, task, *args):
     return tag, task(*args)
 
 
+def _run_chunk(chunk, params, batched_task, template, X, y, groups, fold, scoring):
+    """Worker task: the candidates ``params`` of one chunk on one split, batched or alone."""
+    if chunk[1]:
+        return batched_task(template, X, y, groups, fold, params, scoring)
+    return _evaluate_one(template, X, y, groups, fold, params[0], scoring)
+
+
+def batchable_groups(params_list, batchable=("rho", "epsilon")):
+    """Positions of ``params_list`` grouped by every parameter not in ``batchable``.
+
+    Candidates that share their other parameters (``batch_size``, say) can train as
+    one batched network; groups come in order of their first member.
+
+    Examples
+    --------
+    >>> batchable_groups([{"rho": 0.0, "batch_size": 16}, {"rho": 1.0, "batch_size": 32},
+    ...                   {"rho": 2.0, "batch_size": 16}])
+    [[0, 2], [1]]
+    """
+    groups = {}
+    for i, params in enumerate(params_list):
+        key = repr(sorted((k, v) for k, v in params.items() if k not in batchable))
+        groups.setdefault(key, []).append(i)
+    return list(groups.values())
+
+
 def evaluate_candidates(template, params_list, X, y, groups, folds, scoring, *,
                         n_jobs=None, batch_candidates=1, on_scored=None, halving=None):
     """Fit and score every candidate on every split, in joblib workers.
@@ -372,30 +398,35 @@ def evaluate_candidates(template, params_list, X, y, groups, folds, scoring, *,
         has ``error`` set (with a ``FitFailedWarning``) and its objective is
         ``error_score``.
     """
-    if batch_candidates > 1 and template.can_batch(params_list):
-        workers = max(1, effective_n_jobs(n_jobs))
-        size = min(batch_candidates, -(-len(params_list) // workers))
-        chunks = [list(range(i, min(i + size, len(params_list))))
-                  for i in range(0, len(params_list), size)]
-        task, args = _evaluate_batch, lambda chunk: [params_list[i] for i in chunk]
-        if halving is not None:
-            task = functools.partial(_evaluate_halving, halving=halving)
-    else:
-        chunks = [[i] for i in range(len(params_list))]
-        task, args = _evaluate_one, lambda chunk: params_list[chunk[0]]
+    batched_task = _evaluate_batch
+    if halving is not None:
+        batched_task = functools.partial(_evaluate_halving, halving=halving)
+    workers = max(1, effective_n_jobs(n_jobs))
+    chunks = []  # (candidate positions, batched)
+    batchable = getattr(template.final, "_batchable_params", ("rho", "epsilon"))
+    for members in batchable_groups(params_list, batchable) if batch_candidates > 1 else []:
+        if len(members) < 2 or not template.can_batch([params_list[i] for i in members]):
+            chunks.extend(([i], False) for i in members)
+            continue
+        size = min(batch_candidates, -(-len(members) // workers))
+        chunks.extend((members[i:i + size], True) for i in range(0, len(members), size))
+    if batch_candidates <= 1:
+        chunks = [([i], False) for i in range(len(params_list))]
+
     tasks = [(chunk, k) for chunk in chunks for k in range(len(folds))]
     try:
         parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
     except ValueError:  # a backend without generators (multiprocessing): all at the end
         parallel = Parallel(n_jobs=n_jobs)
     results = parallel(
-        delayed(_tagged)(t, task, template, X, y, groups, folds[k], args(chunk), scoring)
+        delayed(_tagged)(t, _run_chunk, chunk, [params_list[i] for i in chunk[0]], batched_task,
+                         template, X, y, groups, folds[k], scoring)
         for t, (chunk, k) in enumerate(tasks)
     )
     scores = [[None] * len(folds) for _ in params_list]
     missing = [len(folds)] * len(params_list)
     for t, chunk_scores in results:
-        chunk, k = tasks[t]
+        (chunk, _), k = tasks[t]
         for i, split_score in zip(chunk, chunk_scores):
             scores[i][k] = split_score
             missing[i] -= 1
@@ -411,9 +442,11 @@ def _apply_error_score(params, candidate_scores, scoring):
     for split_score in candidate_scores:
         if split_score.error is not None:
             split_score.objective = float(scoring.error_score)
+            others = "".join(f", {k}={v:.4g}" for k, v in params.items()
+                             if k not in ("rho", "epsilon"))
             warnings.warn(
                 f"A candidate (rho={params['rho']:.4g}, epsilon="
-                f"{np.round(params['epsilon'], 4).tolist()}) failed on a split; its "
+                f"{np.round(params['epsilon'], 4).tolist()}{others}) failed on a split; its "
                 f"objective is set to error_score={scoring.error_score}. Details:\n"
                 f"{split_score.error}", FitFailedWarning, stacklevel=4)
 
@@ -461,12 +494,14 @@ def build_cv_results(records, labels, n_splits, is_classifier, max_iter=None):
     results = {}
     params = np.empty(n, dtype=object)
     for i, record in enumerate(records):
-        params[i] = {"rho": record.rho, "epsilon": np.array(record.epsilon)}
+        params[i] = record.candidate_params
     results["params"] = params
     results["param_rho"] = np.array([r.rho for r in records], dtype=float)
     eps = np.array([r.epsilon for r in records], dtype=float).reshape(n, -1)
     for g, label in enumerate(labels):
         results[f"param_epsilon_{label}"] = eps[:, g]
+    for name in sorted({name for r in records for name in r.params}):
+        results[f"param_{name}"] = np.array([r.params.get(name, np.nan) for r in records])
     objective = np.array([r.test_objective for r in records], dtype=float)
     objective = objective.reshape(n, n_splits)
     for k in range(n_splits):

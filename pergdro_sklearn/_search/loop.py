@@ -159,9 +159,11 @@ class SearchLoopMixin:
             if record.dropped:
                 epochs = min(e for e in record.epochs if e is not None)
                 dropped = f" [dropped by halving after {epochs} epochs]"
+            others = "".join(f" {k}={v:.4g}" for k, v in record.params.items())
             print(f"[PerGDROSearchCV] evaluation {done + offset + 1}/{self.n_iter}: "
-                  f"rho={record.rho:.4g} epsilon={np.round(record.epsilon, 4).tolist()} "
-                  f"objective={record.mean_objective:.5g}{dropped} (best so far {best:.5g})",
+                  f"rho={record.rho:.4g} epsilon={np.round(record.epsilon, 4).tolist()}"
+                  f"{others} objective={record.mean_objective:.5g}{dropped} "
+                  f"(best so far {best:.5g})",
                   flush=True)
 
 

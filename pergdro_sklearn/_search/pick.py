@@ -108,7 +108,7 @@ class PickMixin:
         members, weights = [], []
         for index, weight in zip(self.selected_indices_, self.selected_weights_):
             for seed in seeds:
-                radii = {"rho": float(params[index]["rho"]),
+                radii = {**params[index], "rho": float(params[index]["rho"]),
                          "epsilon": params[index]["epsilon"].copy()}
                 if seed is not _TEMPLATE_SEED:
                     radii["random_state"] = seed

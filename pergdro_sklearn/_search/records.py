@@ -79,6 +79,9 @@ class EvaluationRecord:
         Per split, the epochs the candidate trained before successive halving
         dropped it, or None where it trained to ``max_iter``; None for the whole
         record when it was never dropped.
+    params : dict
+        The candidate's values of the parameters searched beside the radii
+        (``search_spaces``); empty when only the radii are searched.
     """
 
     rho: float
@@ -97,6 +100,7 @@ class EvaluationRecord:
     std_error: object = None
     collapsed: object = None
     predictions: object = None
+    params: dict = field(default_factory=dict)
 
     # Checkpoints written before the fields above existed kept them in ``extra``.
     _LEGACY_EXTRA = ("std_error", "collapsed", "predictions")
@@ -123,7 +127,13 @@ class EvaluationRecord:
             collapsed=[bool(s.collapsed) for s in splits],
             predictions=(None if all(s.predictions is None for s in splits)
                          else [_plain(s.predictions) for s in splits]),
+            params={k: _plain(v) for k, v in params.items() if k not in ("rho", "epsilon")},
         )
+
+    @property
+    def candidate_params(self):
+        """The candidate's parameters: ``rho``, ``epsilon`` (an array) and the others."""
+        return {"rho": self.rho, "epsilon": np.array(self.epsilon), **self.params}
 
     @property
     def dropped(self):
@@ -156,6 +166,8 @@ class EvaluationRecord:
             del payload["extra"]
         if payload["predictions"] is None:
             del payload["predictions"]
+        if not payload["params"]:
+            del payload["params"]
         return payload
 
     @classmethod
@@ -232,6 +244,10 @@ def check_record(record, where, bounds, n_groups, n_splits):
             raise ValueError(f"{where} has {name}={value!r}; expected an integer >= 0 or null.")
     if not isinstance(record.extra, dict):
         raise ValueError(f"{where} has extra={record.extra!r:.60}; expected an object.")
+    if not isinstance(record.params, dict) or not all(
+            _is_number(v) for v in record.params.values()):
+        raise ValueError(f"{where} has params={record.params!r:.60}; expected an object of "
+                         "numbers.")
     # entries may be null where a split's fit failed (records written before 0.4)
     if record.std_error is not None and (
             not isinstance(record.std_error, list) or len(record.std_error) != n_splits

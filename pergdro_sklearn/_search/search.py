@@ -65,6 +65,7 @@ from .selection import SELECTIONS
 from .space import (
     INITIAL_POINT_GENERATORS,
     SearchSpace,
+    check_search_spaces,
     describe_bounds,
     factorial_grid,
     resolve_bounds,
@@ -118,13 +119,17 @@ class PerGDROSearchCV(SearchLoopMixin, PickMixin, BestEstimatorMixin, MetaEstima
         ``y`` only; ``X`` reaches the first step as given (a DataFrame, say). The
         built-in objectives evaluate the Per-GDRO step on the transformed
         validation rows, scorers the whole fitted Pipeline.
-    rho_bounds : "auto" or (float, float), default="auto"
-        Search range of the inter-group radius. ``low == high`` fixes ``rho``.
+    rho_bounds : "auto", (float, float) or skopt.space.Real, default="auto"
+        Search range of the inter-group radius. ``low == high`` fixes ``rho``. A
+        skopt ``Real`` gives the range and its prior, e.g.
+        ``Real(1e-3, 2, prior="log-uniform")`` (the initial grid's levels are then
+        even in ``log rho``; a log-uniform prior needs ``low > 0``, so ERM is not
+        among the candidates).
         ``"auto"``: from 0 to the divergence (from the training proportions) of a
         mix that puts 99% of the mass on the smallest group; past it a larger
         ball changes nothing (for KL about ``log(n / n_min)``).
-    epsilon_bounds : "auto", (float, float), array-like of shape (n_groups, 2) or \
-dict, default="auto"
+    epsilon_bounds : "auto", (float, float), array-like of shape (n_groups, 2), dict or \
+skopt.space.Real, default="auto"
         Search ranges of the within-group radii: one pair for every group (one
         dimension per group), one pair per group in ``groups_`` order, or
         ``{label: (low, high)}`` (groups not named are fixed at 0). A pair with
@@ -138,7 +143,22 @@ dict, default="auto"
         collapses), and ``sqrt(n_min / n_g)`` widens the ball of small groups,
         whose empirical distribution is the least certain (regression targets are
         split at their median for the gap). The resolved bounds are
-        ``rho_bounds_`` and ``epsilon_bounds_``.
+        ``rho_bounds_`` and ``epsilon_bounds_``. A skopt ``Real`` is one range for
+        every group, searched with its prior.
+    search_spaces : dict or None, default=None
+        Parameters of the Per-GDRO estimator (the last step of a Pipeline, named
+        with or without the Pipeline's ``<step>__`` prefix) searched beside the
+        radii: ``{"alpha": Real(1e-5, 1e-1, prior="log-uniform"),
+        "learning_rate_init": Real(1e-4, 1e-2, prior="log-uniform"),
+        "batch_size": Integer(32, 256)}`` (skopt ``Real`` or ``Integer``
+        dimensions; ``rho`` and ``epsilon`` keep their bounds). The dimensions come
+        after the radii's in ``dimension_names_``, in name order; the values are in
+        ``cv_results_["param_<name>"]``, ``params`` and ``best_params_``, and the
+        refit uses them. Candidates that differ only in the radii and ``alpha`` train
+        together as one batched network; any other parameter splits the batches:
+        candidates that share its value train together (the initial grid's
+        levels), the GP's proposals, which all differ, train one by one, so such a
+        search is slower per candidate (``verbose`` says so).
     shared_epsilon : bool, default=True
         Search one radius dimension for all groups instead of one per group. When
         the varying groups have different bounds the dimension is a scale ``s`` in
@@ -321,7 +341,7 @@ dict, default="auto"
     ----------
     best_params_ : dict
         ``{"rho": float, "epsilon": ndarray of shape (n_groups,)}``, radii in
-        ``groups_`` order.
+        ``groups_`` order, and the values of ``search_spaces``' parameters.
     best_index_ : int
         Row of ``cv_results_`` of the picked candidate (for ``"ensemble"``, its
         member with the largest weight).
@@ -348,6 +368,7 @@ dict, default="auto"
     cv_results_ : dict of ndarray
         One row per evaluated candidate, in evaluation order; ``pandas.DataFrame``
         reads it. Keys: ``params``, ``param_rho``, ``param_epsilon_<label>``,
+        ``param_<name>`` (each parameter of ``search_spaces``),
         ``split<k>_test_objective``, ``mean_test_objective``, ``std_test_objective``,
         ``rank_test_objective`` (1 = lowest); the same in scikit-learn's meaning,
         where greater is better: ``split<k>_test_score``, ``mean_test_score``,
@@ -371,6 +392,9 @@ dict, default="auto"
     optimizer_result_ : scipy.optimize.OptimizeResult
         skopt's result (``x_iters``, ``func_vals``, ``space``, ``models``), usable with
         ``skopt.plots``. ``func_vals`` hold the penalised objective.
+    optimizer_results_ : list of scipy.optimize.OptimizeResult
+        ``[optimizer_result_]``, as ``BayesSearchCV`` names it (one search space):
+        ``skopt.plots.plot_convergence(search.optimizer_results_)`` works.
     dimension_names_ : list of str
         The searched dimensions.
     group_key_names_ : dict
@@ -433,8 +457,10 @@ dict, default="auto"
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict"])],
-        "rho_bounds": [StrOptions({"auto"}), "array-like"],
-        "epsilon_bounds": [StrOptions({"auto"}), "array-like", dict],
+        "rho_bounds": [StrOptions({"auto"}), "array-like", HasMethods(["rvs", "transform"])],
+        "epsilon_bounds": [StrOptions({"auto"}), "array-like", dict,
+                           HasMethods(["rvs", "transform"])],
+        "search_spaces": [dict, None],
         "shared_epsilon": ["boolean"],
         "objective": [str, callable],
         "scoring": [str, callable, None],
@@ -473,8 +499,9 @@ dict, default="auto"
                  checkpoint=None, refit=True, random_state=None, verbose=0, callbacks=None,
                  max_time=None, error_score=np.nan, batch_candidates=DEFAULT_BATCH_CANDIDATES,
                  gp_refit_every=1, halving_factor=None,
-                 halving_rungs=DEFAULT_HALVING_RUNGS):
+                 halving_rungs=DEFAULT_HALVING_RUNGS, search_spaces=None):
         self.estimator = estimator
+        self.search_spaces = search_spaces
         self.halving_factor = halving_factor
         self.halving_rungs = halving_rungs
         self.batch_candidates = batch_candidates
@@ -537,6 +564,7 @@ dict, default="auto"
                                             self._is_classifier, run.template.final.max_iter)
         self.group_key_names_ = dict(zip(run.labels.tolist(), safe_key_names(run.labels)))
         self.optimizer_result_ = optimizer.get_result()
+        self.optimizer_results_ = [self.optimizer_result_]
         self.dimension_names_ = list(run.space.names)
         self.groups_ = run.labels
         self.n_splits_ = len(run.folds)
@@ -547,7 +575,8 @@ dict, default="auto"
         self.best_objective_ = float(self.cv_results_["mean_test_objective"][self.best_index_])
         self.best_score_ = -self.best_objective_
         best = self.cv_results_["params"][self.best_index_]
-        self.best_params_ = {"rho": float(best["rho"]), "epsilon": best["epsilon"].copy()}
+        self.best_params_ = {**best, "rho": float(best["rho"]),
+                             "epsilon": best["epsilon"].copy()}
         self._warn_if_worse_than_erm()
 
         for stale in ("best_estimator_", "refit_time_"):
@@ -574,8 +603,11 @@ dict, default="auto"
         groups_given = groups is not None
         labels, group_index, _ = encode_groups(groups, _num_samples(X))
         groups = labels[group_index]
+        extra = check_search_spaces(self.search_spaces, template.final.get_params(deep=False),
+                                    template.path)
         bounds = describe_bounds(self.rho_bounds, self.epsilon_bounds, self.shared_epsilon,
-                                 labels, groups_given)
+                                 labels, groups_given, extra)
+        self._say_what_cannot_batch(template, extra)
         if not groups_given and (bounds["rho"] == "auto" or bounds["rho"][1] > 0):
             warnings.warn(
                 f"{type(self).__name__} was fitted without groups: every candidate trains on "
@@ -602,7 +634,8 @@ dict, default="auto"
             checkpoint.check_folds(state, folds_hash)
             space = SearchSpace(*resolve_bounds(bounds, X, y, template, labels, group_index,
                                                 folds[0][0], self._is_classifier),
-                                self.shared_epsilon, labels)
+                                self.shared_epsilon, labels, priors=bounds.get("priors"),
+                                extra=extra)
             if space.n_dims == 0:
                 raise ValueError("Nothing to search: every bound pair has low == high. Fit "
                                  "the estimator with those radii instead.")
@@ -659,6 +692,15 @@ dict, default="auto"
                 f"Both scoring={self.scoring!r} and objective={self.objective!r} are set; "
                 "they name the same thing (scoring in scikit-learn's words): give one.")
         return self.scoring
+
+    def _say_what_cannot_batch(self, template, extra):
+        """With ``verbose``, name the searched parameters that split batches of candidates."""
+        apart = [name for name, _ in extra
+                 if name not in getattr(template.final, "_batchable_params", ())]
+        if apart and self.verbose and self.batch_candidates > 1:
+            print(f"[PerGDROSearchCV] candidates that differ in {apart} cannot train as one "
+                  "batched network: only those sharing these values are batched (the initial "
+                  "grid's levels), the GP's proposals train one by one.", flush=True)
 
     def _callbacks(self):
         if self.callbacks is None:

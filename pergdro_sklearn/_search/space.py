@@ -101,25 +101,27 @@ class SearchSpace:
     ``epsilon_g = low_g + scale * (high_g - low_g)``.
     """
 
-    def __init__(self, rho_bounds, epsilon_bounds, shared, labels):
+    def __init__(self, rho_bounds, epsilon_bounds, shared, labels, priors=None, extra=()):
+        priors = priors or {}
         self.labels = labels
         self.rho_bounds = (float(rho_bounds[0]), float(rho_bounds[1]))
         self.epsilon_bounds = np.array(epsilon_bounds, dtype=float)
-        self.names, self.bounds = [], []
+        self.names, self.bounds, self.priors, self.kinds = [], [], [], []
         rho_low, rho_high = rho_bounds
         self.rho_fixed = rho_low
         self.rho_dim = None
         if rho_high > rho_low:
-            self.rho_dim = self._add("rho", rho_low, rho_high)
+            self.rho_dim = self._add("rho", rho_low, rho_high, priors.get("rho", "uniform"))
         self.eps_low = epsilon_bounds[:, 0].copy()
         self.eps_high = epsilon_bounds[:, 1].copy()
         self.varying = self.eps_high > self.eps_low
+        eps_prior = priors.get("epsilon", "uniform")
         self.group_dims = {}
         self.shared_dim, self.shared_scale = None, False
         if shared and self.varying.any():
             lows, highs = self.eps_low[self.varying], self.eps_high[self.varying]
             if np.all(lows == lows[0]) and np.all(highs == highs[0]):
-                self.shared_dim = self._add("epsilon", lows[0], highs[0])
+                self.shared_dim = self._add("epsilon", lows[0], highs[0], eps_prior)
             else:
                 self.shared_dim = self._add("epsilon_scale", 0.0, 1.0)
                 self.shared_scale = True
@@ -127,11 +129,17 @@ class SearchSpace:
             for position in np.flatnonzero(self.varying):
                 self.group_dims[int(position)] = self._add(
                     f"epsilon_{labels[position]}", self.eps_low[position],
-                    self.eps_high[position])
+                    self.eps_high[position], eps_prior)
+        # the other parameters searched beside the radii: name -> dimension position
+        self.extra_dims = {}
+        for name, (kind, low, high, prior) in extra:
+            self.extra_dims[name] = self._add(name, low, high, prior, kind)
 
-    def _add(self, name, low, high):
+    def _add(self, name, low, high, prior="uniform", kind="real"):
         self.names.append(name)
         self.bounds.append((float(low), float(high)))
+        self.priors.append(prior)
+        self.kinds.append(kind)
         return len(self.names) - 1
 
     @property
@@ -140,10 +148,35 @@ class SearchSpace:
 
     def dimensions(self):
         """Fresh skopt dimensions (skopt mutates the ones it is given)."""
+        from skopt.space import Integer as SkoptInteger
         from skopt.space import Real as SkoptReal
 
-        return [SkoptReal(low, high, prior="uniform", name=name)
-                for name, (low, high) in zip(self.names, self.bounds)]
+        return [SkoptInteger(int(low), int(high), prior=prior, name=name) if kind == "integer"
+                else SkoptReal(low, high, prior=prior, name=name)
+                for name, (low, high), prior, kind in zip(self.names, self.bounds, self.priors,
+                                                          self.kinds)]
+
+    def warp(self, points):
+        """Points mapped to where the design is uniform (the log of log-uniform dimensions)."""
+        points = np.array(points, dtype=float).reshape(-1, self.n_dims)
+        for d, prior in enumerate(self.priors):
+            if prior == "log-uniform":
+                points[:, d] = np.log(points[:, d])
+        return points
+
+    def unwarp(self, points):
+        """The inverse of :meth:`warp`; integer dimensions rounded."""
+        points = np.array(points, dtype=float).reshape(-1, self.n_dims)
+        for d, (prior, kind) in enumerate(zip(self.priors, self.kinds)):
+            if prior == "log-uniform":  # the bounds exactly, not exp(log(bound))
+                low, high = self.bounds[d]
+                values = np.exp(points[:, d])
+                values[np.isclose(values, low, rtol=1e-9, atol=0)] = low
+                values[np.isclose(values, high, rtol=1e-9, atol=0)] = high
+                points[:, d] = values
+            if kind == "integer":
+                points[:, d] = np.round(points[:, d])
+        return points
 
     def params(self, x):
         rho = float(x[self.rho_dim]) if self.rho_dim is not None else self.rho_fixed
@@ -157,7 +190,12 @@ class SearchSpace:
                 eps[self.varying] = value
         for position, dim in self.group_dims.items():
             eps[position] = float(x[dim])
-        return {"rho": rho, "epsilon": np.clip(eps, self.eps_low, self.eps_high)}
+        params = {"rho": rho, "epsilon": np.clip(eps, self.eps_low, self.eps_high)}
+        for name, dim in self.extra_dims.items():
+            low, high = self.bounds[dim]
+            value = min(max(float(x[dim]), low), high)
+            params[name] = int(round(value)) if self.kinds[dim] == "integer" else value
+        return params
 
     def describe(self):
         return {
@@ -167,6 +205,8 @@ class SearchSpace:
             "epsilon_low": self.eps_low.tolist(),
             "epsilon_high": self.eps_high.tolist(),
             "shared_scale": self.shared_scale,
+            "priors": list(self.priors),
+            "kinds": list(self.kinds),
         }
 
 
@@ -238,8 +278,10 @@ def factorial_grid(bounds, n_samples, random_state=None):
 
 def initial_design(generator, space, n_samples, seed):
     """``n_samples`` initial points (lists of floats) from the named generator."""
-    if generator == "grid":
-        points = factorial_grid(space.bounds, n_samples, random_state=seed)
+    if generator == "grid":  # even levels in log space for log-uniform dimensions
+        warped = space.warp(np.array(space.bounds, dtype=float).T).T
+        points = space.unwarp(factorial_grid([tuple(b) for b in warped], n_samples,
+                                             random_state=seed))
     elif generator == "random":
         from skopt.space import Space
 
@@ -283,15 +325,99 @@ def with_lows_first(design, space):
     return [lows, *rest]
 
 
-def describe_bounds(rho_bounds, epsilon_bounds, shared, labels, groups_given):
-    """The bounds as given: ``"auto"`` or the checked pairs (what the fingerprint holds)."""
+def describe_bounds(rho_bounds, epsilon_bounds, shared, labels, groups_given, extra=()):
+    """The bounds as given: ``"auto"`` or the checked pairs (what the fingerprint holds).
+
+    A skopt ``Real`` as a bound gives its range and its prior (kept under
+    ``"priors"``, present only when a prior is not uniform, so that fingerprints of
+    earlier searches are unchanged); ``extra`` are the checked
+    ``search_spaces`` (:func:`check_search_spaces`), kept under ``"extra"`` when any.
+    """
+    priors = {}
     rho = rho_bounds
-    if not (isinstance(rho, str) and rho == "auto"):
+    if is_dimension(rho):
+        low, high, priors["rho"] = check_bound_dimension(rho, "rho_bounds")
+        rho = [low, high]
+    elif not (isinstance(rho, str) and rho == "auto"):
         rho = list(check_pair(rho, "rho_bounds"))
     eps = epsilon_bounds
-    if not (isinstance(eps, str) and eps == "auto"):
+    if is_dimension(eps):
+        low, high, priors["epsilon"] = check_bound_dimension(eps, "epsilon_bounds")
+        eps = np.tile([low, high], (labels.shape[0], 1)).tolist()
+    elif not (isinstance(eps, str) and eps == "auto"):
         eps = resolve_epsilon_bounds(eps, labels, groups_given).tolist()
-    return {"rho": rho, "epsilon": eps, "shared": bool(shared)}
+    described = {"rho": rho, "epsilon": eps, "shared": bool(shared)}
+    priors = {k: v for k, v in priors.items() if v != "uniform"}
+    if priors:
+        described["priors"] = priors
+    if extra:
+        described["extra"] = [[name, *spec] for name, spec in extra]
+    return described
+
+
+def is_dimension(value):
+    """Whether ``value`` is a scikit-optimize dimension (without importing skopt)."""
+    return any(cls.__module__.startswith("skopt.space") for cls in type(value).__mro__)
+
+
+def check_bound_dimension(dimension, name):
+    """``(low, high, prior)`` of a skopt ``Real`` given as radius bounds."""
+    from skopt.space import Real as SkoptReal
+
+    if not isinstance(dimension, SkoptReal):
+        raise ValueError(f"{name} takes a skopt Real (radii are real numbers), got "
+                         f"{dimension!r}.")
+    low, high = check_pair((dimension.low, dimension.high), name)
+    if dimension.prior == "log-uniform" and low <= 0:
+        raise ValueError(f"{name} has a log-uniform prior from {low}; it needs low > 0.")
+    return low, high, dimension.prior
+
+
+def check_search_spaces(search_spaces, params, prefix=""):
+    """The extra dimensions ``[(name, (kind, low, high, prior)), ...]``, sorted by name.
+
+    ``search_spaces`` maps parameters of the Per-GDRO estimator (``params``, its
+    ``get_params(deep=False)``; in a Pipeline optionally with the step's
+    ``prefix``, which is dropped) to skopt ``Real`` or ``Integer`` dimensions; the
+    radii have their own bounds and cannot be named here.
+    """
+    if search_spaces is None:
+        return []
+    from skopt.space import Integer as SkoptInteger
+    from skopt.space import Real as SkoptReal
+
+    named = {}
+    for given, dimension in search_spaces.items():
+        name = given[len(prefix):] if prefix and given.startswith(prefix) else given
+        if name in named:
+            raise ValueError(f"search_spaces names {name!r} twice (with and without "
+                             f"the prefix {prefix!r}).")
+        named[name] = dimension
+    out = []
+    for name in sorted(named):
+        dimension = named[name]
+        if name in ("rho", "epsilon"):
+            raise ValueError(
+                f"search_spaces names {name!r}, which the search always tunes; give its "
+                f"range as {name}_bounds (a (low, high) pair or a skopt Real) instead.")
+        if name not in params:
+            raise ValueError(
+                f"search_spaces names {name!r}, which is not a parameter of the Per-GDRO "
+                f"estimator {sorted(params)}.")
+        if isinstance(dimension, SkoptInteger):
+            kind = "integer"
+        elif isinstance(dimension, SkoptReal):
+            kind = "real"
+        else:
+            raise ValueError(
+                f"search_spaces[{name!r}] must be a skopt Real or Integer dimension, got "
+                f"{dimension!r}. Categorical dimensions are not supported.")
+        low, high = float(dimension.low), float(dimension.high)
+        if not (np.isfinite(low) and np.isfinite(high) and low < high):
+            raise ValueError(f"search_spaces[{name!r}] needs finite bounds with low < high, "
+                             f"got ({low}, {high}).")
+        out.append((name, (kind, low, high, str(dimension.prior))))
+    return out
 
 
 def resolve_bounds(bounds, X, y, template, labels, group_index, train, is_classifier):
@@ -306,11 +432,11 @@ def resolve_bounds(bounds, X, y, template, labels, group_index, train, is_classi
 
     n_groups = labels.shape[0]
     rho = bounds["rho"]
-    if rho == "auto":
+    if isinstance(rho, str) and rho == "auto":
         counts = np.bincount(group_index, minlength=n_groups)
         rho = (0.0, auto_rho_upper(counts, template.final.divergence))
     eps = bounds["epsilon"]
-    if eps == "auto":
+    if isinstance(eps, str) and eps == "auto":
         X_train, y_train = take(X, train), y[train]
         if template.is_pipeline:
             _, X_train = template.fit_transformers(X_train, y_train)
@@ -319,6 +445,7 @@ def resolve_bounds(bounds, X, y, template, labels, group_index, train, is_classi
     return tuple(rho), np.asarray(eps, dtype=float)
 
 
-__all__ = ["INITIAL_POINT_GENERATORS", "SearchSpace", "check_pair", "describe_bounds",
+__all__ = ["INITIAL_POINT_GENERATORS", "SearchSpace", "check_bound_dimension", "check_pair",
+           "check_search_spaces", "describe_bounds", "is_dimension",
            "factorial_grid", "initial_design", "resolve_bounds", "resolve_epsilon_bounds",
            "with_lows_first"]

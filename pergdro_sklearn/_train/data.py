@@ -121,12 +121,43 @@ __all__ = [
 
 
 def resolve_device(device):
-    """``"auto"`` picks CUDA when torch sees a GPU."""
-    if device == "auto":
+    """The ``torch.device`` of a ``device`` parameter; a ValueError when unusable.
+
+    ``"auto"`` picks CUDA when torch sees a GPU. Anything else goes through
+    ``torch.device`` (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``...), and a device
+    type whose torch backend says it is not available (or a CUDA index past the
+    last GPU) is refused with a message naming what torch sees.
+    """
+    if isinstance(device, torch.device):
+        resolved = device
+    elif device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' was requested but torch sees no CUDA device.")
-    return torch.device(device)
+    else:
+        try:
+            resolved = torch.device(device)
+        except (RuntimeError, TypeError, ValueError) as exc:
+            raise ValueError(
+                f"device={device!r} is not a device torch understands ({exc}); use 'cpu', "
+                "'cuda', 'cuda:N', 'mps', 'auto' or another torch.device string."
+            ) from None
+    kind = resolved.type
+    if kind == "cpu":
+        return resolved
+    if kind == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ValueError(f"device={str(device)!r} was requested but torch sees no CUDA "
+                             "device; use device='cpu' or 'auto'.")
+        if resolved.index is not None and resolved.index >= count:
+            raise ValueError(f"device={str(device)!r} was requested but torch sees {count} "
+                             f"CUDA device(s) (cuda:0 to cuda:{count - 1}).")
+        return resolved
+    backend = getattr(torch.backends, kind, None) if kind == "mps" else getattr(torch, kind, None)
+    available = getattr(backend, "is_available", None)
+    if not callable(available) or not available():
+        raise ValueError(f"device={str(device)!r} was requested but torch's {kind!r} backend "
+                         "is not available on this machine; use device='cpu' or 'auto'.")
+    return resolved
 
 
 def as_float_tensor(array, device):

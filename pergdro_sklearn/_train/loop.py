@@ -92,16 +92,19 @@ class Trainer:
     attack_generator : torch.Generator or None
         Generator on the data's device for random starts.
     epoch_callback : callable or None
-        Called as ``epoch_callback(trainer, record)`` after each epoch.
+        Called as ``epoch_callback(trainer, record)`` after each epoch; a true return
+        value ends training after that epoch.
     row_scale : Tensor of shape (n,) or None
         Multiplies each row's loss (sample weights normalised within groups).
     balanced : bool
         Draw each batch's rows group by group with equal probability (with
         replacement) instead of a permutation; ``weighting`` must have been started
         with ``sampling`` equal to ``1/G``.
-    alpha : float
+    alpha : float or Tensor of shape candidate_shape
         L2 penalty ``alpha / 2 * sum ||W||^2 / batch rows`` on ``penalized`` (its
-        gradient is added after the backward pass, as ``MLPClassifier`` does).
+        gradient is added after the backward pass, as ``MLPClassifier`` does); a
+        tensor gives each candidate its own (the penalised parameters then have the
+        candidates along their first dimension).
     penalized : list of Tensor
         The parameters of the penalty.
     monitor : ValidationMonitor or None
@@ -131,7 +134,7 @@ class Trainer:
         self.verbose = verbose
         self.row_scale = row_scale
         self.balanced = balanced
-        self.alpha = float(alpha)
+        self.alpha = alpha if torch.is_tensor(alpha) else float(alpha)
         self.penalized = list(penalized)
         self.monitor = monitor
         self.row_metric = row_metric
@@ -167,9 +170,20 @@ class Trainer:
     def add_penalty_gradient(self, n_rows):
         """Add the gradient of ``alpha / 2 * sum ||W||^2 / n_rows`` (``MLPClassifier``'s
         L2 term) to the penalised parameters' gradients, in one fused call."""
-        if self.alpha == 0 or not self.penalized:
+        if not self.penalized:
             return
         params = [p for p in self.penalized if p.grad is not None]
+        if not params:
+            return
+        if torch.is_tensor(self.alpha):  # one alpha per candidate
+            with torch.no_grad():
+                scale = self.alpha.to(params[0].device, params[0].dtype) / n_rows
+                torch._foreach_add_([p.grad for p in params], [
+                    p * scale.reshape(scale.shape + (1,) * (p.dim() - scale.dim()))
+                    for p in params])
+            return
+        if self.alpha == 0:
+            return
         with torch.no_grad():
             torch._foreach_add_([p.grad for p in params], params, alpha=self.alpha / n_rows)
 
@@ -263,6 +277,9 @@ class Trainer:
         keep_candidates(self.module, self.optimizer, index, n_old)
         self.candidate_shape = (index.shape[0],)
         self.weighting.keep(index)
+        if torch.is_tensor(self.alpha):
+            self.alpha = self.alpha.index_select(
+                0, torch.as_tensor(index, device=self.alpha.device))
         if self.attack is not None:
             rows = torch.as_tensor(index, device=self.attack.radii.device)
             self.attack.radii = self.attack.radii.index_select(0, rows)
@@ -295,8 +312,8 @@ class Trainer:
             history.append(record)
             logger.debug("epoch %d: loss %s, worst group loss %s", record.epoch,
                          np.round(total, 5), np.round(group_losses.max(axis=-1), 5))
-            if self.epoch_callback is not None:
-                self.epoch_callback(self, record)
+            if self.epoch_callback is not None and self.epoch_callback(self, record):
+                stop = True  # the callback asked to end training after this epoch
             if stop:
                 break
         self.module.eval()
