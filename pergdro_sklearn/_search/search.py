@@ -16,7 +16,6 @@ import functools
 import logging
 import os
 import time
-import warnings
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -44,11 +43,13 @@ from .._constants import (
 )
 from .._groups import GROUPS_MISSING_FIX, GroupsMissingWarning, encode_groups
 from .._splits import make_folds, make_group_folds
+from .._warnings import warn_user
 from .checkpoint import Checkpoint, hash_folds, search_fingerprint_of
 from .delegate import BestEstimatorMixin
 from .evaluate import FitResult, Scoring, SelectionStats, build_cv_results, resolve_objective
 from .loop import SearchLoopMixin
 from .pick import PickMixin
+from .report import SearchReport
 from .selection import SELECTIONS
 from .space import (
     INITIAL_POINT_GENERATORS,
@@ -79,6 +80,7 @@ class _SearchRun:
     records: list
     design_seed: int
     optimizer_seed: int
+    report: SearchReport = None
 
 
 class PerGDROSearchCV(SearchLoopMixin, PickMixin, BestEstimatorMixin, MetaEstimatorMixin,
@@ -248,8 +250,21 @@ dict, default="auto"
         Seeds the splits, the initial points and the optimiser. With a checkpoint,
         a resumed search reuses the seed saved in it.
     verbose : int, default=0
-        Log each evaluation and the best objective so far to the
-        ``pergdro_sklearn`` logger.
+        ``1`` prints to stdout, as scikit-learn's searches do: a header before any
+        training (the estimator, the space and its bounds, the splits, the budget,
+        halving, the batch size, the checkpoint and how many evaluations it
+        restored), one line per evaluation as soon as it is scored (its radii and
+        objective, the lowest objective so far, the time elapsed and an estimate of
+        the time left), a line when the refit starts and a closing line naming
+        the pick, the rule and why (for ``"one_se"``: the threshold, from the lowest
+        objective or ERM's, and their standard errors). ``2`` shows a tqdm bar of
+        the evaluations instead of their lines. The networks' own ``verbose``
+        prints their epochs.
+
+        Warnings: the candidate fits and the refit do not warn one by one; one
+        ``ConvergenceWarning`` at the end of ``fit`` sums up the candidates that
+        reached ``max_iter`` with the loss still improving or whose loss blew up,
+        and the GP's proposals of points it had already evaluated.
     callbacks : callable or list of callables, default=None
         skopt-style callbacks, called with the optimiser's ``OptimizeResult`` after
         each round; one returning True stops the search.
@@ -486,11 +501,14 @@ dict, default="auto"
         self : object
         """
         run = self._setup(X, y, groups)
+        run.report = SearchReport(self.verbose, self.n_iter)
+        run.report.header(self, run, len(run.records))
         evaluate = functools.partial(self._evaluate_candidates, run=run)
         try:
             records, optimizer = self._run_search(evaluate, run)
         finally:
             run.checkpoint.release()
+            run.report.close_bar()
 
         self.cv_results_ = build_cv_results(records, run.labels, len(run.folds),
                                             self._is_classifier, run.template.final.max_iter)
@@ -514,6 +532,8 @@ dict, default="auto"
             start = time.perf_counter()
             self.best_estimator_ = self._refit(run)
             self.refit_time_ = time.perf_counter() - start
+        run.report.closing(self)
+        run.report.warn(run.template.final)
         return self
 
     # ---- set up --------------------------------------------------------------------
@@ -535,11 +555,11 @@ dict, default="auto"
         bounds = describe_bounds(self.rho_bounds, self.epsilon_bounds, self.shared_epsilon,
                                  labels, groups_given)
         if not groups_given and (bounds["rho"] == "auto" or bounds["rho"][1] > 0):
-            warnings.warn(
+            warn_user(
                 f"{type(self).__name__} was fitted without groups: every candidate trains on "
                 f"one group, so searching rho ({bounds['rho']}) has no effect. "
                 + GROUPS_MISSING_FIX.replace("estimator.set_fit_request", "search.set_fit_request"),
-                GroupsMissingWarning, stacklevel=4)
+                GroupsMissingWarning)
         checkpoint = Checkpoint(self.checkpoint)
         search_fingerprint = search_fingerprint_of(self, X, y, labels, group_index, bounds,
                                                   template)
