@@ -176,10 +176,10 @@ dict, default="auto"
         - ``"gp_mean"``: the evaluated candidate with the lowest GP posterior mean
           (scikit-optimize's ``expected_minimum``, restricted to evaluated points);
         - ``"ensemble"``: greedy ensemble selection with replacement (Caruana et
-          al., 2004) on the candidates' validation predictions; ``best_estimator_``
-          is an :class:`EnsembleSelectionClassifier` (or ``...Regressor``) of the
-          selected candidates refit on all the data, weighted by how often each was
-          selected.
+          al., 2004) on the candidates' validation predictions; the final network
+          of ``best_estimator_`` is an :class:`EnsembleSelectionClassifier` (or
+          ``...Regressor``) of the selected candidates refit on all the data,
+          weighted by how often each was selected.
 
         Failed candidates, non-finite objectives and candidates whose validation
         predictions collapsed to one class (a constant, for regressors) are never
@@ -192,7 +192,8 @@ dict, default="auto"
         predictions (an :class:`EnsembleSelectionClassifier` or ``...Regressor``
         with equal weights): a network's seed moves its worst group by several
         points, and the average is steadier (README, "Selection rules"). ``1``
-        refits one network, the estimator itself.
+        refits one network, the estimator itself. Over a Pipeline the average is
+        the Pipeline's final step (see ``best_estimator_``).
     n_iter : int, default=50
         Number of candidates evaluated (initial points included).
     n_initial_points : int, default=10
@@ -335,7 +336,15 @@ dict, default="auto"
         objective this is the scorer's mean value; for the loss objectives it is the
         negated loss.
     best_estimator_ : estimator
-        The best candidate refit on all the data (``refit=True`` only).
+        The pick refit on all the data (``refit=True`` only), an estimator of the
+        searched kind. Without a Pipeline: the Per-GDRO estimator itself
+        (``refit_seeds=1``) or an :class:`EnsembleSelectionClassifier` (or
+        ``...Regressor``) averaging the refit networks, each reachable in its
+        ``estimators_``. Over a Pipeline: a fitted clone of the Pipeline (nested
+        Pipelines kept), its transformers fitted once on all the rows and its final
+        step the network or that average, so ``best_estimator_.named_steps``,
+        ``best_estimator_[:-1].transform(X)``, ``best_estimator_[-1].groups_`` and
+        ``best_estimator_[-1].estimators_[0].loss_curve_`` work.
     refit_time_ : float
     cv_results_ : dict of ndarray
         One row per evaluated candidate, in evaluation order; ``pandas.DataFrame``
