@@ -10,7 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from pergdro_sklearn import PerGDROClassifier, PerGDROSearchCV
+from pergdro_sklearn import EnsembleSelectionClassifier, PerGDROClassifier, PerGDROSearchCV
 from pergdro_sklearn._search.report import SearchReport
 from pergdro_sklearn._search.selection import eligible_rows, erm_row, one_se_threshold
 from pergdro_sklearn.datasets import make_shifted_groups
@@ -198,3 +198,17 @@ def test_the_estimator_alone_still_warns_after_a_search(data):
         X, y, groups=groups)
     with pytest.warns(ConvergenceWarning, match="maximum iterations"):
         PerGDROClassifier(**NET).fit(X, y, groups=groups)
+
+
+def test_ensemble_gives_one_convergence_warning_at_the_users_call(data):
+    X, y, groups = data
+    ensemble = EnsembleSelectionClassifier(
+        [("erm", PerGDROClassifier(**NET)), ("robust", PerGDROClassifier(**NET, rho=0.5))],
+        random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ensemble.fit(X, y, groups=groups)
+    found = _convergence(caught)
+    assert len(found) == 1 and found[0].filename == __file__
+    assert "2 of the 2 candidates fitted on the training part reached max_iter" in str(
+        found[0].message)
