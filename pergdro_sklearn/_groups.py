@@ -4,11 +4,10 @@ Numpy only: every layer of the package (metrics, splits, training set-up,
 estimators, search, ensembles) reads groups through these helpers.
 """
 
-import warnings
-
 import numpy as np
 
 from ._constants import GROUP_LABEL_SEPARATOR, MIN_ROWS_PER_GROUP
+from ._warnings import warn_user
 
 
 # --------------------------------------------------------------------------
@@ -300,21 +299,21 @@ def settings_needing_groups(estimator):
     return needs
 
 
-def warn_if_groups_missing(estimator, groups, stacklevel=2):
+def warn_if_groups_missing(estimator, groups):
     """Warn (:class:`GroupsMissingWarning`) when ``groups`` is None but needed.
 
     Needed means ``rho > 0``, a per-group ``epsilon`` (array or dict), or any
     GroupDRO estimator. ``rho=0`` with a scalar ``epsilon`` trains without groups
-    on purpose and stays silent.
+    on purpose and stays silent. The warning's location is the user's call.
     """
     if groups is not None:
         return
     needs = settings_needing_groups(estimator)
     if needs:
-        warnings.warn(
+        warn_user(
             f"{type(estimator).__name__} was fitted without groups: it trains on one group, "
             f"so {' and '.join(needs)} has no effect. {GROUPS_MISSING_FIX}",
-            GroupsMissingWarning, stacklevel=stacklevel + 1)
+            GroupsMissingWarning)
 
 
 __all__ = [

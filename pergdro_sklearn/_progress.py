@@ -4,19 +4,29 @@ The package attaches no logging handlers and never changes logger levels:
 ``verbose`` prints to stdout as scikit-learn does.
 """
 
-import warnings
+from ._warnings import warn_user
 
 
-def progress_bar(total, desc):
-    """A tqdm bar, or None (with a warning) when tqdm is not installed."""
+def progress_bar(total, desc, unit="epoch", leave=False):
+    """A tqdm bar, or None (with a warning) when tqdm is not installed.
+
+    Parameters
+    ----------
+    total : int
+    desc : str
+    unit : str, default="epoch"
+        What one step of the bar counts (``"epoch"``, ``"candidate"``...).
+    leave : bool, default=False
+        Keep the finished bar on screen.
+    """
     try:
         from tqdm.auto import tqdm
     except ImportError:
-        warnings.warn("verbose >= 2 shows a progress bar when tqdm is installed "
-                      "(pip install tqdm); printing one line per epoch.",
-                      UserWarning, stacklevel=3)
+        warn_user(f"verbose >= 2 shows a progress bar when tqdm is installed "
+                  f"(pip install tqdm); printing one line per {unit} instead.",
+                  UserWarning)
         return None
-    return tqdm(total=total, desc=desc, unit="epoch", leave=False)
+    return tqdm(total=total, desc=desc, unit=unit, leave=leave)
 
 
 __all__ = [

@@ -18,6 +18,7 @@ NUMPY_ONLY = [
     "pergdro_sklearn._groups",
     "pergdro_sklearn._splits",
     "pergdro_sklearn._progress",
+    "pergdro_sklearn._warnings",
     "pergdro_sklearn.divergences",
     "pergdro_sklearn.metrics",
     "pergdro_sklearn._search.selection",

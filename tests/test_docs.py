@@ -138,17 +138,17 @@ def check_dask(ns):
 def check_compas_pipeline(ns):
     search = ns["search"]
     assert search.groups_.tolist() == ["African-American", "Caucasian", "Hispanic", "Other"]
-    # the refit averages refit_seeds Pipelines, each ending in the picked radii
-    members = search.best_estimator_.estimators_
+    # the refit is a Pipeline whose final step averages refit_seeds networks of the pick
+    assert isinstance(search.best_estimator_, Pipeline)
+    members = search.best_estimator_[-1].estimators_
     assert len(members) == search.refit_seeds == 5
     for member in members:
-        assert isinstance(member, Pipeline)
-        assert member[-1].rho == search.best_params_["rho"]
-        np.testing.assert_array_equal(member[-1].epsilon, search.best_params_["epsilon"])
+        assert member.rho == search.best_params_["rho"]
+        np.testing.assert_array_equal(member.epsilon, search.best_params_["epsilon"])
     assert len(search.cv_results_["params"]) == 4
     assert search.predict(ns["X"].head()).shape == (5,)
     # the charge descriptions made the encoded matrix sparse; the bounds are the defaults
-    assert sp.issparse(members[0][:-1].transform(ns["X"]))
+    assert sp.issparse(search.best_estimator_[:-1].transform(ns["X"]))
     assert search.rho_bounds == "auto" and search.epsilon_bounds == "auto"
     assert search.epsilon_bounds_.shape == (4, 2)
 
@@ -313,6 +313,23 @@ def check_sklearn_halving(ns):
     assert list(ns["search"].n_resources_) == [2, 6, 18]
 
 
+def check_search_progress(ns):
+    assert len(ns["search"].cv_results_["params"]) == 6
+
+
+def check_warm_start_loop(ns):
+    assert ns["model"].n_iter_ == 5 and len(ns["model"].loss_curve_) == 5
+
+
+def check_best_estimator_pipeline(ns):
+    best, data = ns["best"], ns["data"]
+    assert list(best.named_steps) == ["standardscaler", "pergdroclassifier"]
+    assert best[-1].groups_.tolist() == [0, 1, 2, 3]
+    assert len(best[-1].estimators_) == 5
+    expected = best[0].transform(data.X_test[:2])
+    np.testing.assert_allclose(best[:-1].transform(data.X_test[:2]), expected)
+
+
 CHECKS = {
     "worst = worst_group_accuracy(data.y_test, clf.predict": check_readme_example,
     "models = [PerGDROClassifier(": check_first_example,
@@ -320,7 +337,7 @@ CHECKS = {
     "track_risk_bound=True, random_state=0": check_risk_bound,
     'divergence="chi2"': check_divergences,
     "module=wide_net": check_module,
-    "n_initial_points=4, n_iter=6": check_search,
+    "# the data-scaled ranges": check_search,
     "halving_factor=3, random_state=0": check_halving,
     "LocalCluster(": check_dask,
     "search.fit(X, y, groups=race)": check_compas_pipeline,
@@ -350,6 +367,9 @@ CHECKS = {
     'PerGDROClassifier(device="cuda:1")': check_device_string,
     'search_spaces={"alpha": Real(1e-5, 1e1': check_search_spaces,
     "HalvingRandomSearchCV(": check_sklearn_halving,
+    "random_state=0, verbose=1,": check_search_progress,
+    "# one epoch per call, no warning per call": check_warm_start_loop,
+    "best = search.best_estimator_": check_best_estimator_pipeline,
 }
 
 

@@ -622,11 +622,11 @@ def test_verbose_prints_progress_with_a_running_best(data, capsys):
     X, y, groups = data
     search = _search(n_iter=4, n_initial_points=4, n_points=2, verbose=1, refit=False)
     search.fit(X, y, groups=groups)
-    lines = [line for line in capsys.readouterr().out.splitlines() if "best so far" in line]
+    lines = [line for line in capsys.readouterr().out.splitlines() if "(lowest " in line]
     assert [line.split(":")[0] for line in lines] == [
-        f"[PerGDROSearchCV] evaluation {k}/4" for k in range(1, 5)]
+        f"[PerGDROSearchCV] {k + 1}/4 row {k}" for k in range(4)]
     objectives = search.cv_results_["mean_test_objective"]
-    printed = [float(line.rsplit("best so far ", 1)[1].rstrip(")")) for line in lines]
+    printed = [float(line.split("(lowest ", 1)[1].split(")")[0]) for line in lines]
     np.testing.assert_allclose(printed, np.minimum.accumulate(objectives), rtol=1e-4)
 
 

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 import sklearn
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from pergdro_sklearn import PerGDROClassifier, PerGDROSearchCV
+from pergdro_sklearn import EnsembleSelectionClassifier, PerGDROClassifier, PerGDROSearchCV
 from pergdro_sklearn._splits import make_group_folds
 
 NET = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
@@ -143,3 +143,67 @@ def test_pipeline_must_end_in_a_pergdro_estimator(data):
     pipe = make_pipeline(StandardScaler(), LogisticRegression())
     with pytest.raises(ValueError, match="Pipeline whose final step.*LogisticRegression"):
         PerGDROSearchCV(pipe, **BUDGET).fit(X, y, groups=groups)
+
+
+# ---- best_estimator_ is a fitted estimator of the searched kind ---------------------------
+DEFAULTS = dict(n_iter=4, n_initial_points=3, acq_optimizer="sampling", random_state=0)
+
+
+@pytest.mark.parametrize("routing", [False, True])
+def test_best_estimator_of_a_pipeline_search_is_a_pipeline(routing, data):
+    X, y, groups = data
+    pipe = make_pipeline(StandardScaler(), PerGDROClassifier(**NET))
+    with sklearn.config_context(enable_metadata_routing=routing):
+        # the default refit (refit_seeds=5) and pick
+        search = PerGDROSearchCV(pipe, **DEFAULTS).fit(X, y, groups=groups)
+        best = search.best_estimator_
+        assert isinstance(best, Pipeline)
+        assert list(best.named_steps) == ["standardscaler", "pergdroclassifier"]
+        # the transformers were fitted once, on every row
+        np.testing.assert_allclose(best[:-1].transform(X), StandardScaler().fit_transform(X))
+        assert best.named_steps["standardscaler"].n_samples_seen_ == X.shape[0]
+        final = best[-1]
+        assert isinstance(final, EnsembleSelectionClassifier)
+        assert final.groups_.tolist() == [0, 1, 2, 3]
+        assert len(final.estimators_) == search.refit_seeds == 5
+        for member in final.estimators_:
+            assert isinstance(member, PerGDROClassifier)
+            assert member.rho == search.best_params_["rho"]
+            assert member.groups_.tolist() == [0, 1, 2, 3]
+            assert len(member.loss_curve_) == NET["max_iter"]
+        np.testing.assert_array_equal(search.predict_proba(X), best.predict_proba(X))
+
+
+def test_pipeline_refit_predicts_as_the_average_of_whole_pipelines(data):
+    """The refit as one Pipeline gives the predictions of the earlier refit, which
+    averaged refit_seeds whole Pipelines (each with its own transformers)."""
+    X, y, groups = data
+    pipe = make_pipeline(StandardScaler(), PerGDROClassifier(**NET))
+    search = PerGDROSearchCV(pipe, refit_seeds=3, **DEFAULTS).fit(X, y, groups=groups)
+    members = search.best_estimator_[-1].estimators_
+    whole = [clone(pipe).set_params(
+        pergdroclassifier__rho=m.rho, pergdroclassifier__epsilon=m.epsilon,
+        pergdroclassifier__random_state=m.random_state).fit(
+            X, y, pergdroclassifier__groups=groups) for m in members]
+    before = EnsembleSelectionClassifier.from_fitted(whole, groups=groups)
+    np.testing.assert_allclose(search.predict_proba(X), before.predict_proba(X), atol=1e-12)
+
+
+def test_pipeline_refit_seeds_one_ends_in_the_network(data):
+    X, y, groups = data
+    pipe = make_pipeline(StandardScaler(), PerGDROClassifier(**NET))
+    search = PerGDROSearchCV(pipe, refit_seeds=1, **DEFAULTS).fit(X, y, groups=groups)
+    best = search.best_estimator_
+    assert isinstance(best, Pipeline) and isinstance(best[-1], PerGDROClassifier)
+    assert best[-1].random_state == 0 and best[-1].groups_.tolist() == [0, 1, 2, 3]
+    assert best[:-1].transform(X).shape == X.shape
+
+
+def test_nested_pipeline_refit_keeps_the_nesting(data):
+    X, y, groups = data
+    inner = Pipeline([("scale", StandardScaler()), ("model", PerGDROClassifier(**NET))])
+    outer = Pipeline([("shift", Shift()), ("inner", inner)])
+    search = PerGDROSearchCV(outer, refit_seeds=2, **DEFAULTS).fit(X, y, groups=groups)
+    model = search.best_estimator_.named_steps["inner"].named_steps["model"]
+    assert isinstance(model, EnsembleSelectionClassifier) and len(model.estimators_) == 2
+    assert search.best_estimator_.named_steps["shift"].shift_ == pytest.approx(np.mean(X[:, 0]))

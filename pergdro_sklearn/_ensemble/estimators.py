@@ -14,6 +14,7 @@ from numbers import Integral
 import numpy as np
 from sklearn import get_config
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context, clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import Bunch, _safe_indexing, get_tags
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.metadata_routing import get_routing_for_object
@@ -35,6 +36,7 @@ from .._groups import (
     positions_in,
 )
 from .._splits import make_group_folds
+from .._warnings import BLEW_UP, NOT_SETTLED, convergence_note, deferred_convergence, warn_user
 from .selection import (
     SELECTION_OBJECTIVES,
     candidate_group_losses,
@@ -68,6 +70,24 @@ def _fit_member(estimator, X, y, groups):
     if groups is not None and _fit_takes_groups(estimator):
         return estimator.fit(X, y, groups=groups)
     return estimator.fit(X, y)
+
+
+def _warn_unsettled(name, candidates, fitted):
+    """One ConvergenceWarning for the package's networks among the fits, or none."""
+    parts, advice = [], set()
+    for what, fits in (("candidates fitted on the training part", candidates),
+                       ("members refit on all rows", fitted)):
+        notes = [convergence_note(est) for est in fits]
+        for note, trouble, fix in (
+                (NOT_SETTLED, "reached max_iter with the loss still improving",
+                 "raise max_iter or set early_stopping=True"),
+                (BLEW_UP, "had their training loss blow up", "lower learning_rate_init")):
+            if notes.count(note):
+                parts.append(f"{notes.count(note)} of the {len(fits)} {what} {trouble}")
+                advice.add(fix)
+    if parts:
+        warn_user(f"{name}: " + "; ".join(parts) + f" ({'; '.join(sorted(advice))}).",
+                  ConvergenceWarning)
 
 
 def stack_predictions(estimators, X, classes=None):
@@ -280,10 +300,9 @@ class _BaseEnsembleSelection(_BaseComposition):
         def rows(values, index):
             return None if values is None else _safe_indexing(values, index)
 
-        candidates = [
-            _fit_member(clone(est), rows(X_member, train), y_member[train], rows(groups, train))
-            for est in members
-        ]
+        with deferred_convergence():  # one warning for all the fits, below
+            candidates = [_fit_member(clone(est), rows(X_member, train), y_member[train],
+                                      rows(groups, train)) for est in members]
         predictions = self._member_predictions(candidates, rows(X_member, val))
         n_groups = labels.shape[0]
         counts = greedy_ensemble_selection(
@@ -296,7 +315,10 @@ class _BaseEnsembleSelection(_BaseComposition):
             predictions, y_select[val], group_index[val], n_groups, counts,
             objective=self.objective, task=self._task)
         selected = np.flatnonzero(counts)
-        fitted = [_fit_member(clone(members[i]), X_member, y_member, groups) for i in selected]
+        with deferred_convergence():
+            fitted = [_fit_member(clone(members[i]), X_member, y_member, groups)
+                      for i in selected]
+        _warn_unsettled(type(self).__name__, candidates, fitted)
         self._set_members([names[i] for i in selected], fitted, counts[selected])
         self.selection_counts_ = counts
         self.groups_ = labels

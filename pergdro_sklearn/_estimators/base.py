@@ -7,7 +7,6 @@ candidates as one network is :mod:`.batched`; target handling is :mod:`.outputs`
 
 import copy
 import logging
-import warnings
 from numbers import Integral, Real
 from types import SimpleNamespace
 
@@ -36,6 +35,7 @@ from .._train.data import (
 from .._train.loop import Trainer, ValidationMonitor, default_batch_size, make_optimizer
 from .._train.losses import correct_class
 from .._train.network import MLP, penalized_parameters
+from .._warnings import BLEW_UP, NOT_SETTLED, convergence_is_deferred, warn_user
 from .batched import BatchedFitMixin, shared_params
 from .callbacks import check_callbacks, user_epoch_callback
 
@@ -152,7 +152,7 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
             The fitted estimator.
         """
         groups = groups_from_fit_kwargs(groups, kwargs, type(self).__name__)
-        warn_if_groups_missing(self, groups, stacklevel=3)
+        warn_if_groups_missing(self, groups)
         warm = bool(self.warm_start) and hasattr(self, "module_")
         saved = self.__dict__.copy()
         try:
@@ -440,31 +440,44 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
         self._warn_if_unsettled(trainer, losses, kept, pick)
 
     def _warn_if_unsettled(self, trainer, losses, kept, pick):
+        """Warn when the loss blew up, or ``max_iter`` ended a fit still improving.
+
+        The kind of trouble is kept as ``_convergence_note`` (None when there is
+        none). Inside :func:`~.._warnings.deferred_convergence` (a search's fits)
+        nothing is issued: the search sums the notes up in one warning. With
+        ``warm_start=True`` reaching ``max_iter`` is not warned about: the user's
+        loop of ``fit`` calls decides when training ends (as with ``partial_fit``).
+        """
+        self._convergence_note, message = self._unsettled(trainer, losses, kept, pick)
+        if message is not None and not convergence_is_deferred():
+            warn_user(message, ConvergenceWarning)
+
+    def _unsettled(self, trainer, losses, kept, pick):
+        """``(note, message)`` of the finished training; ``(None, None)`` when fine."""
         name = type(self).__name__
         first = trainer.first_batch_loss
         if first is not None and losses:
             first = float(pick(first))
             if losses[kept] > LOSS_BLOWUP_FACTOR * max(first, np.finfo(np.float32).tiny):
-                warnings.warn(
+                return BLEW_UP, (
                     f"{name}: the training loss blew up from {first:.4g} (first minibatch) "
                     f"to {losses[kept]:.4g} (epoch {self.n_iter_ - len(losses) + kept + 1}); "
-                    "lower learning_rate_init or standardise the features.",
-                    ConvergenceWarning, stacklevel=4)
-                return
+                    "lower learning_rate_init or standardise the features.")
         if len(losses) < self.max_iter:
-            return  # early stopping ended the fit
+            return None, None  # early stopping ended the fit
         if trainer.monitor is not None:
             settled = False
             what = "worst-group validation loss"
         else:
             settled = _no_improvement_count(losses, self.tol) > self.n_iter_no_change
             what = "training loss"
-        if not settled:
-            warnings.warn(
-                f"{name}: maximum iterations ({self.max_iter}) reached and the {what} has "
-                f"not settled (it improved by more than tol={self.tol} within the last "
-                f"n_iter_no_change={self.n_iter_no_change} epochs).",
-                ConvergenceWarning, stacklevel=4)
+        if settled:
+            return None, None
+        message = (
+            f"{name}: maximum iterations ({self.max_iter}) reached and the {what} has "
+            f"not settled (it improved by more than tol={self.tol} within the last "
+            f"n_iter_no_change={self.n_iter_no_change} epochs).")
+        return NOT_SETTLED, (None if self.warm_start else message)
 
     # ---- many candidates at once ---------------------------------------------------
     # parameters that may differ between candidates trained as one network

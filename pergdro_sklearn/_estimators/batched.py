@@ -23,14 +23,13 @@ one up to float rounding; FGSM's random starts are drawn jointly, so there the
 two agree in distribution, not bit for bit.
 """
 
-import warnings
-
 import numpy as np
 import torch
 from sklearn.base import clone
 
 from .._train.loop import make_optimizer
 from .._train.network import BatchedMLP, StackedModule
+from .._warnings import warn_user
 
 
 def can_batch(estimator, params_list):
@@ -101,10 +100,10 @@ class BatchedFitMixin:
             stacked = StackedModule(modules)
             stacked.check(n_features)
         except Exception as exc:  # vmap cannot run this module
-            warnings.warn(
+            warn_user(
                 f"module cannot be batched with torch.func.vmap ({type(exc).__name__}: "
                 f"{exc}); training the {len(modules)} candidates one after another.",
-                UserWarning, stacklevel=3)
+                UserWarning)
             return None
         return stacked
 

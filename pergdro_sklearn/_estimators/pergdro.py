@@ -275,7 +275,11 @@ _PERGDRO_PARAMS_DOC = """
     warm_start : bool, default=False
         Continue from the previous fit (weights, optimiser and group weights); a
         changed ``hidden_layer_sizes``, ``activation``, ``module`` or number of
-        features is an error.
+        features is an error. A loop of ``fit`` calls (``max_iter=1`` for one
+        epoch per call) decides itself when training ends, so with
+        ``warm_start=True`` reaching ``max_iter`` gives no ``ConvergenceWarning``
+        (as ``partial_fit`` gives none); read ``loss_curve_``. A loss that blows
+        up still warns.
 """ + TRAINING_OPTIONS_DOC
 
 _FITTED_DOC = """

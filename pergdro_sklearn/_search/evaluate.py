@@ -26,6 +26,7 @@ from sklearn.metrics import get_scorer as sklearn_get_scorer
 from sklearn.utils.parallel import Parallel, delayed
 
 from .. import _scores as _metrics
+from .._warnings import convergence_note, deferred_convergence, warn_user
 from .halving import is_reference, reach_ranks, rung_epochs, rung_threshold, survivors
 from .selection import collapsed_prediction, worst_group_standard_error
 from .template import take
@@ -45,7 +46,8 @@ class SplitScore:
 
     ``std_error``, ``collapsed`` and ``predictions`` are what the pick needs
     (:class:`SelectionStats`); ``extra`` holds what a subclass's ``_worker_extras``
-    return.
+    return; ``convergence`` is the fitted network's convergence note
+    (:func:`~.._warnings.convergence_note`), which the search sums up in one warning.
     """
 
     objective: float
@@ -59,6 +61,7 @@ class SplitScore:
     std_error: float = float("nan")
     collapsed: bool = False
     predictions: object = None
+    convergence: object = None
 
 
 def _scorer_takes_groups(scorer):
@@ -257,7 +260,7 @@ def _score_fit(fit, X, y, groups, val, scoring):
         return SplitScore(np.nan, fit.fit_time, time.perf_counter() - start, nan, nan,
                           traceback.format_exc())
     return SplitScore(value, fit.fit_time, time.perf_counter() - start, clean, metric,
-                      extra=extra, **stats)
+                      extra=extra, convergence=convergence_note(fit.estimator), **stats)
 
 
 def _evaluate_one(template, X, y, groups, fold, params, scoring):
@@ -334,8 +337,12 @@ def _evaluate_halving(template, X, y, groups, fold, params_list, scoring, halvin
 
 
 def _tagged(tag, task, *args):
-    """Worker task ``task(*args)`` returned with its ``tag`` (results come unordered)."""
-    return tag, task(*args)
+    """Worker task ``task(*args)`` returned with its ``tag`` (results come unordered).
+
+    The fits note convergence trouble instead of warning (the search sums it up).
+    """
+    with deferred_convergence():
+        return tag, task(*args)
 
 
 def _run_chunk(chunk, params, batched_task, template, X, y, groups, fold, scoring):
@@ -444,11 +451,11 @@ def _apply_error_score(params, candidate_scores, scoring):
             split_score.objective = float(scoring.error_score)
             others = "".join(f", {k}={v:.4g}" for k, v in params.items()
                              if k not in ("rho", "epsilon"))
-            warnings.warn(
+            warn_user(
                 f"A candidate (rho={params['rho']:.4g}, epsilon="
                 f"{np.round(params['epsilon'], 4).tolist()}{others}) failed on a split; its "
                 f"objective is set to error_score={scoring.error_score}. Details:\n"
-                f"{split_score.error}", FitFailedWarning, stacklevel=4)
+                f"{split_score.error}", FitFailedWarning)
 
 
 def _nan_stat(func, values, axis):

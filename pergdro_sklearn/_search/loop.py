@@ -7,15 +7,16 @@ evaluation is saved to the checkpoint as soon as it is scored) and
 ERM and the initial design first, then the acquisition function's proposals.
 """
 
+import functools
 import logging
 import time
 
-import numpy as np
 from joblib import effective_n_jobs
 
 from .checkpoint import Replay
 from .evaluate import evaluate_candidates
 from .records import EvaluationRecord
+from .report import SearchReport
 from .space import initial_design, with_lows_first
 from .surrogate import KernelRefitSchedule, make_surrogate
 
@@ -48,6 +49,8 @@ class SearchLoopMixin:
 
         def scored(i, splits):
             records[i] = EvaluationRecord.from_splits(params_list[i], splits)
+            if run.report is not None:
+                run.report.tally(splits)
             if on_record is not None:
                 on_record(i, records[i])
 
@@ -87,10 +90,14 @@ class SearchLoopMixin:
         gp = KernelRefitSchedule(optimizer, self.gp_refit_every)
         design = with_lows_first(initial_design(
             self.initial_point_generator, space, self.n_initial_points, run.design_seed), space)
+        if run.report is None:
+            run.report = SearchReport(0, self.n_iter)
+        report = run.report
         replay = Replay(run.records)
         records = replay.unrounded()  # older checkpoints: told at once
         if records:
-            optimizer.tell([r.x for r in records], [r.penalised() for r in records])
+            with report.optimizer_warnings():
+                optimizer.tell([r.x for r in records], [r.penalised() for r in records])
         if run.records:
             logger.info("Resuming %d evaluations from %s.", len(run.records), self.checkpoint)
         done = {r.origin for r in records if r.origin is not None}
@@ -108,27 +115,31 @@ class SearchLoopMixin:
                 origins = pending[:n_new]
                 xs = [design[i] for i in origins]
             else:
-                asked = optimizer.ask() if n_new == 1 else optimizer.ask(
-                    n_points=n_new, strategy="cl_min")
-                xs = replace_repeats([[float(v) for v in x] for x in
-                                      ([asked] if n_new == 1 else asked)],
-                                     [tuple(r.x) for r in records], optimizer.space, optimizer.rng)
+                with report.optimizer_warnings():
+                    asked = optimizer.ask() if n_new == 1 else optimizer.ask(
+                        n_points=n_new, strategy="cl_min")
+                asked = [[float(v) for v in x] for x in ([asked] if n_new == 1 else asked)]
+                xs = replace_repeats(asked, [tuple(r.x) for r in records], optimizer.space,
+                                     optimizer.rng)
+                report.replaced(sum(a != b for a, b in zip(asked, xs)))
                 origins = [None] * len(xs)
             saved = replay.match(round_number, xs)
             if saved is None:  # this round differs from the saved one: tell the rest at once
                 rest = replay.take_rest()
                 records.extend(rest)
-                gp.tell(optimizer, [r.x for r in rest], [r.penalised() for r in rest])
+                with report.optimizer_warnings():
+                    gp.tell(optimizer, [r.x for r in rest], [r.penalised() for r in rest])
                 pending = [i for i in pending if i not in {r.origin for r in rest}]
                 round_number = replay.next_free_round
                 continue
             if origins[0] is not None:
                 pending = pending[len(origins):]
             new = evaluate_round(saved, round_number, xs, origins, evaluate, space.params,
-                                 run.checkpoint)
+                                 run.checkpoint,
+                                 on_saved=functools.partial(_shown, report, len(records)))
             records.extend(new)
-            result = gp.tell(optimizer, xs, [r.penalised() for r in new])
-            self._log_progress(records, new)
+            with report.optimizer_warnings():
+                result = gp.tell(optimizer, xs, [r.penalised() for r in new])
             stop = any([bool(callback(result)) for callback in callbacks])
             if self.max_time is not None and time.monotonic() - start >= self.max_time:
                 logger.info("Stopping: max_time=%s s reached.", self.max_time)
@@ -137,49 +148,31 @@ class SearchLoopMixin:
         rest = replay.take_rest()  # saved beyond a smaller n_iter: kept, told
         if rest:
             records.extend(rest)
-            optimizer.tell([r.x for r in rest], [r.penalised() for r in rest])
+            with report.optimizer_warnings():
+                optimizer.tell([r.x for r in rest], [r.penalised() for r in rest])
         return records, optimizer
-
-    def _log_progress(self, records, new):
-        """With ``verbose``, one line per finished evaluation on stdout (as scikit-learn).
-
-        "best so far" is the lowest objective among the evaluations finished up to
-        that line, in the order they finished (a candidate that halving dropped
-        counts with the objective it reached, and its line says so).
-        """
-        if not self.verbose:
-            return
-        done = len(records) - len(new)
-        finished = np.array([r.mean_objective for r in records[:done]], dtype=float)
-        best = float(np.min(finished[np.isfinite(finished)], initial=np.inf))
-        for offset, record in enumerate(new):
-            if np.isfinite(record.mean_objective):
-                best = min(best, record.mean_objective)
-            dropped = ""
-            if record.dropped:
-                epochs = min(e for e in record.epochs if e is not None)
-                dropped = f" [dropped by halving after {epochs} epochs]"
-            others = "".join(f" {k}={v:.4g}" for k, v in record.params.items())
-            print(f"[PerGDROSearchCV] evaluation {done + offset + 1}/{self.n_iter}: "
-                  f"rho={record.rho:.4g} epsilon={np.round(record.epsilon, 4).tolist()}"
-                  f"{others} objective={record.mean_objective:.5g}{dropped} "
-                  f"(best so far {best:.5g})",
-                  flush=True)
 
 
 __all__ = ["SearchLoopMixin"]
 
 
-def evaluate_round(saved, number, xs, origins, evaluate, params, checkpoint):
+def _shown(report, first_row, j, record):
+    report.scored(first_row + j, record)
+
+
+def evaluate_round(saved, number, xs, origins, evaluate, params, checkpoint, on_saved=None):
     """The records of round ``number`` in ``xs`` order: the ``saved`` ones (by point)
     reused, the others evaluated with ``evaluate`` and appended to ``checkpoint`` one
-    by one, as soon as each is scored."""
+    by one, as soon as each is scored (then ``on_saved(j, record)`` is called, ``j``
+    the record's position in ``xs``)."""
     todo = [j for j, x in enumerate(xs) if tuple(x) not in saved]
 
     def keep(position, record):
         j = todo[position]
         record.x, record.origin, record.round = xs[j], origins[j], number
         checkpoint.append(record)
+        if on_saved is not None:
+            on_saved(j, record)
 
     fresh = evaluate([params(xs[j]) for j in todo], on_record=keep) if todo else []
     fresh = dict(zip(todo, fresh))

@@ -6,14 +6,14 @@ warning against ERM, and the refit of the pick (one model, or a weighted ensembl
 for ``selection="ensemble"``). The rules themselves are in :mod:`_search.selection`.
 """
 
-import warnings
 from numbers import Integral
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from .._constants import SEED_MAX
+from .._warnings import deferred_convergence, warn_user
 from .evaluate import resolve_objective
 from .selection import erm_row, pick, selection_columns
 
@@ -88,37 +88,51 @@ class PickMixin:
             return
         margin = float(np.nan_to_num(results["std_error_test_objective"][erm]))
         if means[self.best_index_] > means[erm] + margin:
-            warnings.warn(
+            warn_user(
                 f"The picked radii (row {self.best_index_} of cv_results_) score "
                 f"{means[self.best_index_]:.4g} on validation, worse than ERM (rho = 0, "
                 f"epsilon = 0: {means[erm]:.4g} +- {margin:.2g}). Check the bounds, the "
-                "objective and the selection rule.", UserWarning, stacklevel=3)
+                "objective and the selection rule.", UserWarning)
 
     def _refit(self, run):
-        """The pick refit on all the data: one network, or a weighted average.
+        """The pick refit on all the data, as an estimator of the searched kind.
 
         Each picked candidate is refit ``refit_seeds`` times, with the estimator's
-        ``random_state`` and seeds derived from it, and ``best_estimator_`` averages
-        their predictions (members of one candidate share its weight equally).
+        ``random_state`` and seeds derived from it. One network is the estimator
+        itself; several are averaged (members of one candidate share its weight
+        equally) by an :class:`EnsembleSelectionClassifier` (or ``...Regressor``).
+        Over a Pipeline the transformers are fitted once, on all the rows, and the
+        network (or the average) is the final step, so ``best_estimator_`` is a
+        Pipeline like the one searched. The networks do not warn one by one: their
+        convergence notes go into the search's summary.
         """
         from .._ensemble.estimators import EnsembleSelectionClassifier, EnsembleSelectionRegressor
 
         params = self.cv_results_["params"]
         seeds = _refit_seeds(run.template.final.random_state, self.refit_seeds)
-        members, weights = [], []
+        radii, weights = [], []
         for index, weight in zip(self.selected_indices_, self.selected_weights_):
             for seed in seeds:
-                radii = {**params[index], "rho": float(params[index]["rho"]),
-                         "epsilon": params[index]["epsilon"].copy()}
+                one = {**params[index], "rho": float(params[index]["rho"]),
+                       "epsilon": params[index]["epsilon"].copy()}
                 if seed is not _TEMPLATE_SEED:
-                    radii["random_state"] = seed
-                members.append(run.template.fit(radii, run.X, run.y, run.groups))
+                    one["random_state"] = seed
+                radii.append(one)
                 weights.append(weight / len(seeds))
+        report = run.report
+        if report is not None:
+            report.refitting(len(radii), _num_samples(run.X), self.refit_seeds)
+        with deferred_convergence():
+            prefix, members = run.template.fit_finals(radii, run.X, run.y, run.groups)
+        if report is not None:
+            report.refitted(members)
         if len(members) == 1:
-            return members[0]
-        ensemble = (EnsembleSelectionClassifier if self._is_classifier
-                    else EnsembleSelectionRegressor)
-        return ensemble.from_fitted(members, np.array(weights), groups=run.groups)
+            final = members[0]
+        else:
+            ensemble = (EnsembleSelectionClassifier if self._is_classifier
+                        else EnsembleSelectionRegressor)
+            final = ensemble.from_fitted(members, np.array(weights), groups=run.groups)
+        return run.template.with_final(prefix, final)
 
 
 _TEMPLATE_SEED = object()

@@ -16,7 +16,6 @@ import functools
 import logging
 import os
 import time
-import warnings
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -49,6 +48,7 @@ from .._groups import (
     groups_from_fit_kwargs,
 )
 from .._splits import make_folds, make_group_folds
+from .._warnings import warn_user
 from .checkpoint import Checkpoint, hash_folds, search_fingerprint_of
 from .delegate import BestEstimatorMixin
 from .evaluate import (
@@ -61,6 +61,7 @@ from .evaluate import (
 )
 from .loop import SearchLoopMixin
 from .pick import PickMixin
+from .report import SearchReport
 from .selection import SELECTIONS
 from .space import (
     INITIAL_POINT_GENERATORS,
@@ -92,6 +93,7 @@ class _SearchRun:
     records: list
     design_seed: int
     optimizer_seed: int
+    report: SearchReport = None
 
 
 class PerGDROSearchCV(SearchLoopMixin, PickMixin, BestEstimatorMixin, MetaEstimatorMixin,
@@ -217,10 +219,10 @@ skopt.space.Real, default="auto"
         - ``"gp_mean"``: the evaluated candidate with the lowest GP posterior mean
           (scikit-optimize's ``expected_minimum``, restricted to evaluated points);
         - ``"ensemble"``: greedy ensemble selection with replacement (Caruana et
-          al., 2004) on the candidates' validation predictions; ``best_estimator_``
-          is an :class:`EnsembleSelectionClassifier` (or ``...Regressor``) of the
-          selected candidates refit on all the data, weighted by how often each was
-          selected.
+          al., 2004) on the candidates' validation predictions; the final network
+          of ``best_estimator_`` is an :class:`EnsembleSelectionClassifier` (or
+          ``...Regressor``) of the selected candidates refit on all the data,
+          weighted by how often each was selected.
 
         Failed candidates, non-finite objectives and candidates whose validation
         predictions collapsed to one class (a constant, for regressors) are never
@@ -233,7 +235,8 @@ skopt.space.Real, default="auto"
         predictions (an :class:`EnsembleSelectionClassifier` or ``...Regressor``
         with equal weights): a network's seed moves its worst group by several
         points, and the average is steadier (:ref:`benchmarks_selection`). ``1``
-        refits one network, the estimator itself.
+        refits one network, the estimator itself. Over a Pipeline the average is
+        the Pipeline's final step (see ``best_estimator_``).
     n_iter : int, default=50
         Number of candidates evaluated (initial points included).
     n_initial_points : int, default=10
@@ -291,8 +294,21 @@ skopt.space.Real, default="auto"
         Seeds the splits, the initial points and the optimiser. With a checkpoint,
         a resumed search reuses the seed saved in it.
     verbose : int, default=0
-        Log each evaluation and the best objective so far to the
-        ``pergdro_sklearn`` logger.
+        ``1`` prints to stdout, as scikit-learn's searches do: a header before any
+        training (the estimator, the space and its bounds, the splits, the budget,
+        halving, the batch size, the checkpoint and how many evaluations it
+        restored), one line per evaluation as soon as it is scored (its radii and
+        objective, the lowest objective so far, the time elapsed and an estimate of
+        the time left), a line when the refit starts and a closing line naming
+        the pick, the rule and why (for ``"one_se"``: the threshold, from the lowest
+        objective or ERM's, and their standard errors). ``2`` shows a tqdm bar of
+        the evaluations instead of their lines. The networks' own ``verbose``
+        prints their epochs.
+
+        Warnings: the candidate fits and the refit do not warn one by one; one
+        ``ConvergenceWarning`` at the end of ``fit`` sums up the candidates that
+        reached ``max_iter`` with the loss still improving or whose loss blew up,
+        and the GP's proposals of points it had already evaluated.
     callbacks : callable or list of callables, default=None
         skopt-style callbacks, called with the optimiser's ``OptimizeResult`` after
         each round; one returning True stops the search.
@@ -363,7 +379,15 @@ skopt.space.Real, default="auto"
         objective this is the scorer's mean value; for the loss objectives it is the
         negated loss.
     best_estimator_ : estimator
-        The best candidate refit on all the data (``refit=True`` only).
+        The pick refit on all the data (``refit=True`` only), an estimator of the
+        searched kind. Without a Pipeline: the Per-GDRO estimator itself
+        (``refit_seeds=1``) or an :class:`EnsembleSelectionClassifier` (or
+        ``...Regressor``) averaging the refit networks, each reachable in its
+        ``estimators_``. Over a Pipeline: a fitted clone of the Pipeline (nested
+        Pipelines kept), its transformers fitted once on all the rows and its final
+        step the network or that average, so ``best_estimator_.named_steps``,
+        ``best_estimator_[:-1].transform(X)``, ``best_estimator_[-1].groups_`` and
+        ``best_estimator_[-1].estimators_[0].loss_curve_`` work.
     refit_time_ : float
     cv_results_ : dict of ndarray
         One row per evaluated candidate, in evaluation order; ``pandas.DataFrame``
@@ -554,11 +578,14 @@ skopt.space.Real, default="auto"
         self : object
         """
         run = self._setup(X, y, groups_from_fit_kwargs(groups, kwargs, type(self).__name__))
+        run.report = SearchReport(self.verbose, self.n_iter)
+        run.report.header(self, run, len(run.records))
         evaluate = functools.partial(self._evaluate_candidates, run=run)
         try:
             records, optimizer = self._run_search(evaluate, run)
         finally:
             run.checkpoint.release()
+            run.report.close_bar()
 
         self.cv_results_ = build_cv_results(records, run.labels, len(run.folds),
                                             self._is_classifier, run.template.final.max_iter)
@@ -585,6 +612,8 @@ skopt.space.Real, default="auto"
             start = time.perf_counter()
             self.best_estimator_ = self._refit(run)
             self.refit_time_ = time.perf_counter() - start
+        run.report.closing(self)
+        run.report.warn(run.template.final)
         return self
 
     # ---- set up --------------------------------------------------------------------
@@ -609,11 +638,11 @@ skopt.space.Real, default="auto"
                                  labels, groups_given, extra)
         self._say_what_cannot_batch(template, extra)
         if not groups_given and (bounds["rho"] == "auto" or bounds["rho"][1] > 0):
-            warnings.warn(
+            warn_user(
                 f"{type(self).__name__} was fitted without groups: every candidate trains on "
                 f"one group, so searching rho ({bounds['rho']}) has no effect. "
                 + GROUPS_MISSING_FIX.replace("estimator.set_fit_request", "search.set_fit_request"),
-                GroupsMissingWarning, stacklevel=4)
+                GroupsMissingWarning)
         checkpoint = Checkpoint(self.checkpoint)
         search_fingerprint = search_fingerprint_of(self, X, y, labels, group_index, bounds,
                                                   template)

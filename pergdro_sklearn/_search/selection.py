@@ -213,6 +213,7 @@ __all__ = [
     "collapsed_prediction",
     "combine_standard_errors",
     "eligible_candidates",
+    "eligible_rows",
     "erm_row",
     "one_se_threshold",
     "pick",
@@ -257,6 +258,22 @@ def erm_row(results, mask=None):
     return int(found[0]) if found.size else None
 
 
+def eligible_rows(results):
+    """Mask of the rows of ``cv_results_`` that a rule may pick.
+
+    Finite objective, neither failed, nor collapsed, nor dropped by successive
+    halving; when every such candidate collapsed, the finite ones that did not fail.
+    """
+    means = np.asarray(results["mean_test_objective"], dtype=float)
+    failed = np.asarray(results["failed"], dtype=bool)
+    eligible = eligible_candidates(means, results["collapsed"]) & ~failed
+    if "dropped" in results:  # stopped by successive halving: not fully trained
+        eligible &= ~np.asarray(results["dropped"], dtype=bool)
+    if not eligible.any():
+        eligible = np.isfinite(means) & ~failed  # all collapsed: the least bad
+    return eligible
+
+
 def _ensemble_objective(objective):
     """The validation objective greedy selection optimises for a search objective."""
     return objective if objective in ("worst_group_loss", "worst_group_error") else \
@@ -295,12 +312,7 @@ def pick(selection, results, *, rho_high, epsilon_high, objective="worst_group_l
     from .._ensemble.selection import greedy_ensemble_selection
 
     means = np.asarray(results["mean_test_objective"], dtype=float)
-    failed = np.asarray(results["failed"], dtype=bool)
-    eligible = eligible_candidates(means, results["collapsed"]) & ~failed
-    if "dropped" in results:  # stopped by successive halving: not fully trained
-        eligible &= ~np.asarray(results["dropped"], dtype=bool)
-    if not eligible.any():
-        eligible = np.isfinite(means) & ~failed  # all collapsed: the least bad
+    eligible = eligible_rows(results)
     if selection == "best":
         index = select_best(means, eligible)
     elif selection == "one_se":

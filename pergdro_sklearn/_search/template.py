@@ -103,6 +103,23 @@ class SearchTemplate:
         final = clone(self.final).set_params(**params).fit(Xt, y, groups=groups)
         return self.with_final(prefix, final)
 
+    def fit_finals(self, params_list, X, y, groups):
+        """The transformers fitted once on ``X``, and a Per-GDRO step per ``params``.
+
+        Returns
+        -------
+        prefix : Pipeline or None
+            A clone of the template with its transformers fitted (``None`` without
+            a Pipeline); :meth:`with_final` puts a final step into it.
+        finals : list of estimators
+            ``clone(final).set_params(**params)`` fitted on the transformed rows,
+            one per entry of ``params_list``, in that order.
+        """
+        prefix, Xt = self.fit_transformers(X, y) if self.is_pipeline else (None, X)
+        finals = [clone(self.final).set_params(**params).fit(Xt, y, groups=groups)
+                  for params in params_list]
+        return prefix, finals
+
     def can_batch(self, params_list):
         return can_batch(self.final, params_list)
 
