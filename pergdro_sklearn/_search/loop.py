@@ -51,11 +51,13 @@ class SearchLoopMixin:
             if on_record is not None:
                 on_record(i, records[i])
 
+        known, journal = run.checkpoint.round_context(len(params_list))
         evaluate_candidates(
             run.template, params_list, run.X, run.y, run.groups, run.folds, run.scoring,
             n_jobs=self.n_jobs, batch_candidates=self.batch_candidates, on_scored=scored,
             halving=(None if self.halving_factor is None
-                     else (float(self.halving_factor), int(self.halving_rungs))))
+                     else (float(self.halving_factor), int(self.halving_rungs))),
+            known=known, journal=journal)
         return records
 
     def _run_search(self, evaluate, run):
@@ -125,7 +127,8 @@ class SearchLoopMixin:
             if origins[0] is not None:
                 pending = pending[len(origins):]
             new = evaluate_round(saved, round_number, xs, origins, evaluate, space.params,
-                                 run.checkpoint)
+                                 run.checkpoint, len(run.folds),
+                                 whole=self.halving_factor is not None)
             records.extend(new)
             result = gp.tell(optimizer, xs, [r.penalised() for r in new])
             self._log_progress(records, new)
@@ -168,19 +171,38 @@ class SearchLoopMixin:
 __all__ = ["SearchLoopMixin"]
 
 
-def evaluate_round(saved, number, xs, origins, evaluate, params, checkpoint):
+def evaluate_round(saved, number, xs, origins, evaluate, params, checkpoint, n_splits,
+                   whole=False):
     """The records of round ``number`` in ``xs`` order: the ``saved`` ones (by point)
     reused, the others evaluated with ``evaluate`` and appended to ``checkpoint`` one
-    by one, as soon as each is scored."""
+    by one, as soon as each is scored.
+
+    Split scores the checkpoint's journal holds are not computed again. With
+    ``whole`` (successive halving, whose decisions depend on the batch) the round
+    goes to ``evaluate`` whole, as in the uninterrupted search, when the journal
+    holds every split of its saved points: those are not trained again, and the
+    batches are the same."""
     todo = [j for j, x in enumerate(xs) if tuple(x) not in saved]
+    evaluated = todo
+    if whole and todo:
+        journaled = checkpoint.journaled_points(number, n_splits)
+        if all(j in todo or tuple(float(v) for v in x) in journaled
+               for j, x in enumerate(xs)):
+            evaluated = list(range(len(xs)))
 
     def keep(position, record):
-        j = todo[position]
+        j = evaluated[position]
+        if tuple(xs[j]) in saved:
+            return
         record.x, record.origin, record.round = xs[j], origins[j], number
         checkpoint.append(record)
 
-    fresh = evaluate([params(xs[j]) for j in todo], on_record=keep) if todo else []
-    fresh = dict(zip(todo, fresh))
+    fresh = []
+    if todo:
+        checkpoint.begin_round(number, [xs[j] for j in evaluated])
+        fresh = evaluate([params(xs[j]) for j in evaluated], on_record=keep)
+    checkpoint.end_round(number)
+    fresh = dict(zip(evaluated, fresh))
     return [saved[tuple(x)] if tuple(x) in saved else fresh[j] for j, x in enumerate(xs)]
 
 
