@@ -518,7 +518,7 @@ def _same_records(records, reference):
         np.testing.assert_allclose(got["val_metric"], want["val_metric"], rtol=1e-6)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("seed", [0, 1])
 def test_halving_kills_lose_nothing_final(tmp_path, seed, halving_reference, monkeypatch):
     reference, reference_records = halving_reference
     assert reference.cv_results_["dropped"].any()  # the rungs do drop candidates
@@ -535,8 +535,8 @@ def test_halving_kills_lose_nothing_final(tmp_path, seed, halving_reference, mon
                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         target = int(rng.integers(1, 4))  # journal writes before the kill...
         try:
-            _wait_for(proc, lambda: log.exists() and len(log.read_text().split()) >= target
-                      or proc.poll() == 0)
+            _wait_for(proc, lambda log=log, target=target, proc=proc: proc.poll() == 0 or (
+                log.exists() and len(log.read_text().split()) >= target))
             time.sleep(float(rng.uniform(0, 0.2)))  # ...and a random moment after
             if proc.poll() is None:
                 os.kill(proc.pid, signal.SIGKILL)
