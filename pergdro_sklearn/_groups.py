@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from ._constants import GROUP_LABEL_SEPARATOR, MIN_ROWS_PER_GROUP
+from ._constants import GROUP_LABEL_SEPARATOR, MAX_RADIUS, MIN_POSITIVE_RADIUS, MIN_ROWS_PER_GROUP
 
 
 # --------------------------------------------------------------------------
@@ -214,7 +214,41 @@ def resolve_epsilons(epsilon, labels):
             )
     if not np.all(np.isfinite(eps)) or np.any(eps < 0):
         raise ValueError(f"epsilon must be finite and non-negative, got {eps.tolist()}.")
-    return eps
+    return check_radius_range(eps, "epsilon")
+
+
+def check_radius_range(values, name):
+    """``values`` (radii), unless one lies outside what float32 training holds.
+
+    A radius is 0 or lies in ``[MIN_POSITIVE_RADIUS, MAX_RADIUS]``: smaller positive
+    radii round to 0 in float32 (the attack vanishes while the fitted ``epsilons_``
+    say otherwise), and the squared norms of larger perturbations overflow float32.
+
+    Examples
+    --------
+    >>> check_radius_range([0.0, 0.5], "epsilon").tolist()
+    [0.0, 0.5]
+    >>> check_radius_range([1e38], "epsilon")
+    Traceback (most recent call last):
+    ...
+    ValueError: epsilon holds the radius 1e+38, beyond what float32 training can hold ...
+    """
+    values = np.asarray(values, dtype=float)
+    tiny = values[(values > 0) & (values < MIN_POSITIVE_RADIUS)]
+    if tiny.size:
+        raise ValueError(
+            f"{name} holds the radius {tiny[0]:.4g}, below float32's smallest normal number "
+            f"({MIN_POSITIVE_RADIUS:.4g}): training (in float32) would treat it as 0. Use 0, "
+            f"or radii of at least {MIN_POSITIVE_RADIUS:.4g} (on the scale of standardised "
+            "features, radii below about 1e-6 do nothing).")
+    huge = values[values > MAX_RADIUS]
+    if huge.size:
+        raise ValueError(
+            f"{name} holds the radius {huge[0]:.4g}, beyond what float32 training can hold "
+            f"(at most {MAX_RADIUS:.4g}, the square root of float32's largest number: the "
+            "squared norms of larger perturbations overflow). Standardise the features and "
+            "use radii on their scale.")
+    return values
 
 
 def check_radius(value, name):
@@ -275,6 +309,7 @@ __all__ = [
     "GROUPS_MISSING_FIX",
     "GroupsMissingWarning",
     "check_radius",
+    "check_radius_range",
     "encode_groups",
     "group_labels",
     "index_groups",

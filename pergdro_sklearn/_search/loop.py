@@ -13,6 +13,7 @@ import time
 import numpy as np
 from joblib import effective_n_jobs
 
+from .._constants import MAX_REPLACEMENT_DRAWS
 from .checkpoint import Replay
 from .evaluate import evaluate_candidates
 from .records import EvaluationRecord
@@ -213,8 +214,15 @@ def replace_repeats(xs, evaluated, space, rng):
     seen = set(evaluated)
     unique = []
     for x in xs:
+        draws = 0
         while tuple(x) in seen:
+            if draws == MAX_REPLACEMENT_DRAWS:
+                raise ValueError(
+                    f"The search space holds no point not evaluated yet ({len(seen)} "
+                    f"evaluated, then {draws} random draws all repeated one); lower n_iter "
+                    "or widen the bounds.")
             x = [float(v) for v in space.rvs(random_state=rng)[0]]
+            draws += 1
         seen.add(tuple(x))
         unique.append(x)
     return unique

