@@ -75,3 +75,49 @@ def test_an_exhausted_space_is_an_error_not_a_hang():
         replace_repeats([[0.5]], [(0.5,)], type("S", (), {"rvs": lambda self, random_state:
                                                           [[0.5]]})(), rng)
     assert replace_repeats([[0.5]], [(0.5,)], space, rng)[0] != [0.5]
+
+
+# --------------------------------------------------------------------------
+# A pick among collapsed candidates
+# --------------------------------------------------------------------------
+def _results(collapsed, dropped=None):
+    n = len(collapsed)
+    return {"mean_test_objective": np.linspace(0.5, 0.9, n), "failed": np.zeros(n, bool),
+            "collapsed": np.array(collapsed), "std_error_test_objective": np.full(n, 0.01),
+            "param_rho": np.linspace(0, 1, n), "gp_mean_test_objective": np.linspace(0.5, 1, n),
+            "params": [{"rho": r, "epsilon": np.array([r])} for r in np.linspace(0, 1, n)],
+            **({} if dropped is None else {"dropped": np.array(dropped)})}
+
+
+@pytest.mark.parametrize("selection", ["best", "one_se", "gp_mean"])
+def test_a_pick_among_collapsed_candidates_says_so(selection):
+    from pergdro_sklearn._search.selection import pick
+
+    kwargs = dict(rho_high=1.0, epsilon_high=[1.0])
+    with pytest.warns(UserWarning, match=r"3 of 3 collapsed\. .*fully trained candidates"):
+        indices, _ = pick(selection, _results([True] * 3), **kwargs)
+    assert indices.tolist() == [0] or selection == "one_se"
+    # the only candidate that did not collapse was dropped: the fully trained ones
+    with pytest.warns(UserWarning, match="halving dropped the other 1"):
+        indices, _ = pick(selection, _results([True, True, False], [False, False, True]),
+                          **kwargs)
+    assert 2 not in indices
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert pick(selection, _results([True, False, False]), **kwargs)[0][0] != 0
+
+
+def test_a_search_whose_candidates_all_collapse_warns():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 2))
+    y = (rng.random(120) < 0.15).astype(int)  # noise, one class in the majority
+    groups = np.repeat(["a", "b"], 60)
+    search = PerGDROSearchCV(PerGDROClassifier(hidden_layer_sizes=(8,), max_iter=1,
+                                               learning_rate_init=1e-4, random_state=0),
+                             n_iter=3,
+                             n_initial_points=3, random_state=0)
+    with pytest.warns(UserWarning, match="collapsed validation predictions"):
+        search.fit(X, y, groups=groups)
+    assert search.cv_results_["collapsed"].all()
+    assert hasattr(search, "best_estimator_")

@@ -181,9 +181,11 @@ dict, default="auto"
 
         Failed candidates, non-finite objectives and candidates whose validation
         predictions collapsed to one class (a constant, for regressors) are never
-        picked. ERM (``rho = 0``, ``epsilon = 0``, the lowest corner of the bounds)
-        is always the first candidate, and a pick that scores worse than it on
-        validation by more than its standard error gives a ``UserWarning``.
+        picked, unless every candidate collapsed: then the rule picks among the
+        fully trained ones with a finite objective and a ``UserWarning`` says so.
+        ERM (``rho = 0``, ``epsilon = 0``, the lowest corner of the bounds) is always
+        the first candidate, and a pick that scores worse than it on validation by
+        more than its standard error gives a ``UserWarning``.
     refit_seeds : int, default=5
         The pick is refit this many times, with the estimator's ``random_state``
         and seeds derived from it, and ``best_estimator_`` averages the networks'

@@ -20,7 +20,10 @@ likely its best-looking one is merely lucky. The rules here:
   :mod:`_ensemble.selection`.
 
 Candidates whose fit failed, whose objective is not finite, or whose predictions
-collapsed to one class are never picked.
+collapsed to one class are never picked, nor those halving dropped. When every
+candidate left is collapsed (or dropped), the rule picks among the fully trained
+candidates with a finite objective, collapsed ones included (among every one with
+a finite objective if halving dropped all those), and a ``UserWarning`` says so.
 """
 
 import numpy as np
@@ -263,6 +266,32 @@ def _ensemble_objective(objective):
         "worst_group_loss"
 
 
+def _fallback(means, failed, results, selection):
+    """The candidates a rule picks from when none is eligible (every one collapsed, or
+    every one that did not collapse was dropped by halving), with a warning that says so:
+    the fully trained ones with a finite objective, collapsed or not; else every one with
+    a finite objective."""
+    import warnings
+
+    usable = np.isfinite(means) & ~failed
+    collapsed = np.asarray(results["collapsed"], dtype=bool)
+    dropped = np.asarray(results.get("dropped", np.zeros_like(collapsed)), dtype=bool)
+    trained = usable & ~dropped
+    fallback = trained if trained.any() else usable
+    warnings.warn(
+        f"Every candidate that could be picked has collapsed validation predictions (one "
+        f"class, or a constant, for every row): {int((collapsed & usable).sum())} of "
+        f"{int(usable.sum())} collapsed" + (f", and halving dropped the other "
+        f"{int((usable & ~collapsed).sum())}" if (usable & ~collapsed).any() else "")
+        + f". selection={selection!r} picks among the "
+        + ("fully trained candidates, collapsed ones included" if trained.any()
+           else "candidates with a finite objective, collapsed or dropped ones included")
+        + "; the refit model is likely to predict one class. Narrow the radii's bounds "
+        "(large radii let the adversary cross the class margin) or train longer.",
+        UserWarning, stacklevel=4)
+    return fallback
+
+
 def pick(selection, results, *, rho_high, epsilon_high, objective="worst_group_loss",
          validation=None):
     """Rows of ``results`` (``cv_results_``) that a selection rule picks, with weights.
@@ -300,7 +329,7 @@ def pick(selection, results, *, rho_high, epsilon_high, objective="worst_group_l
     if "dropped" in results:  # stopped by successive halving: not fully trained
         eligible &= ~np.asarray(results["dropped"], dtype=bool)
     if not eligible.any():
-        eligible = np.isfinite(means) & ~failed  # all collapsed: the least bad
+        eligible = _fallback(means, failed, results, selection)
     if selection == "best":
         index = select_best(means, eligible)
     elif selection == "one_se":
