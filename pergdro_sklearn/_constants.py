@@ -75,6 +75,8 @@ DEFAULT_SEARCH_OBJECTIVE = "worst_group_loss"
 
 # Ensembles by greedy selection (EnsembleSelectionClassifier / Regressor)
 DEFAULT_ENSEMBLE_MAX_MEMBERS = 20
+# A member's predict_proba must lie in [0, 1] and its rows sum to 1, within this.
+ENSEMBLE_PROBA_TOLERANCE = 1e-4
 # The ensembles hold out the same fraction of each group as the search.
 DEFAULT_ENSEMBLE_VALIDATION_FRACTION = DEFAULT_SEARCH_HOLDOUT
 # Chosen from benchmarks/results/selection.md (README, "How the search picks").

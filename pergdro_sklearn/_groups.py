@@ -72,6 +72,10 @@ def group_labels(groups, n_samples):
         else:
             columns = list(array.T)
             typed_columns = columns if typed is None else list(typed.T)
+    if not columns:
+        raise ValueError(
+            f"groups has {n_samples if names is not None else np.shape(groups)[0]} rows but "
+            "no columns; give one group label per row (1-D), or one column per attribute.")
     if columns[0].shape[0] != n_samples:
         raise ValueError(
             f"groups has {columns[0].shape[0]} entries but X has {n_samples} rows; pass one "
@@ -121,10 +125,9 @@ def encode_groups(groups, n_samples, min_rows=MIN_ROWS_PER_GROUP):
     if groups is None:
         return np.array([0]), np.zeros(n_samples, dtype=np.int64), np.array([n_samples])
     groups, columns = group_labels(groups, n_samples)
-    try:
-        labels, group_index, counts = np.unique(groups, return_inverse=True, return_counts=True)
-    except TypeError as exc:
-        raise ValueError(f"groups labels must be mutually comparable: {exc}") from None
+    labels, group_index = unique_labels(groups, "groups")
+    group_index = group_index.reshape(-1)
+    counts = np.bincount(group_index, minlength=labels.shape[0])
     small = labels[counts < min_rows]
     if small.size:
         cells = "" if columns is None else f" (intersections of {columns})"
@@ -133,6 +136,37 @@ def encode_groups(groups, n_samples, min_rows=MIN_ROWS_PER_GROUP):
             f"(counts {counts[counts < min_rows].tolist()}); merge or drop them."
         )
     return labels, group_index.astype(np.int64).reshape(-1), counts
+
+
+def label_kind(label):
+    """``"string"`` or ``"number"`` (bools and numpy scalars count as numbers)."""
+    return "string" if isinstance(label, (str, np.str_, bytes)) else "number"
+
+
+def unique_labels(values, what):
+    """Sorted distinct labels of ``values`` and each value's position among them.
+
+    A ValueError (not numpy's TypeError) when the labels mix strings and numbers,
+    which cannot be sorted together.
+
+    Examples
+    --------
+    >>> unique_labels(np.array(["b", "a", "b"]), "y")[0].tolist()
+    ['a', 'b']
+    >>> unique_labels(np.array([1, "a"], dtype=object), "y")
+    Traceback (most recent call last):
+    ...
+    ValueError: y mixes labels of different types (int, str) ...
+    """
+    values = np.asarray(values)
+    try:
+        return np.unique(values, return_inverse=True)
+    except TypeError:
+        kinds = sorted({type(label).__name__ for label in values.ravel().tolist()})
+        raise ValueError(
+            f"{what} mixes labels of different types ({', '.join(kinds)}): they cannot be "
+            "sorted together. Give every label as a string, or every label as a number."
+        ) from None
 
 
 def positions_in(labels, values, what):
@@ -310,6 +344,8 @@ __all__ = [
     "GroupsMissingWarning",
     "check_radius",
     "check_radius_range",
+    "label_kind",
+    "unique_labels",
     "encode_groups",
     "group_labels",
     "index_groups",

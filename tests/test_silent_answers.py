@@ -8,8 +8,10 @@ a resume without the saved predictions it needs.
 import numpy as np
 import pytest
 import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
 
-from pergdro_sklearn import PerGDROClassifier, PerGDROSearchCV
+from pergdro_sklearn import EnsembleSelectionClassifier, PerGDROClassifier, PerGDROSearchCV
 from pergdro_sklearn._train.wasserstein import project_perturbations
 from pergdro_sklearn.datasets import make_shifted_groups
 
@@ -121,3 +123,133 @@ def test_a_search_whose_candidates_all_collapse_warns():
         search.fit(X, y, groups=groups)
     assert search.cv_results_["collapsed"].all()
     assert hasattr(search, "best_estimator_")
+
+
+def test_an_ensemble_search_refuses_a_checkpoint_without_predictions(tiny, tmp_path):
+    path = tmp_path / "search.json"
+    options = dict(n_iter=2, n_initial_points=2, random_state=0, refit=False, checkpoint=path)
+    PerGDROSearchCV(_clf(), selection="best", **options).fit(
+        tiny.X_train, tiny.y_train, groups=tiny.groups_train)
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="without validation predictions"):
+        PerGDROSearchCV(_clf(), selection="ensemble", **options).fit(
+            tiny.X_train, tiny.y_train, groups=tiny.groups_train)
+    assert path.read_bytes() == before
+
+
+# --------------------------------------------------------------------------
+# Ensembles check their members
+# --------------------------------------------------------------------------
+class _Constant(ClassifierMixin, BaseEstimator):
+    """A member whose predict_proba is ``value`` everywhere, with ``extra`` columns more."""
+
+    def __init__(self, value=0.5, extra=0, fail=False):
+        self.value, self.extra, self.fail = value, extra, fail
+
+    def fit(self, X, y):
+        if self.fail:
+            raise FloatingPointError("the training loss became NaN")
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict_proba(self, X):
+        return np.full((len(X), len(self.classes_) + self.extra), self.value)
+
+    def predict(self, X):
+        return self.classes_[np.zeros(len(X), dtype=int)]
+
+
+@pytest.fixture(scope="module")
+def linear():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 3))
+    return X, (X[:, 0] > 0).astype(int), np.repeat(["a", "b"], 50)
+
+
+@pytest.mark.parametrize("member, match", [
+    (_Constant(5.0), r"'bad' \(_Constant\) returned predict_proba values outside \[0, 1\]"),
+    (_Constant(0.3), r"'bad' \(_Constant\) returned predict_proba rows that do not sum to 1"),
+    (_Constant(1 / 3, extra=1), r"'bad' \(_Constant\) returned predict_proba of shape "
+                                r"\(20, 3\); expected \(20, 2\)"),
+    (_Constant(fail=True), r"Ensemble member 'bad' \(_Constant\) failed to fit: the training"),
+])
+def test_ensemble_members_are_checked_and_named(linear, member, match):
+    X, y, groups = linear
+    ensemble = EnsembleSelectionClassifier([("lr", LogisticRegression()), ("bad", member)])
+    with pytest.raises((ValueError, FloatingPointError), match=match):
+        ensemble.fit(X, y, groups=groups)
+    # a member within the tolerance is accepted
+    EnsembleSelectionClassifier([("lr", LogisticRegression()),
+                                 ("fine", _Constant(0.5 + 1e-6))]).fit(X, y, groups=groups)
+
+
+def test_ensemble_label_types_must_agree(linear):
+    X, y, groups = linear
+    mixed = np.array([1, "a"] * 50, dtype=object)
+    with pytest.raises(ValueError, match=r"y mixes labels of different types \(int, str\)"):
+        EnsembleSelectionClassifier([("lr", LogisticRegression())]).fit(X, mixed, groups=groups)
+    numbers = LogisticRegression().fit(X, y)
+    strings = LogisticRegression().fit(X, np.where(y == 1, "x", "y"))
+    with pytest.raises(ValueError, match="mix label types"):
+        EnsembleSelectionClassifier.from_fitted([("n", numbers), ("s", strings)])
+    ensemble = EnsembleSelectionClassifier.from_fitted([("n", numbers)])
+    ensemble.estimators_[0] = strings  # swapped after the fact: named when predicting
+    with pytest.raises(ValueError, match=r"member 'n' \(LogisticRegression\) has classes"):
+        ensemble.predict_proba(X)
+
+
+# --------------------------------------------------------------------------
+# module= mistakes, groups without columns, mixed label types
+# --------------------------------------------------------------------------
+class _Pair(torch.nn.Module):
+    def __init__(self, n_features, n_outputs):
+        super().__init__()
+        self.linear = torch.nn.Linear(n_features, n_outputs)
+
+    def forward(self, x):
+        return self.linear(x), x
+
+
+class _Frozen(torch.nn.Module):
+    def __init__(self, n_features, n_outputs):
+        super().__init__()
+        self.n_outputs = n_outputs
+
+    def forward(self, x):
+        return x[:, :1].repeat(1, self.n_outputs)
+
+
+@pytest.mark.parametrize("module, match", [
+    (torch.nn.Linear(3, 2), "module must be a factory .* got an instance of Linear"),
+    (_Pair, "forward returned a tuple; it must return one tensor"),
+    (lambda n, k: torch.nn.Linear(n, k).double(), "float64 parameters .* runs in float32"),
+    (_Frozen, "without trainable parameters"),
+])
+def test_module_mistakes_are_clear_errors(linear, module, match):
+    X, y, groups = linear
+    est = PerGDROClassifier(max_iter=1, module=module)
+    with pytest.raises(ValueError, match=match):
+        est.fit(X, y, groups=groups)
+    assert not hasattr(est, "module_")
+
+
+@pytest.mark.parametrize("groups", [np.empty((100, 0)), "frame"])
+def test_groups_without_columns_are_refused(linear, groups):
+    X, y, _ = linear
+    if isinstance(groups, str):
+        groups = pytest.importorskip("pandas").DataFrame(index=range(100))
+    with pytest.raises(ValueError, match="groups has 100 rows but no columns"):
+        _clf().fit(X, y, groups=groups)
+
+
+@pytest.mark.parametrize("where", ["y", "groups", "search_y"])
+def test_labels_mixing_numbers_and_strings_are_refused(linear, where):
+    X, y, groups = linear
+    mixed = np.array([1, "a"] * 50, dtype=object)
+    with pytest.raises(ValueError, match="mixes .*labels of different types"):
+        if where == "y":
+            _clf(early_stopping=True).fit(X, mixed, groups=groups)
+        elif where == "groups":
+            _clf().fit(X, y, groups=mixed)
+        else:
+            PerGDROSearchCV(_clf(), n_iter=2).fit(X, mixed, groups=groups)

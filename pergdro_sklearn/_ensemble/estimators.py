@@ -24,10 +24,11 @@ from sklearn.utils.validation import _num_samples, check_array, check_is_fitted,
 from .._constants import (
     DEFAULT_ENSEMBLE_MAX_MEMBERS,
     DEFAULT_ENSEMBLE_VALIDATION_FRACTION,
+    ENSEMBLE_PROBA_TOLERANCE,
     MIN_ROWS_PER_GROUP,
     PROBA_CLIP,
 )
-from .._groups import encode_groups, index_groups, positions_in
+from .._groups import encode_groups, index_groups, label_kind, positions_in, unique_labels
 from .._splits import make_group_folds
 from .selection import (
     SELECTION_OBJECTIVES,
@@ -58,13 +59,52 @@ def _fit_takes_groups(estimator):
     return False
 
 
-def _fit_member(estimator, X, y, groups):
-    if groups is not None and _fit_takes_groups(estimator):
-        return estimator.fit(X, y, groups=groups)
-    return estimator.fit(X, y)
+def _fit_member(estimator, X, y, groups, name=None):
+    """Fit one member; an error it raises names it (same type where possible)."""
+    try:
+        if groups is not None and _fit_takes_groups(estimator):
+            return estimator.fit(X, y, groups=groups)
+        return estimator.fit(X, y)
+    except Exception as exc:
+        if name is None:
+            raise
+        message = f"Ensemble member {name!r} ({type(estimator).__name__}) failed to fit: {exc}"
+        try:
+            renamed = type(exc)(message)
+        except Exception:  # an exception type that takes other arguments
+            exc.add_note(message)
+            raise exc from None
+        raise renamed from exc
 
 
-def stack_predictions(estimators, X, classes=None):
+def _member_name(names, k, est):
+    return f"{names[k]!r} ({type(est).__name__})" if names is not None else type(est).__name__
+
+
+def _checked_proba(est, X, n_samples, where):
+    """``est.predict_proba(X)``, unless it is not a probability table for its classes."""
+    proba = np.asarray(est.predict_proba(X), dtype=float)
+    n_classes = len(est.classes_)
+    if proba.shape != (n_samples, n_classes):
+        raise ValueError(
+            f"Ensemble member {where} returned predict_proba of shape {proba.shape}; "
+            f"expected ({n_samples}, {n_classes}), one column per class of its classes_.")
+    tol = ENSEMBLE_PROBA_TOLERANCE
+    if not np.all(np.isfinite(proba)) or proba.min(initial=0) < -tol or proba.max(
+            initial=0) > 1 + tol:
+        bad = proba[~(np.isfinite(proba) & (proba >= -tol) & (proba <= 1 + tol))]
+        raise ValueError(
+            f"Ensemble member {where} returned predict_proba values outside [0, 1] (e.g. "
+            f"{float(bad.ravel()[0])!r}); an ensemble averages probabilities.")
+    sums = proba.sum(axis=1)
+    if n_samples and np.max(np.abs(sums - 1)) > tol:
+        raise ValueError(
+            f"Ensemble member {where} returned predict_proba rows that do not sum to 1 (e.g. "
+            f"{sums[np.argmax(np.abs(sums - 1))]:.6g}, tolerance {tol:g}).")
+    return proba
+
+
+def stack_predictions(estimators, X, classes=None, names=None):
     """Fitted estimators' predictions on ``X``, stacked for the greedy selection.
 
     Parameters
@@ -75,11 +115,18 @@ def stack_predictions(estimators, X, classes=None):
         Sorted class labels: stack the classifiers' ``predict_proba``, each member's
         columns placed by its ``classes_`` (a class it never saw gets probability 0).
         ``None``: stack the regressors' ``predict``.
+    names : list of str, default=None
+        The members' names, for error messages.
 
     Returns
     -------
     predictions : ndarray of shape (n_estimators, n_samples, n_columns)
         ``n_columns`` is ``n_classes``, or the number of outputs for regressors.
+
+    Each member's output is checked: probabilities in [0, 1] whose rows sum to 1
+    (within ``ENSEMBLE_PROBA_TOLERANCE``), one column per class of its ``classes_``,
+    classes of the ensemble's label type; regressors' predictions one row per sample,
+    all with the same number of outputs. A ValueError names the member that fails.
 
     Examples
     --------
@@ -91,18 +138,36 @@ def stack_predictions(estimators, X, classes=None):
     """
     n_samples = _num_samples(X)
     if classes is None:
-        return np.stack([np.asarray(est.predict(X), dtype=float).reshape(n_samples, -1)
-                         for est in estimators])
+        stacked = []
+        for k, est in enumerate(estimators):
+            prediction = np.asarray(est.predict(X), dtype=float)
+            if prediction.ndim > 2 or prediction.shape[:1] != (n_samples,) or (
+                    stacked and prediction.reshape(n_samples, -1).shape != stacked[0].shape):
+                raise ValueError(
+                    f"Ensemble member {_member_name(names, k, est)} predicted an array of "
+                    f"shape {prediction.shape}; expected ({n_samples},) or ({n_samples}, "
+                    "n_outputs), with as many outputs as the other members.")
+            stacked.append(prediction.reshape(n_samples, -1))
+        return np.stack(stacked)
     classes = np.asarray(classes)
+    kinds = {label_kind(label) for label in classes.tolist()}
     out = np.zeros((len(estimators), n_samples, classes.shape[0]))
     for k, est in enumerate(estimators):
-        columns = np.searchsorted(classes, est.classes_)
-        if np.any(columns >= classes.shape[0]) or np.any(classes[columns] != est.classes_):
+        where = _member_name(names, k, est)
+        member_classes = np.asarray(est.classes_)
+        other = {label_kind(label) for label in member_classes.tolist()} - kinds
+        if other:
             raise ValueError(
-                f"{type(est).__name__} has classes {list(est.classes_)} outside "
+                f"Ensemble member {where} has classes {member_classes.tolist()} ({other.pop()} "
+                f"labels) but the ensemble's classes are {classes.tolist()}; use one label "
+                "type throughout.")
+        columns = np.searchsorted(classes, member_classes)
+        if np.any(columns >= classes.shape[0]) or np.any(classes[columns] != member_classes):
+            raise ValueError(
+                f"Ensemble member {where} has classes {member_classes.tolist()} outside "
                 f"{classes.tolist()}."
             )
-        out[k][:, columns] = np.asarray(est.predict_proba(X), dtype=float)
+        out[k][:, columns] = _checked_proba(est, X, n_samples, where)
     return out
 
 
@@ -191,7 +256,7 @@ class _BaseEnsembleSelection(_BaseComposition):
         """``(y for the members, y for the selection, class index or None)``."""
         raise NotImplementedError
 
-    def _member_predictions(self, members, X):
+    def _member_predictions(self, members, X, names=None):
         """Stacked predictions of ``members``: (n_members, n_rows, n_columns)."""
         raise NotImplementedError
 
@@ -263,10 +328,11 @@ class _BaseEnsembleSelection(_BaseComposition):
             return None if values is None else _safe_indexing(values, index)
 
         candidates = [
-            _fit_member(clone(est), rows(X_member, train), y_member[train], rows(groups, train))
-            for est in members
+            _fit_member(clone(est), rows(X_member, train), y_member[train], rows(groups, train),
+                        name)
+            for name, est in zip(names, members)
         ]
-        predictions = self._member_predictions(candidates, rows(X_member, val))
+        predictions = self._member_predictions(candidates, rows(X_member, val), names)
         n_groups = labels.shape[0]
         counts = greedy_ensemble_selection(
             predictions, y_select[val], group_index[val], n_groups, objective=self.objective,
@@ -278,7 +344,8 @@ class _BaseEnsembleSelection(_BaseComposition):
             predictions, y_select[val], group_index[val], n_groups, counts,
             objective=self.objective, task=self._task)
         selected = np.flatnonzero(counts)
-        fitted = [_fit_member(clone(members[i]), X_member, y_member, groups) for i in selected]
+        fitted = [_fit_member(clone(members[i]), X_member, y_member, groups, names[i])
+                  for i in selected]
         self._set_members([names[i] for i in selected], fitted, counts[selected])
         self.selection_counts_ = counts
         self.groups_ = labels
@@ -338,20 +405,20 @@ class _BaseEnsembleSelection(_BaseComposition):
             ensemble.groups_ = np.asarray(fitted[0].groups_)
         else:
             ensemble.groups_ = np.array([0])
-        ensemble._prefitted_classes(fitted)
+        ensemble._prefitted_classes(fitted, [names[i] for i in selected])
         ensemble._set_members([names[i] for i in selected], fitted, weights[selected])
         ensemble.selection_counts_ = None
         ensemble.candidate_objectives_ = None
         ensemble.validation_objective_ = None
         return ensemble
 
-    def _prefitted_classes(self, members):
+    def _prefitted_classes(self, members, names):
         """Set ``classes_`` from pre-fitted members (classifiers)."""
 
     # ---- prediction ----------------------------------------------------------------
     def _average(self, X):
         """The weighted average of the members' predictions: (n_rows, n_columns)."""
-        stacked = self._member_predictions(self.estimators_, X)
+        stacked = self._member_predictions(self.estimators_, X, list(self.named_estimators_))
         return np.tensordot(self.weights_, stacked, axes=1)
 
     def group_losses(self, X, y, groups=None):
@@ -507,8 +574,8 @@ class EnsembleSelectionClassifier(ClassifierMixin, _BaseEnsembleSelection):
             )
 
     def _validate_targets(self, y):
+        self.classes_, classes_index = unique_labels(y, "y")
         check_classification_targets(y)
-        self.classes_, classes_index = np.unique(y, return_inverse=True)
         if self.classes_.shape[0] < 2:
             raise ValueError(
                 f"The target has only one class ({self.classes_.tolist()}); a classifier "
@@ -516,17 +583,26 @@ class EnsembleSelectionClassifier(ClassifierMixin, _BaseEnsembleSelection):
             )
         return y, classes_index, classes_index
 
-    def _prefitted_classes(self, members):
+    def _prefitted_classes(self, members, names):
         for est in members:
             if not hasattr(est, "classes_") or not hasattr(est, "predict_proba"):
                 raise ValueError(
                     f"{type(est).__name__} has no classes_ or predict_proba; the members "
                     "must be fitted classifiers."
                 )
-        self.classes_ = np.unique(np.concatenate([np.asarray(est.classes_) for est in members]))
+        kinds = {label_kind(label): name for name, est in zip(names, members)
+                 for label in np.asarray(est.classes_).tolist()}
+        if len(kinds) > 1:
+            raise ValueError(
+                f"The members' classes mix label types (strings in member "
+                f"{kinds['string']!r}, numbers in member {kinds['number']!r}); use one label "
+                "type throughout.")
+        self.classes_ = unique_labels(
+            np.concatenate([np.asarray(est.classes_, dtype=object) for est in members]),
+            "the members' classes")[0]
 
-    def _member_predictions(self, members, X):
-        return stack_predictions(members, X, classes=self.classes_)
+    def _member_predictions(self, members, X, names=None):
+        return stack_predictions(members, X, classes=self.classes_, names=names)
 
     def _encode_y(self, y, n_samples):
         y = check_array(y, ensure_2d=False, dtype=None, ensure_all_finite=False)
@@ -717,8 +793,8 @@ class EnsembleSelectionRegressor(RegressorMixin, _BaseEnsembleSelection):
     def _validate_targets(self, y):
         return y, np.asarray(y, dtype=float).reshape(y.shape[0], -1), None
 
-    def _member_predictions(self, members, X):
-        return stack_predictions(members, X)
+    def _member_predictions(self, members, X, names=None):
+        return stack_predictions(members, X, names=names)
 
     def _encode_y(self, y, n_samples):
         y = check_array(y, ensure_2d=False, dtype=np.float64)

@@ -338,6 +338,23 @@ class Checkpoint:
         for i, record in enumerate(state["evaluations"]):
             check_record(record, f"record {i} of {name}", bounds, len(groups), n_splits)
 
+    def check_predictions(self, state, selection):
+        """Refuse to resume, with ``selection="ensemble"``, evaluations saved without the
+        validation predictions that ensemble selection needs (written by a search with
+        another ``selection``), before any training."""
+        if state is None or selection != "ensemble":
+            return
+        missing = [i for i, r in enumerate(state["evaluations"])
+                   if r.predictions is None and not r.failed]
+        if missing:
+            raise ValueError(
+                f"checkpoint {self._name!r} holds {len(missing)} saved evaluation(s) without "
+                f"validation predictions (record {missing[0]} first): it was written by a "
+                "search with another selection than 'ensemble', which keeps none, and "
+                "selection='ensemble' needs them to choose its members. Resume it with the "
+                "selection it was written with (the pick can then be changed with "
+                "pick_candidates), or pass another checkpoint path.")
+
     def start(self, *, fingerprint, seed, folds_hash, dimensions, groups):
         """Set the header written with every save."""
         self.header = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,

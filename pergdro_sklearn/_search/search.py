@@ -42,7 +42,7 @@ from .._constants import (
     MIN_ROWS_PER_GROUP,
     SEED_MAX,
 )
-from .._groups import GROUPS_MISSING_FIX, GroupsMissingWarning, encode_groups
+from .._groups import GROUPS_MISSING_FIX, GroupsMissingWarning, encode_groups, unique_labels
 from .._splits import make_folds, make_group_folds
 from .checkpoint import Checkpoint, hash_folds, search_fingerprint_of
 from .delegate import BestEstimatorMixin
@@ -567,6 +567,7 @@ dict, default="auto"
                 raise ValueError("Nothing to search: every bound pair has low == high. Fit "
                                  "the estimator with those radii instead.")
             checkpoint.validate(state, space.names, space.bounds, group_names, len(folds))
+            checkpoint.check_predictions(state, self.selection)
         except BaseException:
             checkpoint.release()
             raise
@@ -601,8 +602,8 @@ dict, default="auto"
             )
         classes_index = None
         if self._is_classifier:
+            classes, classes_index = unique_labels(y, "y")
             check_classification_targets(y)
-            classes, classes_index = np.unique(y, return_inverse=True)
             if classes.shape[0] < 2:
                 raise ValueError(
                     f"The target has only one class ({classes.tolist()}); a classifier needs "
