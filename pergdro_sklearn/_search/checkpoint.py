@@ -4,8 +4,19 @@ A checkpoint is one JSON file: a header (format, version, the search's
 fingerprint, its seed, a hash of its splits, the dimension and group names) and
 the list of finished evaluations, one :class:`EvaluationRecord` each. It is
 rewritten atomically (temporary file, then ``os.replace``) after every scored
-evaluation, so a reader sees the old file or the new one, never a partial one,
-and a kill loses only the evaluations in flight.
+evaluation, so a reader sees the old file or the new one, never a partial one.
+Split scores that are final before their evaluation is complete (candidates that
+successive halving dropped, single splits) are appended at once to the journal
+``<checkpoint>.journal`` (:mod:`.journal`), so a kill loses only the training in
+flight; the journal is emptied when its round is in the main file.
+
+The path is resolved (``os.path.realpath``) before anything else: the lock, the
+journal, the temporary files and the saves all belong to the file itself, so two
+searches reaching one checkpoint by two paths (one through a symlink) are two
+searches on one checkpoint, and a save through a symlink replaces the target,
+never the link. A save keeps the file's mode; a new checkpoint gets the mode that
+``open`` gives a new file (``0o666`` less the umask), so a shared directory's
+umask decides who may read it, as for any file the user writes.
 
 While a search uses a checkpoint it holds an exclusive lock (``fcntl.flock`` on
 the sidecar file ``<checkpoint>.lock``, released by the system when the process

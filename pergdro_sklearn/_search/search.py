@@ -231,14 +231,22 @@ dict, default="auto"
         ``joblib.parallel_backend("dask")`` context runs them on a Dask cluster.
     checkpoint : str or path-like, default=None
         JSON file where every evaluation is saved atomically as soon as it is scored
-        (a kill loses only the evaluations in flight). Fitting again with the same
-        arguments and data resumes: the saved rounds are replayed to the optimiser,
-        so it proposes what the uninterrupted search would have, and no saved point
-        is evaluated again. While a search runs it holds a lock on the checkpoint
-        (``<checkpoint>.lock``): a second search on it is refused with a ValueError
-        before training. The file is validated before any training (errors name the
-        record). A checkpoint of a different search (another fingerprint of the
-        arguments and data) is an error. ``n_iter``, ``n_points``,
+        on every split; a split's score that is final earlier (a candidate that
+        successive halving dropped at a rung, or one split of several) goes at once
+        to its journal ``<checkpoint>.journal``, so a kill loses only the training in
+        flight. Fitting again with the same arguments and data resumes: the saved
+        rounds are replayed to the optimiser, so it proposes what the uninterrupted
+        search would have, no saved point is evaluated again and no journaled score
+        is trained again (halving's batches are rebuilt as they were). The path is
+        resolved first (``os.path.realpath``): a symlink or another path to the same
+        file is the same checkpoint, and a save replaces the file the link points to,
+        never the link. Saves keep the file's mode; a new checkpoint gets the mode
+        ``open`` gives a new file (``0o666`` less the umask). While a search runs it
+        holds a lock on the checkpoint (``<checkpoint>.lock``, next to the resolved
+        file): a second search on it is refused with a ValueError before training.
+        The file is validated before any training (errors name the record). A
+        checkpoint of a different search (another fingerprint of the arguments and
+        data) is an error. ``n_iter``, ``n_points``,
         ``n_jobs``, ``verbose``, ``callbacks``, ``max_time``, ``refit``,
         ``refit_seeds`` and ``selection`` may change between runs, so a finished
         search can be extended with a larger ``n_iter`` or picked again with another
