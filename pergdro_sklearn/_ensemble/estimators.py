@@ -89,15 +89,17 @@ def _checked_proba(est, X, n_samples, where):
         raise ValueError(
             f"Ensemble member {where} returned predict_proba of shape {proba.shape}; "
             f"expected ({n_samples}, {n_classes}), one column per class of its classes_.")
+    # non-finite values are left to the selection, which never picks such a member
     tol = ENSEMBLE_PROBA_TOLERANCE
-    if not np.all(np.isfinite(proba)) or proba.min(initial=0) < -tol or proba.max(
-            initial=0) > 1 + tol:
-        bad = proba[~(np.isfinite(proba) & (proba >= -tol) & (proba <= 1 + tol))]
+    finite = np.isfinite(proba)
+    outside = finite & ((proba < -tol) | (proba > 1 + tol))
+    if outside.any():
         raise ValueError(
             f"Ensemble member {where} returned predict_proba values outside [0, 1] (e.g. "
-            f"{float(bad.ravel()[0])!r}); an ensemble averages probabilities.")
-    sums = proba.sum(axis=1)
-    if n_samples and np.max(np.abs(sums - 1)) > tol:
+            f"{float(proba[outside][0])!r}); an ensemble averages probabilities.")
+    rows = finite.all(axis=1)
+    sums = proba[rows].sum(axis=1)
+    if sums.size and np.max(np.abs(sums - 1)) > tol:
         raise ValueError(
             f"Ensemble member {where} returned predict_proba rows that do not sum to 1 (e.g. "
             f"{sums[np.argmax(np.abs(sums - 1))]:.6g}, tolerance {tol:g}).")
@@ -598,7 +600,7 @@ class EnsembleSelectionClassifier(ClassifierMixin, _BaseEnsembleSelection):
                 f"{kinds['string']!r}, numbers in member {kinds['number']!r}); use one label "
                 "type throughout.")
         self.classes_ = unique_labels(
-            np.concatenate([np.asarray(est.classes_, dtype=object) for est in members]),
+            np.concatenate([np.asarray(est.classes_) for est in members]),
             "the members' classes")[0]
 
     def _member_predictions(self, members, X, names=None):
