@@ -22,6 +22,16 @@ MAX_CRESSIE_READ_POWER = 200.0
 WASSERSTEIN_ORDERS = (1, 2, "inf")
 DEFAULT_WASSERSTEIN_ORDER = "inf"
 ATTACKS = ("pgd", "fgsm")
+# Radii that float32 training holds: 0, or from float32's smallest normal number (below it
+# a radius is, or soon becomes, 0 and the attack vanishes) to the square root of its
+# largest (the squared norms of larger perturbations overflow to inf).
+MIN_POSITIVE_RADIUS = 1.1754944e-38
+MAX_RADIUS = 1.8446743e19
+# A search bound pair low < high must hold at least this many float64 values, or the
+# search space is degenerate (the optimiser cannot propose new points in it).
+MIN_BOUND_FLOATS = 2**20
+# Random draws that replace a repeated proposal before the space counts as exhausted.
+MAX_REPLACEMENT_DRAWS = 10_000
 DEFAULT_ATTACK_STEPS = 5
 # PGD step size as a multiple of eps / steps (Madry et al. use about 2.5).
 PGD_STEP_MULTIPLIER = 2.5
@@ -65,6 +75,8 @@ DEFAULT_SEARCH_OBJECTIVE = "worst_group_loss"
 
 # Ensembles by greedy selection (EnsembleSelectionClassifier / Regressor)
 DEFAULT_ENSEMBLE_MAX_MEMBERS = 20
+# A member's predict_proba must lie in [0, 1] and its rows sum to 1, within this.
+ENSEMBLE_PROBA_TOLERANCE = 1e-4
 # The ensembles hold out the same fraction of each group as the search.
 DEFAULT_ENSEMBLE_VALIDATION_FRACTION = DEFAULT_SEARCH_HOLDOUT
 # Chosen from benchmarks/results/selection.md (doc/benchmarks.rst, "Selection rules").

@@ -6,7 +6,12 @@ estimators, search, ensembles) reads groups through these helpers.
 
 import numpy as np
 
-from ._constants import GROUP_LABEL_SEPARATOR, MIN_ROWS_PER_GROUP
+from ._constants import (
+    GROUP_LABEL_SEPARATOR,
+    MAX_RADIUS,
+    MIN_POSITIVE_RADIUS,
+    MIN_ROWS_PER_GROUP,
+)
 from ._warnings import warn_user
 
 
@@ -71,6 +76,10 @@ def group_labels(groups, n_samples):
         else:
             columns = list(array.T)
             typed_columns = columns if typed is None else list(typed.T)
+    if not columns:
+        raise ValueError(
+            f"groups has {n_samples if names is not None else np.shape(groups)[0]} rows but "
+            "no columns; give one group label per row (1-D), or one column per attribute.")
     if columns[0].shape[0] != n_samples:
         raise ValueError(
             f"groups has {columns[0].shape[0]} entries but X has {n_samples} rows; pass one "
@@ -120,10 +129,9 @@ def encode_groups(groups, n_samples, min_rows=MIN_ROWS_PER_GROUP):
     if groups is None:
         return np.array([0]), np.zeros(n_samples, dtype=np.int64), np.array([n_samples])
     groups, columns = group_labels(groups, n_samples)
-    try:
-        labels, group_index, counts = np.unique(groups, return_inverse=True, return_counts=True)
-    except TypeError as exc:
-        raise ValueError(f"groups labels must be mutually comparable: {exc}") from None
+    labels, group_index = unique_labels(groups, "groups")
+    group_index = group_index.reshape(-1)
+    counts = np.bincount(group_index, minlength=labels.shape[0])
     small = labels[counts < min_rows]
     if small.size:
         cells = "" if columns is None else f" (intersections of {columns})"
@@ -138,6 +146,37 @@ def encode_groups(groups, n_samples, min_rows=MIN_ROWS_PER_GROUP):
             "them or a group-stratified splitter."
         )
     return labels, group_index.astype(np.int64).reshape(-1), counts
+
+
+def label_kind(label):
+    """``"string"`` or ``"number"`` (bools and numpy scalars count as numbers)."""
+    return "string" if isinstance(label, (str, np.str_, bytes)) else "number"
+
+
+def unique_labels(values, what):
+    """Sorted distinct labels of ``values`` and each value's position among them.
+
+    A ValueError (not numpy's TypeError) when the labels mix strings and numbers,
+    which cannot be sorted together.
+
+    Examples
+    --------
+    >>> unique_labels(np.array(["b", "a", "b"]), "y")[0].tolist()
+    ['a', 'b']
+    >>> unique_labels(np.array([1, "a"], dtype=object), "y")
+    Traceback (most recent call last):
+    ...
+    ValueError: y mixes labels of different types (int, str): they cannot be sorted together. ...
+    """
+    values = np.asarray(values)
+    try:
+        return np.unique(values, return_inverse=True)
+    except TypeError:
+        kinds = sorted({type(label).__name__ for label in values.ravel().tolist()})
+        raise ValueError(
+            f"{what} mixes labels of different types ({', '.join(kinds)}): they cannot be "
+            "sorted together. Give every label as a string, or every label as a number."
+        ) from None
 
 
 def positions_in(labels, values, what):
@@ -219,7 +258,41 @@ def resolve_epsilons(epsilon, labels):
             )
     if not np.all(np.isfinite(eps)) or np.any(eps < 0):
         raise ValueError(f"epsilon must be finite and non-negative, got {eps.tolist()}.")
-    return eps
+    return check_radius_range(eps, "epsilon")
+
+
+def check_radius_range(values, name):
+    """``values`` (radii), unless one lies outside what float32 training holds.
+
+    A radius is 0 or lies in ``[MIN_POSITIVE_RADIUS, MAX_RADIUS]``: smaller positive
+    radii round to 0 in float32 (the attack vanishes while the fitted ``epsilons_``
+    say otherwise), and the squared norms of larger perturbations overflow float32.
+
+    Examples
+    --------
+    >>> check_radius_range([0.0, 0.5], "epsilon").tolist()
+    [0.0, 0.5]
+    >>> check_radius_range([1e38], "epsilon")
+    Traceback (most recent call last):
+    ...
+    ValueError: epsilon holds the radius 1e+38, beyond what float32 training can hold ...
+    """
+    values = np.asarray(values, dtype=float)
+    tiny = values[(values > 0) & (values < MIN_POSITIVE_RADIUS)]
+    if tiny.size:
+        raise ValueError(
+            f"{name} holds the radius {tiny[0]:.4g}, below float32's smallest normal number "
+            f"({MIN_POSITIVE_RADIUS:.4g}): training (in float32) would treat it as 0. Use 0, "
+            f"or radii of at least {MIN_POSITIVE_RADIUS:.4g} (on the scale of standardised "
+            "features, radii below about 1e-6 do nothing).")
+    huge = values[values > MAX_RADIUS]
+    if huge.size:
+        raise ValueError(
+            f"{name} holds the radius {huge[0]:.4g}, beyond what float32 training can hold "
+            f"(at most {MAX_RADIUS:.4g}, the square root of float32's largest number: the "
+            "squared norms of larger perturbations overflow). Standardise the features and "
+            "use radii on their scale.")
+    return values
 
 
 def check_radius(value, name):
@@ -320,6 +393,9 @@ __all__ = [
     "GROUPS_MISSING_FIX",
     "GroupsMissingWarning",
     "check_radius",
+    "check_radius_range",
+    "label_kind",
+    "unique_labels",
     "encode_groups",
     "group_labels",
     "groups_from_fit_kwargs",

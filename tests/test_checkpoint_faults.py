@@ -7,6 +7,7 @@ scored before the fault, evaluates no point twice, and proposes the points the
 uninterrupted search would have.
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -400,3 +401,249 @@ def test_emptied_evaluation_list_starts_from_the_first_point(tmp_path, finished)
     search = _fit(str(checkpoint), n_iter=4)
     assert _result_points(search) == _points(json.loads(finished)["evaluations"])
     assert len(LoggedSearch.trained) == 4
+
+
+# --------------------------------------------------------------------------
+# Kills during a search with successive halving
+# --------------------------------------------------------------------------
+# Two rounds of 4 candidates trained as one batch on each of 2 splits, halved at 3
+# rungs: each (batch, split) journals the candidates dropped at a rung as soon as
+# they are dropped, then the survivors of the last rung.
+HALVING_SOURCE = textwrap.dedent("""
+    import numpy as np
+
+    from pergdro_sklearn import PerGDROClassifier, PerGDROSearchCV
+    from pergdro_sklearn.datasets import make_shifted_groups
+
+
+    def build_halving(checkpoint):
+        d = make_shifted_groups(n_train=(200, 200, 66, 66), random_state=0)
+        order = np.random.default_rng(0).permutation(d.y_train.shape[0])
+        halves = np.sort(order[::2]), np.sort(order[1::2])
+        folds = [(halves[0], halves[1]), (halves[1], halves[0])]
+        search = PerGDROSearchCV(
+            PerGDROClassifier(hidden_layer_sizes=(8,), max_iter=9, learning_rate_init=0.01,
+                              random_state=0),
+            n_iter=8, n_initial_points=8, n_points=4, batch_candidates=4,
+            halving_factor=2, halving_rungs=3, cv=folds, rho_bounds=(0.0, 2.0),
+            epsilon_bounds=(0.0, 3.0), refit=False, initial_point_generator="lhs",
+            acq_optimizer="sampling", random_state=0, checkpoint=checkpoint)
+        return search, d.X_train, d.y_train, d.groups_train
+""")
+
+HALVING_SCRIPT = HALVING_SOURCE + textwrap.dedent("""
+    import json
+    import sys
+
+    import torch
+
+    from pergdro_sklearn._search import evaluate
+
+    torch.set_num_threads(1)
+    halve = evaluate._evaluate_halving
+
+    def logged(template, X, y, groups, fold, params_list, scoring, halving, known=None,
+               report=None):
+        # after each report of final scores, append them (point, split) to the log
+        split = 0 if fold[1][0] == folds[1][0][0] else 1
+
+        def report_and_log(positions, scores):
+            report(positions, scores)
+            with open(sys.argv[2], "a") as handle:
+                handle.write(json.dumps([[params_list[c]["rho"], params_list[c]["epsilon"][0],
+                                          split] for c in positions]) + "\\n")
+
+        return halve(template, X, y, groups, fold, params_list, scoring, halving, known,
+                     report_and_log)
+
+    evaluate._evaluate_halving = logged
+    search, X, y, groups = build_halving(sys.argv[1])
+    folds = search.cv
+    search.fit(X, y, groups=groups)
+""")
+
+HALVING = {}
+exec(HALVING_SOURCE, HALVING)
+
+
+def _final_scores(checkpoint):
+    """``{(point, split)}`` of every split score saved: the main file and the journal."""
+    final = set()
+    if checkpoint.exists():
+        for r in _records(checkpoint):
+            final |= {(tuple(r["x"]), k) for k in range(len(r["test_objective"]))}
+    journal = Path(str(checkpoint) + ".journal")
+    if journal.exists():
+        for line in journal.read_text().splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:  # the write the kill cut short
+                continue
+            final |= {(tuple(item["x"]), entry["split"]) for item in entry["scores"]}
+    return final
+
+
+def _halving_fit(checkpoint, monkeypatch=None):
+    """Fit the halving search in this process; with ``monkeypatch``, also the list of
+    ``(point, split)`` it trained."""
+    from pergdro_sklearn._search import evaluate
+
+    trained = []
+    if monkeypatch is not None:
+        original = evaluate._evaluate_halving
+
+        def tracked(template, X, y, groups, fold, params_list, scoring, halving,
+                    known=None, report=None):
+            split = 0 if fold[1][0] == folds[1][0][0] else 1
+            # the search has one shared radius: its point is (rho, epsilon)
+            trained.extend(((float(p["rho"]), float(p["epsilon"][0])), split)
+                           for c, p in enumerate(params_list) if c not in (known or {}))
+            return original(template, X, y, groups, fold, params_list, scoring, halving,
+                            known, report)
+
+        monkeypatch.setattr(evaluate, "_evaluate_halving", tracked)
+    search, X, y, groups = HALVING["build_halving"](str(checkpoint))
+    folds = search.cv
+    search.fit(X, y, groups=groups)
+    return search, trained
+
+
+@pytest.fixture(scope="module")
+def halving_reference(tmp_path_factory):
+    path = tmp_path_factory.mktemp("halving") / "search.json"
+    search, _ = _halving_fit(path)
+    return search, _records(path)
+
+
+def _same_records(records, reference):
+    """The records of two searches agree (in the order they finished, which may differ):
+    points, scores, halving's epochs."""
+    records = sorted(records, key=lambda r: r["x"])
+    reference = sorted(reference, key=lambda r: r["x"])
+    assert [r["x"] for r in records] == [r["x"] for r in reference]
+    for got, want in zip(records, reference):
+        assert got["epochs"] == want["epochs"]
+        assert got["collapsed"] == want["collapsed"]
+        np.testing.assert_allclose(got["test_objective"], want["test_objective"], rtol=1e-6)
+        np.testing.assert_allclose(got["val_loss"], want["val_loss"], rtol=1e-6)
+        np.testing.assert_allclose(got["val_metric"], want["val_metric"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0])
+def test_halving_kills_lose_nothing_final(tmp_path, seed, halving_reference, monkeypatch):
+    reference, reference_records = halving_reference
+    assert reference.cv_results_["dropped"].any()  # the rungs do drop candidates
+    rng = np.random.default_rng(seed)
+    checkpoint = tmp_path / "search.json"
+    script = tmp_path / "halving_script.py"
+    script.write_text(HALVING_SCRIPT)
+    env = {**os.environ, "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": str(Path(pergdro_sklearn.__file__).resolve().parents[1])}
+    saved, final = set(), set()
+    for kill in range(3):  # three kills at random moments, each run resuming the last
+        log = tmp_path / f"final{kill}.log"
+        proc = subprocess.Popen([sys.executable, str(script), str(checkpoint), str(log)],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        target = int(rng.integers(1, 4))  # reports of final scores before the kill...
+        try:
+            _wait_for(proc, lambda log=log, target=target, proc=proc: proc.poll() == 0 or (
+                log.exists() and len(log.read_text().splitlines()) >= target))
+            time.sleep(float(rng.uniform(0, 0.2)))  # ...and a random moment after
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGKILL)
+        finally:
+            _stop(proc)
+        if log.exists():  # what was final before the kill (the last line may be torn)
+            for line in log.read_text().splitlines():
+                with contextlib.suppress(ValueError):
+                    final |= {((rho, eps), split) for rho, eps, split in json.loads(line)}
+        now = _final_scores(checkpoint)
+        assert final <= now, "a score final before the kill was not saved"
+        assert saved <= now, "a final score saved before a kill was lost"
+        saved = now
+    assert final, "no kill came after a final score"
+
+    search, trained = _halving_fit(checkpoint, monkeypatch)
+    assert search.dimension_names_ == ["rho", "epsilon"]
+    # nothing final before the kills is trained again, on any split
+    assert not set(trained) & saved
+    assert len(trained) == len(set(trained))
+    records = _records(checkpoint)
+    points = [tuple(r["x"]) for r in records]
+    assert len(points) == len(set(points)) == 8, "a point was evaluated twice"
+    _same_records(records, reference_records)
+    assert _result_points(search) == _result_points(reference)  # in the rounds' order
+    np.testing.assert_allclose(search.cv_results_["mean_test_objective"],
+                               reference.cv_results_["mean_test_objective"], rtol=1e-6)
+    np.testing.assert_array_equal(search.cv_results_["dropped"],
+                                  reference.cv_results_["dropped"])
+    np.testing.assert_array_equal(search.cv_results_["n_epochs"],
+                                  reference.cv_results_["n_epochs"])
+    assert not Path(str(checkpoint) + ".journal").exists()  # emptied: all in the main file
+
+
+def test_halving_resume_trains_only_what_was_not_final(tmp_path, halving_reference,
+                                                      monkeypatch):
+    """A journal holding the rung-1 drops of the first batch on split 0 (as a kill right
+    after them leaves it): those are not trained again, and the rest is as uninterrupted."""
+    from pergdro_sklearn._search import journal
+
+    reference, reference_records = halving_reference
+    checkpoint = tmp_path / "search.json"
+    lines = []
+    write = journal.JournalWriter.write
+
+    def first_only(self, split, positions, scores):
+        if not lines:
+            write(self, split, positions, scores)
+            lines.append([self.keys[i] for i in positions])
+        raise KeyboardInterrupt  # the "kill", right after the first journal write
+
+    monkeypatch.setattr(journal.JournalWriter, "write", first_only)
+    with pytest.raises(KeyboardInterrupt):
+        _halving_fit(checkpoint)
+    monkeypatch.setattr(journal.JournalWriter, "write", write)
+    assert not checkpoint.exists() and lines and lines[0]
+    search, trained = _halving_fit(checkpoint, monkeypatch)
+    dropped_first = {(tuple(x), 0) for x in lines[0]}
+    assert not set(trained) & dropped_first
+    assert len(trained) == 8 * 2 - len(dropped_first)
+    _same_records(_records(checkpoint), reference_records)
+
+
+# --------------------------------------------------------------------------
+# One checkpoint, two paths
+# --------------------------------------------------------------------------
+def test_a_symlink_to_a_checkpoint_in_use_is_refused_and_stays_a_link(tmp_path):
+    real = tmp_path / "real" / "search.json"
+    real.parent.mkdir()
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    proc, log = _spawn(tmp_path, real, pause=0.3)
+    try:
+        _wait_for(proc, lambda: real.exists() and len(_records(real)) >= 1)
+        LoggedSearch.trained = []
+        search, X, y, groups = build(str(link))
+        with pytest.raises(ValueError, match=rf"in use by another search \(process {proc.pid}\)"):
+            search.fit(X, y, groups=groups)
+        assert LoggedSearch.trained == []
+    finally:
+        _stop(proc)
+    # the search through the link resumes the real file and saves through the link
+    search = _fit(str(link))
+    assert link.is_symlink() and os.path.realpath(link) == str(real.resolve())
+    assert len(_records(real)) == 9
+    assert not (tmp_path / "link.json.lock").exists()
+
+
+def test_checkpoint_mode_follows_the_umask_and_is_kept(tmp_path, uninterrupted):
+    path = tmp_path / "search.json"
+    old = os.umask(0o027)
+    try:
+        _fit(str(path), n_iter=3)
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o640
+    path.chmod(0o600)
+    _fit(str(path), n_iter=5)  # resumed and saved again: the mode the user set stays
+    assert path.stat().st_mode & 0o777 == 0o600

@@ -330,6 +330,16 @@ def check_best_estimator_pipeline(ns):
     np.testing.assert_allclose(best[:-1].transform(data.X_test[:2]), expected)
 
 
+def check_checkpoint_journal(ns):
+    search = ns["search"]
+    assert len(search.cv_results_["params"]) == 8
+    assert not os.path.exists(ns["path"] + ".journal")  # gone once its round is saved
+
+
+def check_radius_limit(ns):
+    assert "beyond what float32 training can hold" in ns["message"]
+
+
 CHECKS = {
     "worst = worst_group_accuracy(data.y_test, clf.predict": check_readme_example,
     "models = [PerGDROClassifier(": check_first_example,
@@ -370,6 +380,8 @@ CHECKS = {
     "random_state=0, verbose=1,": check_search_progress,
     "# one epoch per call, no warning per call": check_warm_start_loop,
     "best = search.best_estimator_": check_best_estimator_pipeline,
+    "checkpoint=path)": check_checkpoint_journal,
+    "PerGDROClassifier(epsilon=1e38, max_iter=2)": check_radius_limit,
 }
 
 

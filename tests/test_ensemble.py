@@ -20,7 +20,7 @@ from pergdro_sklearn import (
     PerGDROClassifier,
     PerGDRORegressor,
 )
-from pergdro_sklearn._ensemble.estimators import stack_predictions
+from pergdro_sklearn._ensemble.members import stack_predictions
 from pergdro_sklearn._ensemble.selection import (
     candidate_group_losses,
     candidate_objectives,

@@ -8,19 +8,15 @@ the chosen members on all rows. ``from_fitted`` wraps members that are already
 fitted (chosen elsewhere, e.g. by a search) into a fitted ensemble.
 """
 
-import inspect
 from numbers import Integral
 
 import numpy as np
-from sklearn import get_config
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context, clone
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import Bunch, _safe_indexing, get_tags
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
-from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _num_samples, check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from .._constants import (
     DEFAULT_ENSEMBLE_MAX_MEMBERS,
@@ -33,10 +29,19 @@ from .._groups import (
     groups_from_fit_kwargs,
     groups_or_alias,
     index_groups,
+    label_kind,
     positions_in,
+    unique_labels,
 )
 from .._splits import make_group_folds
-from .._warnings import BLEW_UP, NOT_SETTLED, convergence_note, deferred_convergence, warn_user
+from .._warnings import deferred_convergence
+from .members import (
+    default_names,
+    feature_attribute,
+    fit_member,
+    stack_predictions,
+    warn_unsettled,
+)
 from .selection import (
     SELECTION_OBJECTIVES,
     candidate_group_losses,
@@ -44,117 +49,6 @@ from .selection import (
     ensemble_objective,
     greedy_ensemble_selection,
 )
-
-
-def _fit_takes_groups(estimator):
-    """Whether ``estimator.fit`` should receive ``groups``.
-
-    Yes when ``fit`` names a ``groups`` parameter, or, with metadata routing enabled,
-    when the estimator (e.g. a Pipeline whose step requested groups) consumes them.
-    """
-    try:
-        parameters = inspect.signature(estimator.fit).parameters
-    except (TypeError, ValueError):
-        parameters = {}
-    if "groups" in parameters:
-        return True
-    if get_config().get("enable_metadata_routing", False):
-        try:
-            return "groups" in get_routing_for_object(estimator).consumes("fit", ["groups"])
-        except Exception:  # objects without routing information consume nothing
-            return False
-    return False
-
-
-def _fit_member(estimator, X, y, groups):
-    if groups is not None and _fit_takes_groups(estimator):
-        return estimator.fit(X, y, groups=groups)
-    return estimator.fit(X, y)
-
-
-def _warn_unsettled(name, candidates, fitted):
-    """One ConvergenceWarning for the package's networks among the fits, or none."""
-    parts, advice = [], set()
-    for what, fits in (("candidates fitted on the training part", candidates),
-                       ("members refit on all rows", fitted)):
-        notes = [convergence_note(est) for est in fits]
-        for note, trouble, fix in (
-                (NOT_SETTLED, "reached max_iter with the loss still improving",
-                 "raise max_iter or set early_stopping=True"),
-                (BLEW_UP, "had their training loss blow up", "lower learning_rate_init")):
-            if notes.count(note):
-                parts.append(f"{notes.count(note)} of the {len(fits)} {what} {trouble}")
-                advice.add(fix)
-    if parts:
-        warn_user(f"{name}: " + "; ".join(parts) + f" ({'; '.join(sorted(advice))}).",
-                  ConvergenceWarning)
-
-
-def stack_predictions(estimators, X, classes=None):
-    """Fitted estimators' predictions on ``X``, stacked for the greedy selection.
-
-    Parameters
-    ----------
-    estimators : list of fitted estimators
-    X : array-like of shape (n_samples, n_features)
-    classes : array-like of shape (n_classes,), default=None
-        Sorted class labels: stack the classifiers' ``predict_proba``, each member's
-        columns placed by its ``classes_`` (a class it never saw gets probability 0).
-        ``None``: stack the regressors' ``predict``.
-
-    Returns
-    -------
-    predictions : ndarray of shape (n_estimators, n_samples, n_columns)
-        ``n_columns`` is ``n_classes``, or the number of outputs for regressors.
-
-    Examples
-    --------
-    >>> from sklearn.dummy import DummyClassifier
-    >>> from pergdro_sklearn._ensemble.estimators import stack_predictions
-    >>> member = DummyClassifier().fit([[0], [0]], ["b", "c"])
-    >>> stack_predictions([member], [[0]], classes=["a", "b", "c"]).tolist()
-    [[[0.0, 0.5, 0.5]]]
-    """
-    n_samples = _num_samples(X)
-    if classes is None:
-        return np.stack([np.asarray(est.predict(X), dtype=float).reshape(n_samples, -1)
-                         for est in estimators])
-    classes = np.asarray(classes)
-    out = np.zeros((len(estimators), n_samples, classes.shape[0]))
-    for k, est in enumerate(estimators):
-        columns = np.searchsorted(classes, est.classes_)
-        if np.any(columns >= classes.shape[0]) or np.any(classes[columns] != est.classes_):
-            raise ValueError(
-                f"{type(est).__name__} has classes {list(est.classes_)} outside "
-                f"{classes.tolist()}."
-            )
-        out[k][:, columns] = np.asarray(est.predict_proba(X), dtype=float)
-    return out
-
-
-def _default_names(estimators):
-    """``make_pipeline``-style names: the lower-case class name, numbered if repeated."""
-    names = [type(est).__name__.lower() for est in estimators]
-    totals = {name: names.count(name) for name in names}
-    seen = {}
-    out = []
-    for name in names:
-        if totals[name] > 1:
-            seen[name] = seen.get(name, 0) + 1
-            name = f"{name}-{seen[name]}"
-        out.append(name)
-    return out
-
-
-def _feature_attribute(members, attr):
-    """The members' common ``n_features_in_`` / ``feature_names_in_`` (None if absent)."""
-    values = [getattr(est, attr) for est in members if hasattr(est, attr)]
-    if not values:
-        return None
-    first = values[0]
-    if any(not np.array_equal(np.asarray(v), np.asarray(first)) for v in values[1:]):
-        raise ValueError(f"The members disagree on {attr}; they must see the same features.")
-    return first
 
 
 class _BaseEnsembleSelection(_BaseComposition):
@@ -218,7 +112,7 @@ class _BaseEnsembleSelection(_BaseComposition):
         """``(y for the members, y for the selection, class index or None)``."""
         raise NotImplementedError
 
-    def _member_predictions(self, members, X):
+    def _member_predictions(self, members, X, names=None):
         """Stacked predictions of ``members``: (n_members, n_rows, n_columns)."""
         raise NotImplementedError
 
@@ -301,9 +195,12 @@ class _BaseEnsembleSelection(_BaseComposition):
             return None if values is None else _safe_indexing(values, index)
 
         with deferred_convergence():  # one warning for all the fits, below
-            candidates = [_fit_member(clone(est), rows(X_member, train), y_member[train],
-                                      rows(groups, train)) for est in members]
-        predictions = self._member_predictions(candidates, rows(X_member, val))
+            candidates = [
+                fit_member(clone(est), rows(X_member, train), y_member[train],
+                            rows(groups, train), name)
+                for name, est in zip(names, members)
+            ]
+        predictions = self._member_predictions(candidates, rows(X_member, val), names)
         n_groups = labels.shape[0]
         counts = greedy_ensemble_selection(
             predictions, y_select[val], group_index[val], n_groups, objective=self.objective,
@@ -316,9 +213,9 @@ class _BaseEnsembleSelection(_BaseComposition):
             objective=self.objective, task=self._task)
         selected = np.flatnonzero(counts)
         with deferred_convergence():
-            fitted = [_fit_member(clone(members[i]), X_member, y_member, groups)
+            fitted = [fit_member(clone(members[i]), X_member, y_member, groups, names[i])
                       for i in selected]
-        _warn_unsettled(type(self).__name__, candidates, fitted)
+        warn_unsettled(type(self).__name__, candidates, fitted)
         self._set_members([names[i] for i in selected], fitted, counts[selected])
         self.selection_counts_ = counts
         self.groups_ = labels
@@ -347,7 +244,7 @@ class _BaseEnsembleSelection(_BaseComposition):
         if all(is_pair):
             pairs = estimators
         elif not any(is_pair):
-            pairs = list(zip(_default_names(estimators), estimators))
+            pairs = list(zip(default_names(estimators), estimators))
         else:
             raise ValueError("estimators must be all (name, estimator) tuples or all "
                              "estimators, not a mix.")
@@ -365,10 +262,10 @@ class _BaseEnsembleSelection(_BaseComposition):
             )
         selected = np.flatnonzero(weights > 0)
         fitted = [members[i] for i in selected]
-        n_features = _feature_attribute(fitted, "n_features_in_")
+        n_features = feature_attribute(fitted, "n_features_in_")
         if n_features is not None:
             ensemble.n_features_in_ = int(n_features)
-        feature_names = _feature_attribute(fitted, "feature_names_in_")
+        feature_names = feature_attribute(fitted, "feature_names_in_")
         if feature_names is not None:
             ensemble.feature_names_in_ = np.asarray(feature_names, dtype=object)
         if groups is not None:
@@ -378,20 +275,20 @@ class _BaseEnsembleSelection(_BaseComposition):
             ensemble.groups_ = np.asarray(fitted[0].groups_)
         else:
             ensemble.groups_ = np.array([0])
-        ensemble._prefitted_classes(fitted)
+        ensemble._prefitted_classes(fitted, [names[i] for i in selected])
         ensemble._set_members([names[i] for i in selected], fitted, weights[selected])
         ensemble.selection_counts_ = None
         ensemble.candidate_objectives_ = None
         ensemble.validation_objective_ = None
         return ensemble
 
-    def _prefitted_classes(self, members):
+    def _prefitted_classes(self, members, names):
         """Set ``classes_`` from pre-fitted members (classifiers)."""
 
     # ---- prediction ----------------------------------------------------------------
     def _average(self, X):
         """The weighted average of the members' predictions: (n_rows, n_columns)."""
-        stacked = self._member_predictions(self.estimators_, X)
+        stacked = self._member_predictions(self.estimators_, X, list(self.named_estimators_))
         return np.tensordot(self.weights_, stacked, axes=1)
 
     def group_losses(self, X, y, groups=None, *, sensitive_features=None):
@@ -550,8 +447,8 @@ class EnsembleSelectionClassifier(ClassifierMixin, _BaseEnsembleSelection):
             )
 
     def _validate_targets(self, y):
+        self.classes_, classes_index = unique_labels(y, "y")
         check_classification_targets(y)
-        self.classes_, classes_index = np.unique(y, return_inverse=True)
         if self.classes_.shape[0] < 2:
             raise ValueError(
                 f"The target has only one class ({self.classes_.tolist()}); a classifier "
@@ -559,17 +456,26 @@ class EnsembleSelectionClassifier(ClassifierMixin, _BaseEnsembleSelection):
             )
         return y, classes_index, classes_index
 
-    def _prefitted_classes(self, members):
+    def _prefitted_classes(self, members, names):
         for est in members:
             if not hasattr(est, "classes_") or not hasattr(est, "predict_proba"):
                 raise ValueError(
                     f"{type(est).__name__} has no classes_ or predict_proba; the members "
                     "must be fitted classifiers."
                 )
-        self.classes_ = np.unique(np.concatenate([np.asarray(est.classes_) for est in members]))
+        kinds = {label_kind(label): name for name, est in zip(names, members)
+                 for label in np.asarray(est.classes_).tolist()}
+        if len(kinds) > 1:
+            raise ValueError(
+                f"The members' classes mix label types (strings in member "
+                f"{kinds['string']!r}, numbers in member {kinds['number']!r}); use one label "
+                "type throughout.")
+        self.classes_ = unique_labels(
+            np.concatenate([np.asarray(est.classes_) for est in members]),
+            "the members' classes")[0]
 
-    def _member_predictions(self, members, X):
-        return stack_predictions(members, X, classes=self.classes_)
+    def _member_predictions(self, members, X, names=None):
+        return stack_predictions(members, X, classes=self.classes_, names=names)
 
     def _encode_y(self, y, n_samples):
         y = check_array(y, ensure_2d=False, dtype=None, ensure_all_finite=False)
@@ -769,8 +675,8 @@ class EnsembleSelectionRegressor(RegressorMixin, _BaseEnsembleSelection):
     def _validate_targets(self, y):
         return y, np.asarray(y, dtype=float).reshape(y.shape[0], -1), None
 
-    def _member_predictions(self, members, X):
-        return stack_predictions(members, X)
+    def _member_predictions(self, members, X, names=None):
+        return stack_predictions(members, X, names=names)
 
     def _encode_y(self, y, n_samples):
         y = check_array(y, ensure_2d=False, dtype=np.float64)
@@ -862,4 +768,4 @@ class EnsembleSelectionRegressor(RegressorMixin, _BaseEnsembleSelection):
         return tags
 
 
-__all__ = ["EnsembleSelectionClassifier", "EnsembleSelectionRegressor", "stack_predictions"]
+__all__ = ["EnsembleSelectionClassifier", "EnsembleSelectionRegressor"]

@@ -38,6 +38,7 @@ from .._train.network import MLP, penalized_parameters
 from .._warnings import BLEW_UP, NOT_SETTLED, convergence_is_deferred, warn_user
 from .batched import BatchedFitMixin, shared_params
 from .callbacks import check_callbacks, user_epoch_callback
+from .modules import check_built, check_factory, check_output
 
 logger = logging.getLogger("pergdro_sklearn")
 
@@ -263,24 +264,19 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
         sizes, activation, factory = self._architecture_params()
         if factory is None:
             return MLP(n_features, n_outputs, sizes, activation, generator=generator).to(device)
+        check_factory(factory)
         seed = int(torch.randint(SEED_MAX, (1,), generator=generator))
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             module = factory(n_features, n_outputs)
-        if not isinstance(module, torch.nn.Module):
-            raise TypeError(f"module(n_features, n_outputs) must return a torch.nn.Module, "
-                            f"got {type(module).__name__}.")
+        check_built(module, n_features, n_outputs)
         module = module.to(device)
         training = module.training
         module.eval()
         with torch.no_grad():
             out = module(torch.zeros(2, n_features, device=device))
         module.train(training)
-        if tuple(out.shape) != (2, n_outputs):
-            raise ValueError(
-                f"module({n_features}, {n_outputs}) maps 2 rows to outputs of shape "
-                f"{tuple(out.shape)}; expected (2, {n_outputs})."
-            )
+        check_output(out, n_features, n_outputs)
         return module
 
     def _start_candidate(self, data, warm):

@@ -5,8 +5,19 @@ fingerprint, its seed, a hash of its splits, the dimension and group names) and
 the list of finished evaluations, one :class:`~_search.records.EvaluationRecord`
 each. It is
 rewritten atomically (temporary file, then ``os.replace``) after every scored
-evaluation, so a reader sees the old file or the new one, never a partial one,
-and a kill loses only the evaluations in flight.
+evaluation, so a reader sees the old file or the new one, never a partial one.
+Split scores that are final before their evaluation is complete (candidates that
+successive halving dropped, single splits) are appended at once to the journal
+``<checkpoint>.journal`` (:mod:`.journal`), so a kill loses only the training in
+flight; the journal is emptied when its round is in the main file.
+
+The path is resolved (``os.path.realpath``) before anything else: the lock, the
+journal, the temporary files and the saves all belong to the file itself, so two
+searches reaching one checkpoint by two paths (one through a symlink) are two
+searches on one checkpoint, and a save through a symlink replaces the target,
+never the link. A save keeps the file's mode; a new checkpoint gets the mode that
+``open`` gives a new file (``0o666`` less the umask), so a shared directory's
+umask decides who may read it, as for any file the user writes.
 
 While a search uses a checkpoint it holds an exclusive lock (``fcntl.flock`` on
 the sidecar file ``<checkpoint>.lock``, released by the system when the process
@@ -33,6 +44,7 @@ import numpy as np
 from sklearn.base import is_classifier
 
 from .._constants import CHECKPOINT_FORMAT, CHECKPOINT_VERSION
+from .journal import JournalWriter, clear_journal, local_workers, read_journal
 from .records import EvaluationRecord, check_record
 
 try:  # POSIX
@@ -137,12 +149,41 @@ def search_fingerprint_of(search, X, y, labels, group_index, space, template):
                        group_index, arguments)
 
 
+def _umask():
+    """The process's file mode creation mask (read without changing it where possible)."""
+    with contextlib.suppress(OSError, ValueError):
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    mask = os.umask(0o022)  # elsewhere: read by setting it, then restored
+    os.umask(mask)
+    return mask
+
+
+def file_mode(path):
+    """The mode a save of ``path`` gets: the existing file's, else that of a new file
+    made by ``open`` (``0o666`` less the umask)."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+
+
 def write_json_atomic(path, payload):
-    """Write ``payload`` as JSON to ``path`` atomically (temp file + ``os.replace``)."""
-    directory = os.path.dirname(os.path.abspath(path))
+    """Write ``payload`` as JSON to ``path`` atomically (temp file + ``os.replace``).
+
+    ``path`` is resolved first (a symlink stays a symlink: its target is
+    replaced), and the file keeps its mode; a new file gets the mode ``open``
+    would give it (``0o666`` less the umask), not the temporary file's 0600.
+    """
+    path = os.path.realpath(os.fspath(path))
+    directory = os.path.dirname(path)
+    mode = file_mode(path)
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
                                dir=directory)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w") as handle:
             json.dump(payload, handle)
             handle.flush()
@@ -190,21 +231,33 @@ class Checkpoint:
     """
 
     def __init__(self, path):
-        self.path = path
+        self.given = None if path is None else os.fspath(path)
+        # one file, whatever the path it is reached by (a symlink, a relative path):
+        # the lock, the journal and every save go to the file itself
+        self.path = None if path is None else os.path.realpath(self.given)
         self.header = None
         self.records = []
+        self.journaled = {}
+        self._round = None
         self._lock = None
 
     @property
     def _name(self):
-        return os.fspath(self.path)
+        if self.given is not None and self.given != self.path:
+            return f"{self.given} (= {self.path})"
+        return self.given
+
+    @property
+    def journal_path(self):
+        """The journal of split scores not yet in the main file (see :mod:`.journal`)."""
+        return None if self.path is None else self.path + ".journal"
 
     def acquire(self):
         """Take the exclusive lock of the checkpoint, or raise ValueError if another
         search (in this or another process) holds it."""
         if self.path is None or fcntl is None or self._lock is not None:
             return
-        handle = open(self._name + ".lock", "a+")
+        handle = open(self.path + ".lock", "a+")
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -246,6 +299,7 @@ class Checkpoint:
         try:
             if self._lock is not None:
                 self._remove_stale_temporaries(directory)
+            self.journaled = read_journal(self.journal_path, fingerprint_)
             if not os.path.exists(self.path):
                 return None
             payload = read_checkpoint(self.path)
@@ -296,11 +350,65 @@ class Checkpoint:
         for i, record in enumerate(state["evaluations"]):
             check_record(record, f"record {i} of {name}", bounds, len(groups), n_splits)
 
+    def check_predictions(self, state, selection):
+        """Refuse to resume, with ``selection="ensemble"``, evaluations saved without the
+        validation predictions that ensemble selection needs (written by a search with
+        another ``selection``), before any training."""
+        if state is None or selection != "ensemble":
+            return
+        missing = [i for i, r in enumerate(state["evaluations"])
+                   if r.predictions is None and not r.failed]
+        if missing:
+            raise ValueError(
+                f"checkpoint {self._name!r} holds {len(missing)} saved evaluation(s) without "
+                f"validation predictions (record {missing[0]} first): it was written by a "
+                "search with another selection than 'ensemble', which keeps none, and "
+                "selection='ensemble' needs them to choose its members. Resume it with the "
+                "selection it was written with (the pick can then be changed with "
+                "pick_candidates), or pass another checkpoint path.")
+
     def start(self, *, fingerprint, seed, folds_hash, dimensions, groups):
         """Set the header written with every save."""
         self.header = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
                        "fingerprint": fingerprint, "seed": int(seed), "folds": folds_hash,
                        "dimensions": list(dimensions), "groups": list(groups)}
+
+    def begin_round(self, number, xs):
+        """The points ``xs`` of round ``number`` go to the workers (in this order)."""
+        self._round = (int(number), [tuple(float(v) for v in x) for x in xs])
+
+    def journaled_points(self, number, n_splits):
+        """The points of round ``number`` whose every split score is in the journal."""
+        count = {}
+        for r, x, _ in self.journaled:
+            if r == number:
+                count[x] = count.get(x, 0) + 1
+        return {x for x, c in count.items() if c == n_splits}
+
+    def round_context(self, n_candidates):
+        """``(known, journal)`` for the candidates of the current round: the journal's
+        final scores ``{(i, k): SplitScore}`` and the writer the workers append to
+        (None without a path, or with workers on other machines)."""
+        if self.path is None or self._round is None or len(self._round[1]) != n_candidates:
+            return {}, None
+        number, keys = self._round
+        position = {x: i for i, x in enumerate(keys)}
+        known = {(position[x], k): score for (r, x, k), score in self.journaled.items()
+                 if r == number and x in position}
+        writer = None
+        if self._lock is not None or fcntl is None:
+            if local_workers():
+                writer = JournalWriter(self.journal_path, self.header["fingerprint"], number,
+                                       tuple(keys))
+        return known, writer
+
+    def end_round(self, number):
+        """Every evaluation of round ``number`` is in the main file: empty the journal."""
+        if self.path is not None:
+            self.journaled = {key: s for key, s in self.journaled.items() if key[0] > number}
+            if not self.journaled:
+                clear_journal(self.journal_path)
+        self._round = None
 
     def append(self, record):
         """Add one scored evaluation and rewrite the file (nothing without a path)."""

@@ -277,7 +277,8 @@ def _evaluate_batch(template, X, y, groups, fold, params_list, scoring):
     return [_score_fit(fit, X, y, groups, val, scoring) for fit in fits]
 
 
-def _evaluate_halving(template, X, y, groups, fold, params_list, scoring, halving):
+def _evaluate_halving(template, X, y, groups, fold, params_list, scoring, halving,
+                      known=None, report=None):
     """Worker task: successive halving of candidates trained together on a split.
 
     The candidates train as one network to each rung's epochs
@@ -288,68 +289,100 @@ def _evaluate_halving(template, X, y, groups, fold, params_list, scoring, halvin
     set to the epochs it trained; the survivors of the last rung have
     ``epochs=None`` (fully trained). Each candidate's ``fit_time`` is its share of
     the rungs it trained in. On a failure the batch is evaluated without halving.
+
+    ``known`` maps positions to the final scores of a resumed search (candidates
+    dropped at a rung before a kill): they are not trained again, and each joins
+    the decision of the rung that dropped it with its saved score, so that the
+    others are kept or dropped as in the uninterrupted run. ``report(positions,
+    scores)`` is called with the scores as soon as they are final (dropped at a
+    rung, or trained to the end), to journal them.
     """
     train, val = fold
     factor, n_rungs = halving
+    known = dict(known or {})
+    report = report if report is not None else (lambda positions, scores: None)
     n = len(params_list)
-    scores = [None] * n
+    scores = [known.get(i) for i in range(n)]
+    positions = np.array([i for i in range(n) if i not in known], dtype=np.int64)
+    if positions.size == 0:
+        return scores
     fit_time = np.zeros(n)
+    reference = np.array([is_reference(p) for p in params_list])
+    reach = reach_ranks(params_list)
     try:
         start = time.perf_counter()
-        run = template.start_batch(params_list, take(X, train), y[train], groups[train])
+        run = template.start_batch([params_list[i] for i in positions], take(X, train),
+                                   y[train], groups[train])
         if isinstance(run, list):  # not batchable after all: fitted in full
-            share = (time.perf_counter() - start) / n
-            return [_score_fit(FitResult(est, share), X, y, groups, val, scoring)
-                    for est in run]
-        fit_time += (time.perf_counter() - start) / n
-        reference = np.array([is_reference(p) for p in params_list])
-        reach = reach_ranks(params_list)
+            share = (time.perf_counter() - start) / len(run)
+            fresh = [_score_fit(FitResult(est, share), X, y, groups, val, scoring)
+                     for est in run]
+            for i, score in zip(positions, fresh):
+                scores[i] = score
+            report(positions.tolist(), fresh)
+            return scores
+        fit_time[positions] += (time.perf_counter() - start) / positions.size
         rungs = rung_epochs(template.final.max_iter, factor, n_rungs)
         for epoch in rungs:
             start = time.perf_counter()
             run.train_to(epoch)
             last = run.finished or epoch == rungs[-1]
             fitted = run.estimators(final=last)
-            fit_time[run.active] += (time.perf_counter() - start) / len(run.active)
+            active = positions[run.active]
+            fit_time[active] += (time.perf_counter() - start) / len(active)
             rung_scores = [_score_fit(FitResult(est, fit_time[i]), X, y, groups, val, scoring)
-                           for i, est in zip(run.active, fitted)]
-            objectives = [s.objective for s in rung_scores]
+                           for i, est in zip(active, fitted)]
             if last:
-                for i, score in zip(run.active, rung_scores):
+                for i, score in zip(active, rung_scores):
                     scores[i] = score
+                report(active.tolist(), rung_scores)
                 break
-            band = rung_threshold(objectives, [s.std_error for s in rung_scores],
-                                  reference[run.active])
-            kept = survivors(objectives, factor, protected=reference[run.active],
-                             threshold=band, reach=reach[run.active])
-            for position in np.setdiff1d(np.arange(len(run.active)), kept):
-                score = rung_scores[position]
-                score.epochs = run.epochs
-                scores[run.active[position]] = score
-            run.keep(kept)
+            # the decision is over every candidate at this rung, the saved ones included
+            at_rung = dict(zip(active.tolist(), rung_scores))
+            at_rung.update({i: s for i, s in known.items() if s.epochs == run.epochs})
+            members = np.array(sorted(at_rung), dtype=np.int64)
+            objectives = [at_rung[i].objective for i in members]
+            band = rung_threshold(objectives, [at_rung[i].std_error for i in members],
+                                  reference[members])
+            kept = set(members[survivors(objectives, factor, protected=reference[members],
+                                         threshold=band, reach=reach[members])].tolist())
+            kept_positions = [c for c, i in enumerate(active) if i in kept]
+            dropped = [c for c, i in enumerate(active) if i not in kept]
+            for c in dropped:
+                rung_scores[c].epochs = run.epochs
+                scores[active[c]] = rung_scores[c]
+            report([int(active[c]) for c in dropped], [rung_scores[c] for c in dropped])
+            if not kept_positions:
+                break
+            run.keep(kept_positions)
     except Exception:  # e.g. one candidate diverged: the rest again, without halving
         rest = [i for i in range(n) if scores[i] is None]
         again = _evaluate_batch(template, X, y, groups, fold,
                                 [params_list[i] for i in rest], scoring)
         for i, score in zip(rest, again):
             scores[i] = score
+        report(rest, again)
     return scores
 
 
-def _tagged(tag, task, *args):
-    """Worker task ``task(*args)`` returned with its ``tag`` (results come unordered).
+def _report(journal, positions, split, local, scores):
+    """Journal the final ``scores`` of the task's candidates ``local`` (see :mod:`.journal`)."""
+    if journal is not None:
+        journal.write(split, [positions[j] for j in local], scores)
 
-    The fits note convergence trouble instead of warning (the search sums it up).
-    """
+
+def _tagged(tag, task, *args, journal=None, positions=(), split=0, **kwargs):
+    """Worker task ``task(*args)`` returned with its ``tag`` (results come unordered);
+    with a ``journal``, the scores are journaled before they are returned (halving's
+    task journals each rung's dropped candidates itself). The fits note convergence
+    trouble instead of warning (the search sums it up)."""
     with deferred_convergence():
-        return tag, task(*args)
-
-
-def _run_chunk(chunk, params, batched_task, template, X, y, groups, fold, scoring):
-    """Worker task: the candidates ``params`` of one chunk on one split, batched or alone."""
-    if chunk[1]:
-        return batched_task(template, X, y, groups, fold, params, scoring)
-    return _evaluate_one(template, X, y, groups, fold, params[0], scoring)
+        if getattr(task, "func", None) is _evaluate_halving:
+            kwargs["report"] = functools.partial(_report, journal, positions, split)
+            return tag, task(*args, **kwargs)
+        result = task(*args, **kwargs)
+    _report(journal, positions, split, list(range(len(result))), result)
+    return tag, result
 
 
 def batchable_groups(params_list, batchable=("rho", "epsilon")):
@@ -372,7 +405,8 @@ def batchable_groups(params_list, batchable=("rho", "epsilon")):
 
 
 def evaluate_candidates(template, params_list, X, y, groups, folds, scoring, *,
-                        n_jobs=None, batch_candidates=1, on_scored=None, halving=None):
+                        n_jobs=None, batch_candidates=1, on_scored=None, halving=None,
+                        known=None, journal=None):
     """Fit and score every candidate on every split, in joblib workers.
 
     Parameters
@@ -397,6 +431,13 @@ def evaluate_candidates(template, params_list, X, y, groups, folds, scoring, *,
     halving : tuple (factor, n_rungs) or None, default=None
         Successive halving within each batch of candidates (see
         :func:`_evaluate_halving`); only batched candidates are halved.
+    known : dict, default=None
+        ``{(i, k): SplitScore}``: final scores saved by an interrupted search
+        (its journal); they are not computed again. The batches are made from the
+        whole ``params_list`` as in the uninterrupted search.
+    journal : JournalWriter, default=None
+        Where the workers append each score as soon as it is final (its ``keys``
+        by position in ``params_list``).
 
     Returns
     -------
@@ -405,36 +446,57 @@ def evaluate_candidates(template, params_list, X, y, groups, folds, scoring, *,
         has ``error`` set (with a ``FitFailedWarning``) and its objective is
         ``error_score``.
     """
+    known = dict(known or {})
     batched_task = _evaluate_batch
     if halving is not None:
         batched_task = functools.partial(_evaluate_halving, halving=halving)
     workers = max(1, effective_n_jobs(n_jobs))
     chunks = []  # (candidate positions, batched)
-    batchable = getattr(template.final, "_batchable_params", ("rho", "epsilon"))
-    for members in batchable_groups(params_list, batchable) if batch_candidates > 1 else []:
-        if len(members) < 2 or not template.can_batch([params_list[i] for i in members]):
-            chunks.extend(([i], False) for i in members)
-            continue
-        size = min(batch_candidates, -(-len(members) // workers))
-        chunks.extend((members[i:i + size], True) for i in range(0, len(members), size))
-    if batch_candidates <= 1:
+    if batch_candidates > 1:
+        batchable = getattr(template.final, "_batchable_params", ("rho", "epsilon"))
+        for members in batchable_groups(params_list, batchable):
+            if len(members) < 2 or not template.can_batch([params_list[i] for i in members]):
+                chunks.extend(([i], False) for i in members)
+                continue
+            size = min(batch_candidates, -(-len(members) // workers))
+            chunks.extend((members[i:i + size], True) for i in range(0, len(members), size))
+    else:
         chunks = [([i], False) for i in range(len(params_list))]
-
-    tasks = [(chunk, k) for chunk in chunks for k in range(len(folds))]
+    tasks = []  # (positions, split, task, its parameters, keyword arguments)
+    for members, batched in chunks:
+        for k in range(len(folds)):
+            todo = [i for i in members if (i, k) not in known]
+            if not todo:
+                continue
+            if batched and halving is not None:  # the whole batch decides
+                local = {c: known[i, k] for c, i in enumerate(members) if (i, k) in known}
+                tasks.append((members, k, batched_task, [params_list[i] for i in members],
+                              {"known": local}))
+            elif batched:
+                tasks.append((todo, k, batched_task, [params_list[i] for i in todo], {}))
+            else:
+                tasks.append((todo, k, _evaluate_one, params_list[todo[0]], {}))
+    scores = [[known.get((i, k)) for k in range(len(folds))] for i in range(len(params_list))]
+    missing = [sum(s is None for s in row) for row in scores]
+    for i, row in enumerate(scores):
+        if missing[i] == 0:
+            _apply_error_score(params_list[i], row, scoring)
+            if on_scored is not None:
+                on_scored(i, row)
     try:
         parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
     except ValueError:  # a backend without generators (multiprocessing): all at the end
         parallel = Parallel(n_jobs=n_jobs)
     results = parallel(
-        delayed(_tagged)(t, _run_chunk, chunk, [params_list[i] for i in chunk[0]], batched_task,
-                         template, X, y, groups, folds[k], scoring)
-        for t, (chunk, k) in enumerate(tasks)
+        delayed(_tagged)(t, task, template, X, y, groups, folds[k], params, scoring,
+                         journal=journal, positions=chunk, split=k, **extra)
+        for t, (chunk, k, task, params, extra) in enumerate(tasks)
     )
-    scores = [[None] * len(folds) for _ in params_list]
-    missing = [len(folds)] * len(params_list)
     for t, chunk_scores in results:
-        (chunk, _), k = tasks[t]
+        chunk, k = tasks[t][:2]
         for i, split_score in zip(chunk, chunk_scores):
+            if scores[i][k] is not None:  # known before: not computed again
+                continue
             scores[i][k] = split_score
             missing[i] -= 1
             if missing[i] == 0:

@@ -13,6 +13,7 @@ import time
 
 from joblib import effective_n_jobs
 
+from .._constants import MAX_REPLACEMENT_DRAWS
 from .checkpoint import Replay
 from .evaluate import evaluate_candidates
 from .records import EvaluationRecord
@@ -54,11 +55,13 @@ class SearchLoopMixin:
             if on_record is not None:
                 on_record(i, records[i])
 
+        known, journal = run.checkpoint.round_context(len(params_list))
         evaluate_candidates(
             run.template, params_list, run.X, run.y, run.groups, run.folds, run.scoring,
             n_jobs=self.n_jobs, batch_candidates=self.batch_candidates, on_scored=scored,
             halving=(None if self.halving_factor is None
-                     else (float(self.halving_factor), int(self.halving_rungs))))
+                     else (float(self.halving_factor), int(self.halving_rungs))),
+            known=known, journal=journal)
         return records
 
     def _run_search(self, evaluate, run):
@@ -135,7 +138,8 @@ class SearchLoopMixin:
             if origins[0] is not None:
                 pending = pending[len(origins):]
             new = evaluate_round(saved, round_number, xs, origins, evaluate, space.params,
-                                 run.checkpoint,
+                                 run.checkpoint, len(run.folds),
+                                 whole=self.halving_factor is not None,
                                  on_saved=functools.partial(_shown, report, len(records)))
             records.extend(new)
             with report.optimizer_warnings():
@@ -160,22 +164,41 @@ def _shown(report, first_row, j, record):
     report.scored(first_row + j, record)
 
 
-def evaluate_round(saved, number, xs, origins, evaluate, params, checkpoint, on_saved=None):
+def evaluate_round(saved, number, xs, origins, evaluate, params, checkpoint, n_splits,
+                   whole=False, on_saved=None):
     """The records of round ``number`` in ``xs`` order: the ``saved`` ones (by point)
     reused, the others evaluated with ``evaluate`` and appended to ``checkpoint`` one
     by one, as soon as each is scored (then ``on_saved(j, record)`` is called, ``j``
-    the record's position in ``xs``)."""
+    the record's position in ``xs``).
+
+    Split scores the checkpoint's journal holds are not computed again. With
+    ``whole`` (successive halving, whose decisions depend on the batch) the round
+    goes to ``evaluate`` whole, as in the uninterrupted search, when the journal
+    holds every split of its saved points: those are not trained again, and the
+    batches are the same."""
     todo = [j for j, x in enumerate(xs) if tuple(x) not in saved]
+    evaluated = todo
+    if whole and todo:
+        journaled = checkpoint.journaled_points(number, n_splits)
+        if all(j in todo or tuple(float(v) for v in x) in journaled
+               for j, x in enumerate(xs)):
+            evaluated = list(range(len(xs)))
 
     def keep(position, record):
-        j = todo[position]
+        j = evaluated[position]
+        if tuple(xs[j]) in saved:
+            return
         record.x, record.origin, record.round = xs[j], origins[j], number
         checkpoint.append(record)
         if on_saved is not None:
             on_saved(j, record)
 
-    fresh = evaluate([params(xs[j]) for j in todo], on_record=keep) if todo else []
-    fresh = dict(zip(todo, fresh))
+    fresh = []
+    if todo:
+        checkpoint.begin_round(number, [xs[j] for j in evaluated])
+        fresh = evaluate([params(xs[j]) for j in evaluated], on_record=keep)
+    checkpoint.end_round(number)
+    fresh = dict(zip(evaluated, fresh))
     return [saved[tuple(x)] if tuple(x) in saved else fresh[j] for j, x in enumerate(xs)]
 
 
@@ -186,8 +209,15 @@ def replace_repeats(xs, evaluated, space, rng):
     seen = set(evaluated)
     unique = []
     for x in xs:
+        draws = 0
         while tuple(x) in seen:
+            if draws == MAX_REPLACEMENT_DRAWS:
+                raise ValueError(
+                    f"The search space holds no point not evaluated yet ({len(seen)} "
+                    f"evaluated, then {draws} random draws all repeated one); lower n_iter "
+                    "or widen the bounds.")
             x = [float(v) for v in space.rvs(random_state=rng)[0]]
+            draws += 1
         seen.add(tuple(x))
         unique.append(x)
     return unique

@@ -46,6 +46,7 @@ from .._groups import (
     GroupsMissingWarning,
     encode_groups,
     groups_from_fit_kwargs,
+    unique_labels,
 )
 from .._splits import make_folds, make_group_folds
 from .._warnings import warn_user
@@ -226,9 +227,11 @@ skopt.space.Real, default="auto"
 
         Failed candidates, non-finite objectives and candidates whose validation
         predictions collapsed to one class (a constant, for regressors) are never
-        picked. ERM (``rho = 0``, ``epsilon = 0``, the lowest corner of the bounds)
-        is always the first candidate, and a pick that scores worse than it on
-        validation by more than its standard error gives a ``UserWarning``.
+        picked, unless every candidate collapsed: then the rule picks among the
+        fully trained ones with a finite objective and a ``UserWarning`` says so.
+        ERM (``rho = 0``, ``epsilon = 0``, the lowest corner of the bounds) is always
+        the first candidate, and a pick that scores worse than it on validation by
+        more than its standard error gives a ``UserWarning``.
     refit_seeds : int, default=5
         The pick is refit this many times, with the estimator's ``random_state``
         and seeds derived from it, and ``best_estimator_`` averages the networks'
@@ -275,14 +278,22 @@ skopt.space.Real, default="auto"
         ``joblib.parallel_backend("dask")`` context runs them on a Dask cluster.
     checkpoint : str or path-like, default=None
         JSON file where every evaluation is saved atomically as soon as it is scored
-        (a kill loses only the evaluations in flight). Fitting again with the same
-        arguments and data resumes: the saved rounds are replayed to the optimiser,
-        so it proposes what the uninterrupted search would have, and no saved point
-        is evaluated again. While a search runs it holds a lock on the checkpoint
-        (``<checkpoint>.lock``): a second search on it is refused with a ValueError
-        before training. The file is validated before any training (errors name the
-        record). A checkpoint of a different search (another fingerprint of the
-        arguments and data) is an error. ``n_iter``, ``n_points``,
+        on every split; a split's score that is final earlier (a candidate that
+        successive halving dropped at a rung, or one split of several) goes at once
+        to its journal ``<checkpoint>.journal``, so a kill loses only the training in
+        flight. Fitting again with the same arguments and data resumes: the saved
+        rounds are replayed to the optimiser, so it proposes what the uninterrupted
+        search would have, no saved point is evaluated again and no journaled score
+        is trained again (halving's batches are rebuilt as they were). The path is
+        resolved first (``os.path.realpath``): a symlink or another path to the same
+        file is the same checkpoint, and a save replaces the file the link points to,
+        never the link. Saves keep the file's mode; a new checkpoint gets the mode
+        ``open`` gives a new file (``0o666`` less the umask). While a search runs it
+        holds a lock on the checkpoint (``<checkpoint>.lock``, next to the resolved
+        file): a second search on it is refused with a ValueError before training.
+        The file is validated before any training (errors name the record). A
+        checkpoint of a different search (another fingerprint of the arguments and
+        data) is an error. ``n_iter``, ``n_points``,
         ``n_jobs``, ``verbose``, ``callbacks``, ``max_time``, ``refit``,
         ``refit_seeds`` and ``selection`` may change between runs, so a finished
         search can be extended with a larger ``n_iter`` or picked again with another
@@ -669,6 +680,7 @@ skopt.space.Real, default="auto"
                 raise ValueError("Nothing to search: every bound pair has low == high. Fit "
                                  "the estimator with those radii instead.")
             checkpoint.validate(state, space.names, space.bounds, group_names, len(folds))
+            checkpoint.check_predictions(state, self.selection)
         except BaseException:
             checkpoint.release()
             raise
@@ -703,8 +715,8 @@ skopt.space.Real, default="auto"
             )
         classes_index = None
         if self._is_classifier:
+            classes, classes_index = unique_labels(y, "y")
             check_classification_targets(y)
-            classes, classes_index = np.unique(y, return_inverse=True)
             if classes.shape[0] < 2:
                 raise ValueError(
                     f"The target has only one class ({classes.tolist()}); a classifier needs "

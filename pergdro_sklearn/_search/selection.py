@@ -20,10 +20,15 @@ likely its best-looking one is merely lucky. The rules here:
   :mod:`_ensemble.selection`.
 
 Candidates whose fit failed, whose objective is not finite, or whose predictions
-collapsed to one class are never picked.
+collapsed to one class are never picked, nor those halving dropped. When every
+candidate left is collapsed (or dropped), the rule picks among the fully trained
+candidates with a finite objective, collapsed ones included (among every one with
+a finite objective if halving dropped all those), and a ``UserWarning`` says so.
 """
 
 import numpy as np
+
+from .._warnings import warn_user
 
 SELECTIONS = ("best", "one_se", "gp_mean", "ensemble")
 
@@ -258,11 +263,12 @@ def erm_row(results, mask=None):
     return int(found[0]) if found.size else None
 
 
-def eligible_rows(results):
+def eligible_rows(results, selection=None):
     """Mask of the rows of ``cv_results_`` that a rule may pick.
 
     Finite objective, neither failed, nor collapsed, nor dropped by successive
-    halving; when every such candidate collapsed, the finite ones that did not fail.
+    halving; when there is no such candidate, the fallback of :func:`_fallback`,
+    which warns when ``selection`` (the rule about to pick) is given.
     """
     means = np.asarray(results["mean_test_objective"], dtype=float)
     failed = np.asarray(results["failed"], dtype=bool)
@@ -270,7 +276,7 @@ def eligible_rows(results):
     if "dropped" in results:  # stopped by successive halving: not fully trained
         eligible &= ~np.asarray(results["dropped"], dtype=bool)
     if not eligible.any():
-        eligible = np.isfinite(means) & ~failed  # all collapsed: the least bad
+        eligible = _fallback(means, failed, results, selection)
     return eligible
 
 
@@ -278,6 +284,32 @@ def _ensemble_objective(objective):
     """The validation objective greedy selection optimises for a search objective."""
     return objective if objective in ("worst_group_loss", "worst_group_error") else \
         "worst_group_loss"
+
+
+def _fallback(means, failed, results, selection):
+    """The candidates a rule picks from when none is eligible (every one collapsed, or
+    every one that did not collapse was dropped by halving), with a warning that says so:
+    the fully trained ones with a finite objective, collapsed or not; else every one with
+    a finite objective. Warns when ``selection`` is given."""
+    usable = np.isfinite(means) & ~failed
+    collapsed = np.asarray(results["collapsed"], dtype=bool)
+    dropped = np.asarray(results.get("dropped", np.zeros_like(collapsed)), dtype=bool)
+    trained = usable & ~dropped
+    fallback = trained if trained.any() else usable
+    if selection is None:
+        return fallback
+    warn_user(
+        f"Every candidate that could be picked has collapsed validation predictions (one "
+        f"class, or a constant, for every row): {int((collapsed & usable).sum())} of "
+        f"{int(usable.sum())} collapsed" + (f", and halving dropped the other "
+        f"{int((usable & ~collapsed).sum())}" if (usable & ~collapsed).any() else "")
+        + f". selection={selection!r} picks among the "
+        + ("fully trained candidates, collapsed ones included" if trained.any()
+           else "candidates with a finite objective, collapsed or dropped ones included")
+        + "; the refit model is likely to predict one class. Narrow the radii's bounds "
+        "(large radii let the adversary cross the class margin) or train longer.",
+        UserWarning)
+    return fallback
 
 
 def pick(selection, results, *, rho_high, epsilon_high, objective="worst_group_loss",
@@ -312,7 +344,7 @@ def pick(selection, results, *, rho_high, epsilon_high, objective="worst_group_l
     from .._ensemble.selection import greedy_ensemble_selection
 
     means = np.asarray(results["mean_test_objective"], dtype=float)
-    eligible = eligible_rows(results)
+    eligible = eligible_rows(results, selection)
     if selection == "best":
         index = select_best(means, eligible)
     elif selection == "one_se":

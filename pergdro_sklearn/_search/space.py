@@ -12,7 +12,8 @@ import warnings
 import numpy as np
 from sklearn.utils import check_random_state
 
-from .._constants import MAX_ENUMERATED_GRID_POINTS
+from .._constants import MAX_ENUMERATED_GRID_POINTS, MIN_BOUND_FLOATS
+from .._groups import check_radius_range
 
 INITIAL_POINT_GENERATORS = ("grid", "lhs", "sobol", "halton", "hammersly", "random")
 
@@ -34,6 +35,12 @@ def check_pair(value, name):
         raise ValueError(f"{name} must be non-negative (radii are >= 0), got ({low}, {high}).")
     if low > high:
         raise ValueError(f"{name} has its lower bound above its upper bound: ({low}, {high}).")
+    n_floats = int(np.float64(high).view(np.int64) - np.float64(low).view(np.int64))
+    if 0 < n_floats < MIN_BOUND_FLOATS:  # non-negative floats are ordered as their bits
+        raise ValueError(
+            f"{name}=({low}, {high}) holds only {n_floats + 1} distinct numbers: a search "
+            "cannot propose new points in it. Give low == high to fix this value, or a "
+            "wider pair.")
     return low, high
 
 
@@ -59,7 +66,7 @@ def resolve_epsilon_bounds(epsilon_bounds, labels, groups_given):
             if label in epsilon_bounds:
                 bounds[position] = check_pair(epsilon_bounds[label],
                                                f"epsilon_bounds[{label!r}]")
-        return bounds
+        return check_radius_range(bounds, "epsilon_bounds")
     try:
         array = np.asarray(epsilon_bounds, dtype=float)
     except (TypeError, ValueError):
@@ -71,7 +78,7 @@ def resolve_epsilon_bounds(epsilon_bounds, labels, groups_given):
         raise ValueError("epsilon_bounds is empty; give a (low, high) pair or one per group.")
     if array.ndim == 1:
         pair = check_pair(array, "epsilon_bounds")
-        return np.tile(pair, (n_groups, 1))
+        return check_radius_range(np.tile(pair, (n_groups, 1)), "epsilon_bounds")
     if array.ndim != 2 or array.shape[1] != 2:
         raise ValueError(
             f"epsilon_bounds must be a (low, high) pair or an array of shape (n_groups, 2), "
@@ -89,7 +96,7 @@ def resolve_epsilon_bounds(epsilon_bounds, labels, groups_given):
         )
     for position, label in enumerate(labels.tolist()):
         check_pair(array[position], f"epsilon_bounds for group {label!r}")
-    return array.copy()
+    return check_radius_range(array.copy(), "epsilon_bounds")
 
 
 class SearchSpace:

@@ -227,24 +227,40 @@ def _l1_ball_threshold(norms, budgets, layout):
     return candidates.amax(dim=-1).clamp_min(0)
 
 
+def _wide(dtype, device):
+    """The type the projection's norms and scales are computed in: float64 (the squares
+    of float32 perturbations of any finite size fit in it), where the device has it."""
+    if dtype == torch.float64 or device.type == "mps":
+        return dtype
+    return torch.float64
+
+
 def _project(delta, radii, order, layout):
-    """Project ``delta`` (..., n, d) onto the budget; ``radii`` already expanded to (..., G)."""
-    norms = torch.linalg.vector_norm(delta, dim=-1)
+    """Project ``delta`` (..., n, d) onto the budget; ``radii`` already expanded to (..., G).
+
+    Norms, budgets and scales are computed in a wider type (:func:`_wide`): in float32 the
+    norm of a perturbation of size 1e19 or more overflows to inf, its scale would be 0 and
+    the attack would vanish. Only the scale (in [0, 1]) is cast back.
+    """
+    wide = _wide(delta.dtype, delta.device)
+    norms = torch.linalg.vector_norm(delta, dim=-1, dtype=wide)
+    radii = radii.to(wide)
+    counts = layout.counts.to(wide)
     if order == "inf":
         row_radii = _rows(radii, layout)
         scale = torch.where(norms > row_radii, row_radii / _safe(norms), torch.ones_like(norms))
     elif order == 2:
         frobenius = torch.sqrt(_segment_sum(norms * norms, layout))
-        budget = radii * torch.sqrt(layout.counts)
+        budget = radii * torch.sqrt(counts)
         group_scale = torch.where(
             frobenius > budget, budget / _safe(frobenius), torch.ones_like(frobenius)
         )
         scale = _rows(group_scale, layout)
     else:
-        tau = _l1_ball_threshold(norms, radii * layout.counts, layout)
+        tau = _l1_ball_threshold(norms, radii * counts, layout)
         new_norms = (norms - _rows(tau, layout)).clamp_min(0)
         scale = new_norms / _safe(norms)
-    return delta * scale.unsqueeze(-1)
+    return delta * scale.to(delta.dtype).unsqueeze(-1)
 
 
 def project_perturbations(delta, group_index, radii, order):
