@@ -1,7 +1,7 @@
 """
-===================================
+=====================================
 Proposition 1's bound, epoch by epoch
-===================================
+=====================================
 
 The paper's Proposition 1 bounds the robust risk by three terms: the nominal
 risk, a dispersion term (how unequal the groups' losses are, scaled by the norm

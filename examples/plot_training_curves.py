@@ -1,7 +1,7 @@
 """
-==========================================
+===========================================
 Per-group training curves and group weights
-==========================================
+===========================================
 
 A Per-GDRO classifier is trained on the synthetic data of the paper's Appendix E:
 four groups, the two small ones (2 and 3) a seventh of the rows each, and group 3

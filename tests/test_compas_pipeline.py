@@ -59,9 +59,11 @@ def test_compas_frame_pipeline_runs_through_the_default_search(compas):
     assert np.all(np.isfinite(search.epsilon_bounds_)) and np.all(
         search.epsilon_bounds_[:, 1] > 0)
     assert search.rho_bounds_[1] > 0
-    # the refit averages the default number of seeds, each a fitted copy of the Pipeline
-    members = [member for _, member in search.best_estimator_.estimators]
-    assert len(members) > 1 and all(isinstance(m, Pipeline) for m in members)
+    # the refit is the searched Pipeline; its final step averages the default number of
+    # networks, each fed the sparse encoded rows
+    best = search.best_estimator_
+    assert isinstance(best, Pipeline) and sp.issparse(best[:-1].transform(X.iloc[:5]))
+    assert len(best[-1].estimators_) == search.refit_seeds > 1
     assert search.predict(X.iloc[:10]).shape == (10,)
     assert len(search.cv_results_["params"]) == BUDGET["n_iter"]
 
