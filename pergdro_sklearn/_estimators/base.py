@@ -6,7 +6,6 @@ candidates as one network is :mod:`.batched`; target handling is :mod:`.outputs`
 """
 
 import copy
-import logging
 from numbers import Integral, Real
 from types import SimpleNamespace
 
@@ -39,8 +38,6 @@ from .._warnings import BLEW_UP, NOT_SETTLED, convergence_is_deferred, warn_user
 from .batched import BatchedFitMixin, shared_params
 from .callbacks import check_callbacks, user_epoch_callback
 from .modules import check_built, check_factory, check_output
-
-logger = logging.getLogger("pergdro_sklearn")
 
 
 def make_generators(random_state, device):

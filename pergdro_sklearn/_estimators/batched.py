@@ -129,8 +129,6 @@ class BatchedFitMixin:
         ``callbacks`` are set (each callback sees one estimator, which it may stop),
         the candidates are fitted one after another and the list of them is returned.
         """
-        from .batched import BatchedRun
-
         # what every candidate sets beside the radii (alpha, say) trains the shared network
         lead = clone(self).set_params(**(shared_params(params_list, self._batchable_params)
                                          or {}))

@@ -157,9 +157,6 @@ class SearchLoopMixin:
         return records, optimizer
 
 
-__all__ = ["SearchLoopMixin"]
-
-
 def _shown(report, first_row, j, record):
     report.scored(first_row + j, record)
 
@@ -221,3 +218,6 @@ def replace_repeats(xs, evaluated, space, rng):
         seen.add(tuple(x))
         unique.append(x)
     return unique
+
+
+__all__ = ["SearchLoopMixin"]

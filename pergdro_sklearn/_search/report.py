@@ -28,6 +28,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import _num_samples
 
+from .._constants import DEFAULT_SEARCH_HOLDOUT
 from .._progress import progress_bar
 from .._warnings import BLEW_UP, NOT_SETTLED, convergence_note, warn_user
 from .selection import eligible_rows, erm_row, one_se_threshold, select_best
@@ -115,7 +116,7 @@ class SearchReport:
         if not self.verbose:
             return
         final = run.template.final
-        cv = search.cv if search.cv is not None else 0.2
+        cv = search.cv if search.cv is not None else DEFAULT_SEARCH_HOLDOUT
         self._print(f"Searching {describe_estimator(search.estimator)} over "
                     f"{describe_space(run.space)}.")
         initial = (f"{min(search.n_initial_points, search.n_iter)} initial from "

@@ -7,13 +7,13 @@ optimiser minimises the mean validation objective across splits.
 
 The pieces live in their own modules: the search space and initial design in
 :mod:`_search.space`, the validation splits in :mod:`._splits`, fitting and
-scoring in the workers in :mod:`_search.evaluate`, evaluation records and the checkpoint
-file in :mod:`_search.checkpoint`. This module holds the estimator: ``fit`` sets up,
+scoring in the workers in :mod:`_search.evaluate`, evaluation records in
+:mod:`_search.records`, the checkpoint file in :mod:`_search.checkpoint`, what the search
+prints in :mod:`_search.report`. This module holds the estimator: ``fit`` sets up,
 runs the search with an ``evaluate`` callback, picks the best candidate and refits.
 """
 
 import functools
-import logging
 import os
 import time
 from dataclasses import dataclass
@@ -73,8 +73,6 @@ from .space import (
     resolve_bounds,
 )
 from .template import SearchTemplate
-
-logger = logging.getLogger("pergdro_sklearn")
 
 
 @dataclass

@@ -213,24 +213,6 @@ def collapsed_prediction(y_pred, is_classifier, y_true=None):
         spread, 1e-12)))
 
 
-__all__ = [
-    "SELECTIONS",
-    "collapsed_prediction",
-    "combine_standard_errors",
-    "eligible_candidates",
-    "eligible_rows",
-    "erm_row",
-    "one_se_threshold",
-    "pick",
-    "robustness",
-    "select_best",
-    "selection_columns",
-    "select_gp_mean",
-    "select_one_se",
-    "worst_group_standard_error",
-]
-
-
 def selection_columns(records, n_splits):
     """``cv_results_`` columns the pick uses, from the evaluation records.
 
@@ -372,3 +354,21 @@ def pick(selection, results, *, rho_high, epsilon_high, objective="worst_group_l
     else:
         raise ValueError(f"selection must be one of {list(SELECTIONS)}, got {selection!r}.")
     return np.array([index]), np.array([1.0])
+
+
+__all__ = [
+    "SELECTIONS",
+    "collapsed_prediction",
+    "combine_standard_errors",
+    "eligible_candidates",
+    "eligible_rows",
+    "erm_row",
+    "one_se_threshold",
+    "pick",
+    "robustness",
+    "select_best",
+    "selection_columns",
+    "select_gp_mean",
+    "select_one_se",
+    "worst_group_standard_error",
+]
