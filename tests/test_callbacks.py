@@ -115,13 +115,29 @@ def test_batched_fits_with_callbacks_run_one_by_one(shifted):
         assert all(called is f for called, _, _ in f.callbacks[0].calls)
 
 
+# Every copy of SharedLog (clone deep-copies callbacks) appends to this one list.
+SHARED_EPOCHS = []
+
+
+class SharedLog(Recorder):
+    def on_epoch_end(self, estimator, epoch, logs):
+        SHARED_EPOCHS.append((id(estimator), epoch))
+        return super().on_epoch_end(estimator, epoch, logs)
+
+
 def test_search_with_callbacks_stops_every_candidate(shifted):
-    est = PerGDROClassifier(max_iter=8, callbacks=[Recorder(stop_at=2)], **FAST)
+    SHARED_EPOCHS.clear()
+    est = PerGDROClassifier(max_iter=8, callbacks=[SharedLog(stop_at=2)], **FAST)
     search = PerGDROSearchCV(est, n_iter=3, n_initial_points=2, n_points=2, refit=False,
                              random_state=0)
     search.fit(shifted.X_train, shifted.y_train, groups=shifted.groups_train)
-    assert np.all(np.asarray(search.cv_results_["n_epochs"]) <= 8)
     assert len(search.cv_results_["mean_test_objective"]) == 3
+    # the search's fits ran in this process (n_jobs=None): each of the 3 candidates
+    # trained epochs 1 and 2, then its callback stopped it
+    fits = {}
+    for fit_id, epoch in SHARED_EPOCHS:
+        fits.setdefault(fit_id, []).append(epoch)
+    assert len(fits) == 3 and all(epochs == [1, 2] for epochs in fits.values())
 
 
 # ---- device ---------------------------------------------------------------------

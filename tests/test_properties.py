@@ -1,9 +1,10 @@
 """A property-based battery over the public estimators' inputs (hypothesis).
 
 Shapes, dtypes, label types, group sizes, radii, sample weights and sparse formats
-are drawn at random; every outcome must be a documented error (a ValueError with
-a message) or a fit whose predictions are finite and the same when the fit is
-repeated. Tiny data and two epochs keep it to a few seconds.
+are drawn at random. Each drawn input is judged here first: an invalid one (mixed or
+single-class labels, a bad radius, a group of one row, bad weights) must give a
+ValueError with a message, a valid one must fit, with predictions that are finite and
+the same when the fit is repeated. Tiny data and two epochs keep it to a few seconds.
 """
 
 import warnings
@@ -15,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pergdro_sklearn import GroupDROClassifier, PerGDROClassifier, PerGDRORegressor
+from pergdro_sklearn._constants import MAX_RADIUS, MIN_POSITIVE_RADIUS
 
 SETTINGS = settings(max_examples=15, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -79,13 +81,35 @@ def _fit_predict(make, X, y, groups, sample_weight, regression):
     return est, np.asarray(out, dtype=float)
 
 
-def _check(make, data, regression=False):
+def _invalid(y, groups, sample_weight, rho=0.0, epsilon=0.0, regression=False):
+    """Why the drawn input is a documented error, or None when it must fit."""
+    if not regression:
+        kinds = {isinstance(v, str) for v in np.asarray(y, dtype=object)}
+        if len(kinds) > 1:
+            return "y mixes strings and numbers"
+        if len(np.unique(np.asarray(y).astype(str))) < 2:
+            return "one class"
+    if rho < 0:
+        return "negative rho"
+    eps = float(epsilon)
+    if not np.isfinite(eps) or eps < 0 or eps > MAX_RADIUS or 0 < eps < MIN_POSITIVE_RADIUS:
+        return "a radius float32 training cannot hold"
+    if groups is not None and np.unique(groups, return_counts=True)[1].min() < 2:
+        return "a group of one row"
+    if sample_weight is not None and (np.any(sample_weight < 0) or not np.any(sample_weight)):
+        return "negative or all-zero sample_weight"
+    return None
+
+
+def _check(make, data, regression=False, **radii):
     X, y, groups, sample_weight = data
-    try:
-        est, first = _fit_predict(make, X, y, groups, sample_weight, regression)
-    except ValueError as exc:  # documented: every bad input is a ValueError with a message
-        assert str(exc).strip(), "a ValueError without a message"
+    why = _invalid(y, groups, sample_weight, regression=regression, **radii)
+    if why is not None:  # documented: every bad input is a ValueError with a message
+        with pytest.raises(ValueError) as caught:
+            _fit_predict(make, X, y, groups, sample_weight, regression)
+        assert str(caught.value).strip(), f"a ValueError without a message ({why})"
         return
+    est, first = _fit_predict(make, X, y, groups, sample_weight, regression)
     assert np.all(np.isfinite(first))
     if not regression:
         np.testing.assert_allclose(first.sum(axis=1), 1.0, atol=1e-5)
@@ -100,14 +124,15 @@ def _check(make, data, regression=False):
        order=st.sampled_from([1, 2, "inf"]))
 def test_per_gdro_classifier_inputs(data, epsilon, rho, order):
     _check(lambda: PerGDROClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0,
-                                     epsilon=epsilon, rho=rho, wasserstein_order=order), data)
+                                     epsilon=epsilon, rho=rho, wasserstein_order=order), data,
+           rho=rho, epsilon=epsilon)
 
 
 @SETTINGS
 @given(data=inputs(regression=True), epsilon=RADII)
 def test_per_gdro_regressor_inputs(data, epsilon):
     _check(lambda: PerGDRORegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0,
-                                    epsilon=epsilon), data, regression=True)
+                                    epsilon=epsilon), data, regression=True, epsilon=epsilon)
 
 
 @SETTINGS
