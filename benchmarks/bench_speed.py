@@ -5,7 +5,8 @@ Run from the repository root::
     python -m benchmarks.bench_speed            # everything (about 15 minutes)
     python -m benchmarks.bench_speed --quick    # smaller sizes
 
-Parts: the lower level (Per-GDRO fit vs our ERM fit vs sklearn's MLPClassifier),
+Parts: the default search on the real data sets against one MLPClassifier fit
+(``--parts default``), the lower level (Per-GDRO fit vs our ERM fit vs sklearn's MLPClassifier),
 batched candidates (one batched network vs sequential fits), the peak memory of a
 16-candidate batched round against its data, and large data
 (time and memory from 10^3 to 10^6 rows and from 2 to 1,000 groups). Writes
@@ -374,10 +375,55 @@ def batched_memory(n_rows, n_features, n_candidates, epochs, dtypes=("float32", 
     return note + "\n\n" + markdown_table(header, rows)
 
 
+def default_search_time(seeds, data_home=None):
+    """The fully default search against one sklearn MLP fit, per real data set.
+
+    For each data set and seed: ``PerGDROSearchCV(PerGDROClassifier())`` (or the
+    regressor) with every parameter at its default, refit included, on the rows a
+    user trains on (train + validation of ``benchmarks.real_data``'s split), and one
+    ``MLPClassifier`` / ``MLPRegressor`` with the same layers for 100 epochs on the
+    same rows, timed in this process (both on one thread). Target: ratio <= 10.
+    """
+    import numpy as np
+    from sklearn.preprocessing import StandardScaler
+
+    from pergdro_sklearn.datasets import train_val_test_split_by_group
+
+    from . import real_data
+    from ._common import benchmark_data_home
+
+    home = benchmark_data_home(data_home)
+    rows = []
+    for name, (_, _, task) in real_data.DATASETS.items():
+        bunch = real_data.load(name, home)
+        for seed in seeds:
+            split = train_val_test_split_by_group(
+                bunch.data, bunch.target, bunch.groups,
+                min_group_size=real_data.MIN_GROUP_SIZE, random_state=seed)
+            X = StandardScaler().fit_transform(np.vstack([split["X_train"], split["X_val"]]))
+            y = np.concatenate([split["y_train"], split["y_val"]])
+            g = np.concatenate([split["groups_train"], split["groups_val"]])
+            mlp = real_data.mlp_seconds(task, X, y, seed)
+            search = real_data.default_search(task, seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                begin = time.perf_counter()
+                search.fit(X, y, groups=g)
+                seconds = time.perf_counter() - begin
+            ratio = seconds / mlp
+            rows.append([name, seed, f"{len(y):,}", f"{mlp:.1f}", f"{seconds:.1f}",
+                         f"{ratio:.2f}", str(ratio <= 10)])
+            logger.info("%s seed %d: search %.1f s, MLP %.1f s", name, seed, seconds, mlp)
+    return markdown_table(["data", "seed", "rows", "MLP 100 epochs (s)",
+                           "default search (s)", "ratio", "<= 10"], rows)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--parts", default="lower,batched,memory,protocol,large")
+    parser.add_argument("--parts", default="lower,batched,memory,protocol,large,default")
+    parser.add_argument("--default-seeds", default="0",
+                        help="comma-separated seeds of the default-search part")
     parser.add_argument("--protocol-seeds", default="0",
                         help="comma-separated seeds of the protocol part")
     parser.add_argument("--protocol-arms", default="full,halving",
@@ -415,6 +461,10 @@ def main(argv=None):
                                     halving_rungs=[int(v) for v in
                                                    args.halving_rungs.split(",")],
                                     arms=args.protocol_arms.split(","))]
+        logger.info(sections[-1])
+    if "default" in parts:
+        sections += ["## The default search against one MLP fit, real data",
+                     default_search_time([int(v) for v in args.default_seeds.split(",")])]
         logger.info(sections[-1])
     if "large" in parts:
         max_rows, epochs = (10**5, 2) if args.quick else (10**6, 5)

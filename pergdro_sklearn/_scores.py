@@ -12,7 +12,7 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.base import is_regressor
+from sklearn.base import is_classifier, is_regressor
 from sklearn.metrics import accuracy_score, mean_squared_error
 from sklearn.metrics._scorer import _Scorer
 from sklearn.pipeline import Pipeline
@@ -177,12 +177,35 @@ def group_loss_scores(estimator, X, y, groups=None, *, sensitive_features=None):
     groups = _check_groups(y, groups_or_alias(groups, sensitive_features))
     final, Xt = _final_step(estimator, X)
     if not hasattr(final, "group_losses"):
-        raise ValueError(f"{type(final).__name__} has no group_losses: the worst group loss "
-                         "needs a Per-GDRO estimator.")
+        return _any_model_group_losses(estimator, X, y, groups)
     clean = np.asarray(final.group_losses(Xt, y, groups, epsilon=0.0)["clean"], dtype=float)
     present = set(np.unique(groups).tolist())
     return {(label.item() if hasattr(label, "item") else label): float(value)
             for label, value in zip(final.groups_, clean) if label in present}
+
+
+def row_losses(estimator, X, y):
+    """Each row's loss under a model that is not a Per-GDRO network.
+
+    Cross-entropy of ``predict_proba`` (clipped like the log loss) for classifiers,
+    the squared error of ``predict`` (averaged over outputs) for regressors.
+    """
+    if is_classifier(estimator):
+        if not hasattr(estimator, "predict_proba"):
+            raise ValueError(f"{type(estimator).__name__} has no predict_proba: a per-group "
+                             "loss needs probabilities.")
+        proba = np.asarray(estimator.predict_proba(X), dtype=float)
+        return _log_loss_rows(proba, positions_in(estimator.classes_, np.asarray(y), "y"))
+    n = np.shape(y)[0]
+    pred = np.asarray(estimator.predict(X), dtype=float).reshape(n, -1)
+    return ((pred - np.asarray(y, dtype=float).reshape(n, -1)) ** 2).mean(axis=1)
+
+
+def _any_model_group_losses(estimator, X, y, groups):
+    """Per-group mean of :func:`row_losses`, in sorted label order."""
+    rows = row_losses(estimator, X, y)
+    return {(g.item() if hasattr(g, "item") else g): float(rows[groups == g].mean())
+            for g in np.unique(groups)}
 
 
 def _worst_loss(estimator, X, y, *, groups):

@@ -114,3 +114,12 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+# The search's machinery as it was before the default grew baselines, batched GP rounds
+# and halving: tests of one mechanism pass this so that they see exactly the candidates
+# they ask for. The defaults themselves are tested in test_search_defaults.py.
+MECHANICS = dict(baselines=None, n_points=1, halving_factor=None)
+# ... and with the previous pick (one standard error, five refit networks), for tests
+# written against it.
+LEGACY = dict(MECHANICS, selection="one_se", refit_seeds=5)

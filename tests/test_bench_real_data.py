@@ -11,12 +11,13 @@ from benchmarks import _common, real_data  # noqa: E402
 
 def _fake_run(name, bunch, seed, args):
     task = real_data.DATASETS[name][2]
-    methods = ["ERM (ours)", "GroupDRO", *(f"Per-GDRO search ({o})" for o in real_data.OBJECTIVES)]
-    results = {m: (0.5 + 0.1 * seed, 0.4, {"a": 0.4, "b": 0.6}) for m in methods}
+    methods = [*real_data.BASELINES, real_data.SEARCH]
+    results = {m: (0.5 + 0.1 * seed + 0.01 * i, 0.4 + 0.02 * seed, {"a": 0.4, "b": 0.6})
+               for i, m in enumerate(methods)}
     times = {m: 1.0 for m in methods}
-    picks = {o: {"rho": 0.5, "epsilon": [0.1, 0.2]} for o in real_data.OBJECTIVES}
-    meta = dict(dropped={}, n_train=6, n_val=2, n_test=2, n_features=3, task=task)
-    return results, times, picks, meta
+    meta = dict(dropped={}, n_rows=8, n_test=2, n_features=3, task=task, mlp=0.5,
+                picked="per_gdro", pick=(0.5, [0.1, 0.2]))
+    return results, times, meta
 
 
 @pytest.fixture
@@ -38,6 +39,8 @@ def test_results_file_is_named_after_the_run_not_a_data_set(flags, output, stubb
     text = path.read_text()
     for name in real_data.DATASETS:
         assert f"## {name}" in text
+    assert text.count("times one MLP fit of 100 epochs") == len(real_data.DATASETS)
+    assert "The default search against each baseline" in text
     assert homes == [(name, "some/folder") for name in real_data.DATASETS]
 
 

@@ -129,7 +129,7 @@ def test_search_with_callbacks_stops_every_candidate(shifted):
     SHARED_EPOCHS.clear()
     est = PerGDROClassifier(max_iter=8, callbacks=[SharedLog(stop_at=2)], **FAST)
     search = PerGDROSearchCV(est, n_iter=3, n_initial_points=2, n_points=2, refit=False,
-                             random_state=0)
+                             random_state=0, baselines=None)
     search.fit(shifted.X_train, shifted.y_train, groups=shifted.groups_train)
     assert len(search.cv_results_["mean_test_objective"]) == 3
     # the search's fits ran in this process (n_jobs=None): each of the 3 candidates

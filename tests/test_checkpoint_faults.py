@@ -64,7 +64,8 @@ BUILD_SOURCE = textwrap.dedent("""
         params = dict(n_iter=n_iter, n_initial_points=3, n_points=2, batch_candidates=1,
                       initial_point_generator="lhs", acq_optimizer="sampling",
                       acq_optimizer_kwargs={"n_points": 500}, random_state=0,
-                      checkpoint=checkpoint)
+                      checkpoint=checkpoint, baselines=None, halving_factor=None,
+                      selection="one_se")
         params.update(extra)
         search = LoggedSearch(
             PerGDROClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0), **params)
@@ -427,7 +428,8 @@ HALVING_SOURCE = textwrap.dedent("""
             n_iter=8, n_initial_points=8, n_points=4, batch_candidates=4,
             halving_factor=2, halving_rungs=3, cv=folds, rho_bounds=(0.0, 2.0),
             epsilon_bounds=(0.0, 3.0), refit=False, initial_point_generator="lhs",
-            acq_optimizer="sampling", random_state=0, checkpoint=checkpoint)
+            acq_optimizer="sampling", random_state=0, checkpoint=checkpoint,
+            baselines=None, selection="one_se")
         return search, d.X_train, d.y_train, d.groups_train
 """)
 

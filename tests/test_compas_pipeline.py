@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import sklearn
+from conftest import LEGACY, MECHANICS  # noqa: F401
 from sklearn.compose import ColumnTransformer
 from sklearn.model_selection import cross_validate
 from sklearn.pipeline import Pipeline
@@ -29,7 +30,8 @@ if not (DATA_HOME / "compas" / "compas-scores-two-years.csv").is_file():
 
 NUMERIC = ["age", "priors_count", "juv_fel_count", "juv_misd_count", "juv_other_count"]
 CATEGORICAL = ["sex", "age_cat", "c_charge_degree", "c_charge_desc"]  # race: the groups
-BUDGET = dict(n_iter=3, n_initial_points=3, acq_optimizer="sampling", random_state=0)
+BUDGET = dict(n_iter=3, n_initial_points=3, acq_optimizer="sampling", random_state=0,
+              **LEGACY)
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +74,7 @@ def test_compas_frame_pipeline_runs_through_the_default_search(compas):
 def test_compas_frame_search_in_cross_validate_with_routed_groups(compas):
     X, y, groups = compas.data, compas.target, compas.groups
     with sklearn.config_context(enable_metadata_routing=True):
-        search = PerGDROSearchCV(_pipeline(), refit_seeds=1, **BUDGET).set_fit_request(
+        search = PerGDROSearchCV(_pipeline(), **{**BUDGET, "refit_seeds": 1}).set_fit_request(
             groups=True)
         result = cross_validate(search, X, y, cv=2, params={"groups": groups},
                                 scoring=get_scorer("worst_group_accuracy"),

@@ -183,7 +183,8 @@ def _holdout(shifted):
 
 def _search(estimator, cv, **kwargs):
     options = dict(n_iter=12, n_initial_points=12, batch_candidates=12, n_jobs=1,
-                   random_state=0, refit=False, halving_factor=3)
+                   random_state=0, refit=False, halving_factor=3, baselines=None,
+                   selection="one_se")
     options.update(kwargs)
     return PerGDROSearchCV(estimator, cv=cv, **options)
 

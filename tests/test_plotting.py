@@ -121,7 +121,27 @@ def search(data):
     X, y, groups = data
     est = PerGDROClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
     return PerGDROSearchCV(est, n_iter=6, n_initial_points=4, refit=False,
-                           random_state=0).fit(X, y, groups=groups)
+                           random_state=0, baselines=None).fit(X, y, groups=groups)
+
+
+def test_search_candidates_draws_the_baselines_as_lines(data):
+    X, y, groups = data
+    est = PerGDROClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
+    search = PerGDROSearchCV(est, n_iter=4, n_initial_points=4, refit=False,
+                             baselines=["linear", "hist_gradient_boosting"],
+                             random_state=0).fit(X, y, groups=groups)
+    display = SearchCandidatesDisplay.from_search(search)
+    assert sorted(display.baseline_lines_) == ["hist_gradient_boosting", "linear"]
+    res = search.cv_results_
+    for name, line in display.baseline_lines_.items():
+        row = list(res["param_model"]).index(name)
+        assert line.get_ydata()[0] == res["mean_test_objective"][row]
+    # the candidates' points are the eligible Per-GDRO rows only
+    assert len(res["param_model"]) == 6
+    eligible = ~np.asarray(display.excluded)[:4]
+    assert len(display.errorbar_[0].get_xdata()) == eligible.sum()
+    if "model" in search.best_params_:
+        assert display.pick_ is display.baseline_lines_[search.best_params_["model"]]
 
 
 def test_search_candidates(search):

@@ -167,7 +167,7 @@ def test_search_accepts_2d_groups():
     frame = _attributes()
     X, y = _data()
     search = PerGDROSearchCV(PerGDROClassifier(**FAST), n_iter=2, n_initial_points=2,
-                             random_state=0)
+                             random_state=0, baselines=None)
     search.fit(X, y, groups=frame)
     assert search.best_estimator_.groups_.tolist() == sorted(set(frame.race + "|" + frame.sex))
 
@@ -222,13 +222,17 @@ def _recorded_steps(monkeypatch, est, X, y, groups):
 def test_auto_attack_step_size_is_resolved_per_method(monkeypatch, attack, step):
     X, y = _data()
     groups = np.repeat(["a", "b", "c"], 40)
-    est = PerGDROClassifier(attack=attack, epsilon=0.5, **FAST)
+    # five PGD steps: one step of either size reaches the ball's boundary, the same point
+    steps = dict(attack_steps=5)
+    est = PerGDROClassifier(attack=attack, epsilon=0.5, **steps, **FAST)
     assert est.attack_step_size == "auto"
     assert _recorded_steps(monkeypatch, est, X, y, groups) == {(attack, step)}
     # The explicit value trains the same model; the other method's default does not.
-    explicit = PerGDROClassifier(attack=attack, epsilon=0.5, attack_step_size=step, **FAST)
+    explicit = PerGDROClassifier(attack=attack, epsilon=0.5, attack_step_size=step, **steps,
+                                 **FAST)
     explicit.fit(X, y, groups=groups)
-    other = PerGDROClassifier(attack=attack, epsilon=0.5, attack_step_size=3.75 - step, **FAST)
+    other = PerGDROClassifier(attack=attack, epsilon=0.5, attack_step_size=3.75 - step,
+                              **steps, **FAST)
     other.fit(X, y, groups=groups)
     np.testing.assert_array_equal(est.predict_proba(X), explicit.predict_proba(X))
     assert not np.allclose(est.predict_proba(X), other.predict_proba(X))

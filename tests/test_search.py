@@ -16,6 +16,7 @@ import joblib
 import numpy as np
 import pytest
 import sklearn
+from conftest import MECHANICS
 from sklearn.base import clone
 from sklearn.exceptions import FitFailedWarning
 from sklearn.metrics import get_scorer
@@ -36,7 +37,8 @@ from pergdro_sklearn._splits import make_group_folds
 
 # Tiny networks, few epochs, few candidates; "sampling" keeps the GP's acquisition cheap.
 NET = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
-BUDGET = dict(n_iter=5, n_initial_points=3, acq_optimizer="sampling", random_state=0)
+BUDGET = dict(n_iter=5, n_initial_points=3, acq_optimizer="sampling", random_state=0,
+              **MECHANICS)
 # These tests exercise the search's machinery on a fixed space: the earlier defaults
 # (bounds 0-3, one dimension per group, the lowest objective). The defaults
 # themselves (data-scaled bounds, a shared scale, the one-SE pick) are tested in
@@ -415,8 +417,10 @@ def test_group_folds_fall_back_to_groups_then_name_the_small_group():
 # --------------------------------------------------------------------------
 # Checkpoints
 # --------------------------------------------------------------------------
-BUILD_SOURCE = textwrap.dedent("""
+BUILD_SOURCE = textwrap.dedent(f"""
     from pergdro_sklearn import PerGDROClassifier, PerGDROSearchCV
+
+    MECHANICS = {MECHANICS!r}
     from pergdro_sklearn.datasets import make_shifted_groups
 
     def build(checkpoint, search_class=PerGDROSearchCV, **extra):
@@ -424,7 +428,7 @@ BUILD_SOURCE = textwrap.dedent("""
         search = search_class(
             PerGDROClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0),
             n_iter=6, n_initial_points=3, acq_optimizer="sampling", random_state=0,
-            checkpoint=checkpoint, **extra)
+            checkpoint=checkpoint, **{{**MECHANICS, **extra}})
         return search, d.X_train, d.y_train, d.groups_train
 """)
 

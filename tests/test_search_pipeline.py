@@ -3,18 +3,27 @@
 import numpy as np
 import pytest
 import sklearn
+from conftest import LEGACY, MECHANICS  # noqa: F401
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from pergdro_sklearn import EnsembleSelectionClassifier, PerGDROClassifier, PerGDROSearchCV
+from pergdro_sklearn import EnsembleSelectionClassifier, PerGDROClassifier
+from pergdro_sklearn import PerGDROSearchCV as _PerGDROSearchCV
+
+
+def PerGDROSearchCV(estimator, **kwargs):  # noqa: N802
+    """The search with the previous defaults (LEGACY, conftest.py) that these tests of
+    Pipelines and search spaces were written against; the defaults are tested in
+    test_search_defaults.py."""
+    return _PerGDROSearchCV(estimator, **{**LEGACY, **kwargs})
 from pergdro_sklearn._splits import make_group_folds
 
 NET = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
 BUDGET = dict(n_iter=5, n_initial_points=4, acq_optimizer="sampling", random_state=0,
               rho_bounds=(0.0, 3.0), epsilon_bounds=(0.0, 3.0), shared_epsilon=False,
-              refit_seeds=1)
+              **{**LEGACY, "refit_seeds": 1})
 
 
 # data (conftest.py): X, y, groups of make_shifted_groups(n_train=(60, 50, 20, 20))

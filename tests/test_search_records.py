@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+from conftest import MECHANICS
 
 from pergdro_sklearn import PerGDROClassifier, PerGDROSearchCV
 from pergdro_sklearn._search.checkpoint import read_checkpoint
@@ -40,7 +41,8 @@ def test_workers_send_back_validation_predictions_into_the_records(tmp_path):
     # the plain search sends back numbers only
     plain = tmp_path / "plain.json"
     PerGDROSearchCV(PerGDROClassifier(**NET), cv=folds, n_iter=2, n_initial_points=2,
-                    checkpoint=plain, refit=False, random_state=0).fit(X, y, groups=groups)
+                    checkpoint=plain, refit=False, random_state=0, selection="one_se",
+                    **MECHANICS).fit(X, y, groups=groups)
     for r in json.loads(plain.read_text())["evaluations"]:
         # the pick's numbers, in typed fields: a standard error and a collapse flag per
         # split, no arrays, nothing left in extra

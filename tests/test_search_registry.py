@@ -4,6 +4,7 @@ an error score never wins the search's pick."""
 import numpy as np
 import pytest
 import sklearn
+from conftest import LEGACY, MECHANICS  # noqa: F401
 from sklearn.exceptions import FitFailedWarning
 from sklearn.metrics import accuracy_score
 
@@ -13,8 +14,8 @@ from pergdro_sklearn._splits import make_group_folds
 from pergdro_sklearn.metrics import get_scorer, group_scores, score_group_metric
 
 NET = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
-BUDGET = dict(n_iter=2, n_initial_points=2, acq_optimizer="sampling", random_state=0, refit_seeds=1,
-              refit=False)
+BUDGET = dict(n_iter=2, n_initial_points=2, acq_optimizer="sampling", random_state=0,
+              refit=False, **{**LEGACY, "refit_seeds": 1})
 
 
 # data (conftest.py): X, y, groups of make_shifted_groups(n_train=(60, 50, 20, 20))

@@ -6,6 +6,7 @@ import warnings
 
 import joblib
 import pytest
+from conftest import LEGACY, MECHANICS  # noqa: F401
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -17,7 +18,7 @@ from pergdro_sklearn.datasets import make_shifted_groups
 
 NET = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
 BUDGET = dict(n_iter=6, n_initial_points=4, acq_optimizer="sampling", random_state=0,
-              refit_seeds=2)
+              **{**LEGACY, "refit_seeds": 2})
 LINE = re.compile(r"\[PerGDROSearchCV\] +(\d+)/(\d+) row (\d+): rho=\S+ epsilon=\[.*\] "
                   r"objective=(\S+) \(lowest (\S+)\); elapsed [\d. mins]+, about [\d. mins]+ left$")
 

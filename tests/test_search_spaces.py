@@ -3,9 +3,18 @@ optimizer_results_, and batching of candidates that share their other parameters
 
 import numpy as np
 import pytest
+from conftest import LEGACY
 from skopt.space import Categorical, Integer, Real
 
-from pergdro_sklearn import PerGDROClassifier, PerGDROSearchCV
+from pergdro_sklearn import PerGDROClassifier
+from pergdro_sklearn import PerGDROSearchCV as _PerGDROSearchCV
+
+
+def PerGDROSearchCV(estimator, **kwargs):  # noqa: N802
+    """The search with the previous defaults (LEGACY, conftest.py) that these tests of
+    Pipelines and search spaces were written against; the defaults are tested in
+    test_search_defaults.py."""
+    return _PerGDROSearchCV(estimator, **{**LEGACY, **kwargs})
 from pergdro_sklearn._estimators.batched import fit_candidates
 from pergdro_sklearn._search.evaluate import batchable_groups
 

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import MECHANICS
 
 from pergdro_sklearn import EnsembleSelectionClassifier, PerGDROClassifier, PerGDROSearchCV
 from pergdro_sklearn._search.bounds import (
@@ -29,7 +30,8 @@ SHIFTED_N_TRAIN = (60, 50, 24, 24)
 def _search(**params):
     estimator = PerGDROClassifier(hidden_layer_sizes=(8,), max_iter=4, random_state=0,
                                   wasserstein_order="inf")
-    defaults = dict(n_iter=6, n_initial_points=4, n_points=2, random_state=0)
+    defaults = dict(n_iter=6, n_initial_points=4, random_state=0, **{**MECHANICS, "n_points": 2},
+                    selection="one_se", refit_seeds=5)
     return PerGDROSearchCV(estimator, **{**defaults, **params})
 
 

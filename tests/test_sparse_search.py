@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from conftest import LEGACY, MECHANICS  # noqa: F401
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -12,8 +13,8 @@ from pergdro_sklearn._search.bounds import auto_epsilon_bounds, class_gap
 
 NET = dict(hidden_layer_sizes=(8,), max_iter=2, random_state=0)
 # A small budget; the bounds and the pick stay at their defaults.
-BUDGET = dict(n_iter=3, n_initial_points=3, acq_optimizer="sampling", refit_seeds=1,
-              random_state=0)
+BUDGET = dict(n_iter=3, n_initial_points=3, acq_optimizer="sampling", random_state=0,
+              **{**LEGACY, "refit_seeds": 1})
 
 
 def _dense_problem(seed=0, n=120):

@@ -18,7 +18,12 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from .._constants import LOSS_BLOWUP_FACTOR, PREDICT_CHUNK_ROWS, SEED_MAX
+from .._constants import (
+    EARLY_STOPPING_AUTO_MIN_ROWS,
+    LOSS_BLOWUP_FACTOR,
+    PREDICT_CHUNK_ROWS,
+    SEED_MAX,
+)
 from .._groups import encode_groups, groups_from_fit_kwargs, warn_if_groups_missing
 from .._progress import progress_bar
 from .._splits import stratified_holdout
@@ -88,7 +93,7 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
         "module": [None, callable],
-        "early_stopping": ["boolean"],
+        "early_stopping": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -214,7 +219,7 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
 
         rows = np.arange(n_samples) if weights is None else np.flatnonzero(weights > 0)
         validation = None
-        if self.early_stopping:
+        if self._uses_early_stopping(rows.shape[0]):
             strata = (y_t.cpu().numpy()[rows] if self._is_classifier_flag
                       else np.zeros(rows.shape[0]))
             seed = check_random_state(self.random_state).randint(SEED_MAX, size=4)[3]
@@ -227,6 +232,13 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
                                self.batch_size)
         data.fitted = fitted
         return data
+
+    def _uses_early_stopping(self, n_rows):
+        """Whether this fit holds rows out for early stopping (``"auto"``: from
+        ``EARLY_STOPPING_AUTO_MIN_ROWS`` rows on)."""
+        if self.early_stopping == "auto":
+            return n_rows >= EARLY_STOPPING_AUTO_MIN_ROWS
+        return bool(self.early_stopping)
 
     def _data_part(self, X, y_t, group_index, weights, rows, labels, device, validation,
                    batch_size):
@@ -320,7 +332,7 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
     def _make_trainer(self, data, start, module, optimizer, weighting, attack,
                       candidate_shape=(), epoch_callback=None, alpha=None):
         monitor = None
-        if self.early_stopping:
+        if data.validation is not None:
             v = data.validation
             monitor = ValidationMonitor(v.X, v.y, v.group_index, v.row_scale,
                                         data.labels.shape[0], self.tol, self.n_iter_no_change,

@@ -9,8 +9,10 @@ TRAINING_OPTIONS_DOC = """    module : callable or None, default=None
         the MLP of ``hidden_layer_sizes`` and ``activation`` (then ignored). Use a
         top-level function or class so that the estimator pickles. The certified
         bound (``risk_bound``, ``track_risk_bound``) needs the default MLP.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of each group's rows (stratified by group
+    early_stopping : bool or "auto", default="auto"
+        ``"auto"``: on from 1,000 training rows (below that the holdout has too few
+        rows to follow the worst group's loss), off below. ``True``:
+        hold out ``validation_fraction`` of each group's rows (stratified by group
         and class, every group on both sides), measure the worst-group validation
         loss after every epoch, stop when it has not improved by more than ``tol``
         for more than ``n_iter_no_change`` epochs, and keep the best epoch's model

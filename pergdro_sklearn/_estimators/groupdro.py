@@ -101,7 +101,7 @@ class GroupDROClassifier(GroupDROMixin, ClassifierOutputs, ClassifierMixin, Base
                  step_size=DEFAULT_GROUPDRO_STEP_SIZE, generalization_adjustment=0.0,
                  activation="relu", solver="adam", learning_rate_init=1e-3, batch_size="auto",
                  max_iter=100, alpha=1e-4, random_state=None, device="cpu", verbose=0,
-                 warm_start=False, module=None, early_stopping=False,
+                 warm_start=False, module=None, early_stopping="auto",
                  validation_fraction=DEFAULT_VALIDATION_FRACTION,
                  n_iter_no_change=DEFAULT_N_ITER_NO_CHANGE, tol=DEFAULT_TOL,
                  balanced_batches=False, callbacks=None):
@@ -164,7 +164,7 @@ class GroupDRORegressor(GroupDROMixin, RegressorOutputs, RegressorMixin, BaseGro
                  generalization_adjustment=0.0, activation="relu", solver="adam",
                  learning_rate_init=1e-3, batch_size="auto", max_iter=100, alpha=1e-4,
                  random_state=None, device="cpu", verbose=0, warm_start=False, module=None,
-                 early_stopping=False, validation_fraction=DEFAULT_VALIDATION_FRACTION,
+                 early_stopping="auto", validation_fraction=DEFAULT_VALIDATION_FRACTION,
                  n_iter_no_change=DEFAULT_N_ITER_NO_CHANGE, tol=DEFAULT_TOL,
                  balanced_batches=False, callbacks=None):
         self.hidden_layer_sizes = hidden_layer_sizes

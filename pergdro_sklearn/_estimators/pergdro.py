@@ -10,11 +10,11 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._constants import (
-    DEFAULT_ATTACK_STEPS,
     DEFAULT_GROUP_STEP_SIZE,
     DEFAULT_HIDDEN_LAYER_SIZES,
     DEFAULT_N_ITER_NO_CHANGE,
     DEFAULT_TOL,
+    DEFAULT_TRAINING_ATTACK_STEPS,
     DEFAULT_VALIDATION_FRACTION,
     DEFAULT_WASSERSTEIN_ORDER,
     DIVERGENCE_NAMES,
@@ -61,6 +61,7 @@ class PerGDROMixin:
         "attack_step_size": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
         "group_step_size": [Interval(Real, 0, 1, closed="both")],
         "group_weight_update": [StrOptions({"epoch", "batch"})],
+        "generalization_adjustment": [Interval(Real, 0, None, closed="left")],
         "track_risk_bound": ["boolean"],
     }
 
@@ -72,8 +73,10 @@ class PerGDROMixin:
         return resolve_epsilons(self.epsilon, labels)
 
     def _make_weighting(self, nominal, counts):
+        adjustment = self.generalization_adjustment / np.sqrt(np.maximum(counts, 1))
         return PhiDivergenceWeighting(self.rho, check_divergence(self.divergence),
-                                      self.group_step_size, self.group_weight_update)
+                                      self.group_step_size, self.group_weight_update,
+                                      adjustment=adjustment)
 
     def _order(self):
         return check_order(self.wasserstein_order, "wasserstein_order")
@@ -235,8 +238,11 @@ _PERGDRO_PARAMS_DOC = """
     attack : {"pgd", "fgsm"}, default="pgd"
         ``"pgd"``: ``attack_steps`` steps of projected gradient ascent; ``"fgsm"``: one
         step from a random start (fast adversarial training).
-    attack_steps : int, default=5
-        PGD steps per minibatch.
+    attack_steps : int, default=1
+        PGD steps per minibatch. One step (the default) is as cheap as an adversary
+        gets (a forward and a backward pass), which keeps a search within a few fits
+        of a plain network; more steps find stronger perturbations at one pass each
+        (the paper's Appendix E reproduction uses 5).
     attack_step_size : float or "auto", default="auto"
         Step multiplier ``m``: each PGD step is ``m * epsilon_g / attack_steps``, the
         FGSM step ``m * epsilon_g``. ``"auto"`` is 2.5 for PGD (Madry et al.) and 1.25
@@ -246,6 +252,11 @@ _PERGDRO_PARAMS_DOC = """
     group_weight_update : {"epoch", "batch"}, default="epoch"
         Move ``p`` once per epoch from the per-group losses accumulated during it
         (no extra pass over the data), or after every minibatch.
+    generalization_adjustment : float, default=0.0
+        ``C`` of GroupDRO's generalization adjustment (Sagawa et al., 2019) for the
+        inter-group adversary: it sees each group's loss plus ``C / sqrt(n_g)``, so
+        that small groups, whose few training rows are fitted fast, keep weight.
+        The training objective is unchanged; 0 is the paper's Algorithm 1.
     track_risk_bound : bool, default=False
         Record Proposition 1's terms and the robust loss on the training data at
         the end of every epoch in ``risk_bound_history_`` (costs one attacked pass).
@@ -253,7 +264,8 @@ _PERGDRO_PARAMS_DOC = """
     solver : {"adam", "sgd"}, default="adam"
     learning_rate_init : float, default=1e-3
     batch_size : int or "auto", default="auto"
-        ``"auto"`` is ``min(128, n_samples)``.
+        ``"auto"``: about 100 minibatches per epoch, within 128 to 1,024 rows
+        (128 up to 12,800 rows; never more than ``n_samples``).
     max_iter : int, default=100
         Epochs.
     alpha : float, default=1e-4
@@ -353,12 +365,13 @@ class PerGDROClassifier(PerGDROMixin, ClassifierOutputs, ClassifierMixin, BaseGr
 
     def __init__(self, hidden_layer_sizes=DEFAULT_HIDDEN_LAYER_SIZES, *, rho=0.1, epsilon=0.1,
                  divergence="kl", wasserstein_order=DEFAULT_WASSERSTEIN_ORDER, attack="pgd",
-                 attack_steps=DEFAULT_ATTACK_STEPS, attack_step_size="auto",
+                 attack_steps=DEFAULT_TRAINING_ATTACK_STEPS, attack_step_size="auto",
                  group_step_size=DEFAULT_GROUP_STEP_SIZE, group_weight_update="epoch",
-                 track_risk_bound=False, activation="relu", solver="adam",
+                 generalization_adjustment=0.0, track_risk_bound=False, activation="relu",
+                 solver="adam",
                  learning_rate_init=1e-3, batch_size="auto", max_iter=100, alpha=1e-4,
                  random_state=None, device="cpu", verbose=0, warm_start=False, module=None,
-                 early_stopping=False, validation_fraction=DEFAULT_VALIDATION_FRACTION,
+                 early_stopping="auto", validation_fraction=DEFAULT_VALIDATION_FRACTION,
                  n_iter_no_change=DEFAULT_N_ITER_NO_CHANGE, tol=DEFAULT_TOL,
                  balanced_batches=False, callbacks=None):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -371,6 +384,7 @@ class PerGDROClassifier(PerGDROMixin, ClassifierOutputs, ClassifierMixin, BaseGr
         self.attack_step_size = attack_step_size
         self.group_step_size = group_step_size
         self.group_weight_update = group_weight_update
+        self.generalization_adjustment = generalization_adjustment
         self.track_risk_bound = track_risk_bound
         self.activation = activation
         self.solver = solver
@@ -427,12 +441,14 @@ class PerGDRORegressor(PerGDROMixin, RegressorOutputs, RegressorMixin, BaseGroup
     def __init__(self, hidden_layer_sizes=DEFAULT_HIDDEN_LAYER_SIZES, *, loss="squared_error",
                  huber_delta=1.0, rho=0.1, epsilon=0.1, divergence="kl",
                  wasserstein_order=DEFAULT_WASSERSTEIN_ORDER,
-                 attack="pgd", attack_steps=DEFAULT_ATTACK_STEPS,
+                 attack="pgd", attack_steps=DEFAULT_TRAINING_ATTACK_STEPS,
                  attack_step_size="auto", group_step_size=DEFAULT_GROUP_STEP_SIZE,
-                 group_weight_update="epoch", track_risk_bound=False, activation="relu",
-                 solver="adam", learning_rate_init=1e-3, batch_size="auto", max_iter=100,
+                 group_weight_update="epoch", generalization_adjustment=0.0,
+                 track_risk_bound=False, activation="relu", solver="adam",
+                 learning_rate_init=1e-3, batch_size="auto", max_iter=100,
                  alpha=1e-4, random_state=None, device="cpu", verbose=0, warm_start=False,
-                 module=None, early_stopping=False, validation_fraction=DEFAULT_VALIDATION_FRACTION,
+                 module=None, early_stopping="auto",
+                 validation_fraction=DEFAULT_VALIDATION_FRACTION,
                  n_iter_no_change=DEFAULT_N_ITER_NO_CHANGE, tol=DEFAULT_TOL,
                  balanced_batches=False, callbacks=None):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -447,6 +463,7 @@ class PerGDRORegressor(PerGDROMixin, RegressorOutputs, RegressorMixin, BaseGroup
         self.attack_step_size = attack_step_size
         self.group_step_size = group_step_size
         self.group_weight_update = group_weight_update
+        self.generalization_adjustment = generalization_adjustment
         self.track_risk_bound = track_risk_bound
         self.activation = activation
         self.solver = solver

@@ -143,8 +143,10 @@ def search_fingerprint_of(search, X, y, labels, group_index, space, template):
         "random_state": stable_repr(search.random_state),
         "error_score": stable_repr(search.error_score),
     }
-    if search.halving_factor is not None:  # absent otherwise: older checkpoints still match
-        arguments["halving"] = [float(search.halving_factor), int(search.halving_rungs)]
+    if search._halving() is not None:  # absent otherwise: older checkpoints still match
+        arguments["halving"] = [float(search._halving()), int(search.halving_rungs)]
+        if search.selection != "one_se":  # halving without the one-SE band
+            arguments["halving"].append("no band")
     return fingerprint(digest_data(X, y, is_classifier(search.estimator)), labels,
                        group_index, arguments)
 
@@ -351,10 +353,10 @@ class Checkpoint:
             check_record(record, f"record {i} of {name}", bounds, len(groups), n_splits)
 
     def check_predictions(self, state, selection):
-        """Refuse to resume, with ``selection="ensemble"``, evaluations saved without the
-        validation predictions that ensemble selection needs (written by a search with
-        another ``selection``), before any training."""
-        if state is None or selection != "ensemble":
+        """Refuse to resume, with ``selection="paired_se"`` or ``"ensemble"``, evaluations
+        saved without the validation predictions these rules need (written by a search
+        with another ``selection``), before any training."""
+        if state is None or selection not in ("paired_se", "ensemble"):
             return
         missing = [i for i, r in enumerate(state["evaluations"])
                    if r.predictions is None and not r.failed]
@@ -362,8 +364,8 @@ class Checkpoint:
             raise ValueError(
                 f"checkpoint {self._name!r} holds {len(missing)} saved evaluation(s) without "
                 f"validation predictions (record {missing[0]} first): it was written by a "
-                "search with another selection than 'ensemble', which keeps none, and "
-                "selection='ensemble' needs them to choose its members. Resume it with the "
+                f"search with a selection that keeps none, and selection={selection!r} "
+                "needs them to pick. Resume it with the "
                 "selection it was written with (the pick can then be changed with "
                 "pick_candidates), or pass another checkpoint path.")
 

@@ -26,6 +26,7 @@ from sklearn.metrics import get_scorer as sklearn_get_scorer
 from sklearn.utils.parallel import Parallel, delayed
 
 from .. import _scores as _metrics
+from .._constants import SEARCHED_MODEL
 from .._warnings import convergence_note, deferred_convergence, warn_user
 from .halving import is_reference, reach_ranks, rung_epochs, rung_threshold, survivors
 from .selection import collapsed_prediction, worst_group_standard_error
@@ -298,7 +299,8 @@ def _evaluate_halving(template, X, y, groups, fold, params_list, scoring, halvin
     rung, or trained to the end), to journal them.
     """
     train, val = fold
-    factor, n_rungs = halving
+    factor, n_rungs, *rest = halving
+    with_band = rest[0] if rest else True
     known = dict(known or {})
     report = report if report is not None else (lambda positions, scores: None)
     n = len(params_list)
@@ -342,8 +344,8 @@ def _evaluate_halving(template, X, y, groups, fold, params_list, scoring, halvin
             at_rung.update({i: s for i, s in known.items() if s.epochs == run.epochs})
             members = np.array(sorted(at_rung), dtype=np.int64)
             objectives = [at_rung[i].objective for i in members]
-            band = rung_threshold(objectives, [at_rung[i].std_error for i in members],
-                                  reference[members])
+            band = (rung_threshold(objectives, [at_rung[i].std_error for i in members],
+                                   reference[members]) if with_band else None)
             kept = set(members[survivors(objectives, factor, protected=reference[members],
                                          threshold=band, reach=reach[members])].tolist())
             kept_positions = [c for c, i in enumerate(active) if i in kept]
@@ -552,6 +554,8 @@ def safe_key_names(labels):
 def build_cv_results(records, labels, n_splits, is_classifier, max_iter=None):
     """``cv_results_`` (a dict of arrays, one row per record) from evaluation records.
 
+    ``param_model`` names the model of each row: ``"per_gdro"`` for the searched
+    candidates, a baseline's name for the baselines (whose radii are NaN).
     ``dropped`` marks candidates that successive halving stopped early on some
     split; ``n_epochs`` is the fewest epochs a candidate trained on any split
     (``max_iter`` for those never dropped). The ``*_test_score`` keys are
@@ -565,6 +569,8 @@ def build_cv_results(records, labels, n_splits, is_classifier, max_iter=None):
     for i, record in enumerate(records):
         params[i] = record.candidate_params
     results["params"] = params
+    results["param_model"] = np.array([r.model or SEARCHED_MODEL for r in records],
+                                      dtype=object)
     results["param_rho"] = np.array([r.rho for r in records], dtype=float)
     eps = np.array([r.epsilon for r in records], dtype=float).reshape(n, -1)
     for g, label in enumerate(labels):

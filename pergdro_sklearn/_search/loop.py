@@ -59,8 +59,9 @@ class SearchLoopMixin:
         evaluate_candidates(
             run.template, params_list, run.X, run.y, run.groups, run.folds, run.scoring,
             n_jobs=self.n_jobs, batch_candidates=self.batch_candidates, on_scored=scored,
-            halving=(None if self.halving_factor is None
-                     else (float(self.halving_factor), int(self.halving_rungs))),
+            halving=(None if self._halving() is None
+                     else (float(self._halving()), int(self.halving_rungs),
+                           self.selection == "one_se")),
             known=known, journal=journal)
         return records
 
@@ -139,7 +140,7 @@ class SearchLoopMixin:
                 pending = pending[len(origins):]
             new = evaluate_round(saved, round_number, xs, origins, evaluate, space.params,
                                  run.checkpoint, len(run.folds),
-                                 whole=self.halving_factor is not None,
+                                 whole=self._halving() is not None,
                                  on_saved=functools.partial(_shown, report, len(records)))
             records.extend(new)
             with report.optimizer_warnings():

@@ -14,8 +14,9 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from .._constants import SEED_MAX
 from .._warnings import deferred_convergence, warn_user
+from .baselines import refit_baseline
 from .evaluate import resolve_objective
-from .selection import erm_row, pick, selection_columns
+from .selection import PREDICTION_RULES, erm_row, pick, selection_columns
 
 
 class PickMixin:
@@ -41,7 +42,7 @@ class PickMixin:
                 "objective." + (f" First error:\n{first_error}" if first_error else "")
             )
         self.validation_predictions_ = None
-        if self.selection == "ensemble":
+        if self.selection in PREDICTION_RULES:
             val = np.concatenate([fold[1] for fold in run.folds])
             self.validation_predictions_ = _stack_predictions(records, val.shape[0])
             self._validation_target = (np.searchsorted(np.unique(run.y), run.y[val])
@@ -56,10 +57,10 @@ class PickMixin:
 
         Parameters
         ----------
-        selection : {"best", "one_se", "gp_mean", "ensemble"}
-            See ``selection`` in the class docstring. ``"ensemble"`` needs a search
-            fitted with ``selection="ensemble"`` (which keeps the validation
-            predictions).
+        selection : {"paired_se", "best", "one_se", "gp_mean", "ensemble"}
+            See ``selection`` in the class docstring. ``"paired_se"`` and
+            ``"ensemble"`` need a search fitted with one of them (which keeps the
+            validation predictions).
 
         Returns
         -------
@@ -84,7 +85,8 @@ class PickMixin:
         results = self.cv_results_
         means = results["mean_test_objective"]
         erm = erm_row(results, np.isfinite(means))
-        if erm is None or self.best_index_ == erm:
+        if (erm is None or self.best_index_ == erm
+                or "rho" not in results["params"][self.best_index_]):  # a baseline
             return
         margin = float(np.nan_to_num(results["std_error_test_objective"][erm]))
         if means[self.best_index_] > means[erm] + margin:
@@ -109,6 +111,12 @@ class PickMixin:
         from .._ensemble.estimators import EnsembleSelectionClassifier, EnsembleSelectionRegressor
 
         params = self.cv_results_["params"]
+        if "model" in params[self.best_index_]:  # a baseline won: it is the model
+            baseline = next(b for b in run.baselines
+                            if b.name == params[self.best_index_]["model"])
+            if run.report is not None:
+                run.report.refitting_baseline(baseline.name, _num_samples(run.X))
+            return refit_baseline(run.template, baseline, run.X, run.y, run.groups)
         seeds = _refit_seeds(run.template.final.random_state, self.refit_seeds)
         radii, weights = [], []
         for index, weight in zip(self.selected_indices_, self.selected_weights_):
@@ -152,10 +160,13 @@ def _refit_seeds(random_state, n_seeds):
 
 def _posterior_mean(optimizer, records):
     """The GP's posterior mean at every evaluated point (NaN before the GP is fitted)."""
-    if not optimizer.models or not records:
-        return np.full(len(records), np.nan)
-    points = optimizer.space.transform([list(r.x) for r in records])
-    return np.asarray(optimizer.models[-1].predict(points), dtype=float)
+    out = np.full(len(records), np.nan)
+    searched = [i for i, r in enumerate(records) if r.x is not None]  # not the baselines
+    if not optimizer.models or not searched:
+        return out
+    points = optimizer.space.transform([list(records[i].x) for i in searched])
+    out[searched] = optimizer.models[-1].predict(points)
+    return out
 
 
 def _stack_predictions(records, n_rows):

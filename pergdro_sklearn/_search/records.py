@@ -82,6 +82,9 @@ class EvaluationRecord:
     params : dict
         The candidate's values of the parameters searched beside the radii
         (``search_spaces``); empty when only the radii are searched.
+    model : str or None
+        The name of a baseline (``baselines``; its radii are NaN), None for a
+        candidate of the search. Baselines are never saved in checkpoints.
     """
 
     rho: float
@@ -101,6 +104,7 @@ class EvaluationRecord:
     collapsed: object = None
     predictions: object = None
     params: dict = field(default_factory=dict)
+    model: object = None
 
     # Checkpoints written before the fields above existed kept them in ``extra``.
     _LEGACY_EXTRA = ("std_error", "collapsed", "predictions")
@@ -132,7 +136,10 @@ class EvaluationRecord:
 
     @property
     def candidate_params(self):
-        """The candidate's parameters: ``rho``, ``epsilon`` (an array) and the others."""
+        """The candidate's parameters: ``rho``, ``epsilon`` (an array) and the others;
+        ``{"model": name}`` for a baseline."""
+        if self.model is not None:
+            return {"model": self.model}
         return {"rho": self.rho, "epsilon": np.array(self.epsilon), **self.params}
 
     @property
@@ -168,6 +175,8 @@ class EvaluationRecord:
             del payload["predictions"]
         if not payload["params"]:
             del payload["params"]
+        if payload["model"] is None:
+            del payload["model"]
         return payload
 
     @classmethod

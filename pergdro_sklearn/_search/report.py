@@ -125,14 +125,14 @@ class SearchReport:
             f"{describe_splits(cv, len(run.folds))} of {_num_samples(run.X)} rows; "
             f"{search.n_iter} evaluations ({initial}, then the GP with {search.acq_func}, "
             f"{search.n_points} per round); {final.max_iter} epochs each.")
-        if search.halving_factor is None:
+        factor = search._halving()
+        if factor is None:
             halving = "halving off"
         else:
             from .halving import rung_epochs
 
-            rungs = rung_epochs(final.max_iter, float(search.halving_factor),
-                                int(search.halving_rungs))
-            halving = (f"halving by {search.halving_factor:g} at epochs "
+            rungs = rung_epochs(final.max_iter, float(factor), int(search.halving_rungs))
+            halving = (f"halving by {factor:g} at epochs "
                        f"{', '.join(str(r) for r in rungs)}")
         checkpoint = ("no checkpoint" if search.checkpoint is None else
                       f"checkpoint {search.checkpoint}: restored {self.n_restored} "
@@ -213,6 +213,18 @@ class SearchReport:
         self._print(f"Refitting the pick on all {n_rows} rows: {n_networks} "
                     f"network{'s' if n_networks != 1 else ''}{seeds}.")
 
+    def refitting_baseline(self, name, n_rows):
+        self.close_bar()
+        self.refit_start = time.monotonic()
+        self._print(f"Refitting the baseline {name!r} on all {n_rows} rows.")
+
+    def baselines(self, records):
+        """The baselines were scored: one line each."""
+        for record in records:
+            if np.isfinite(record.mean_objective):
+                self.lowest = min(self.lowest, float(record.mean_objective))
+            self._print(f"baseline {record.model}: objective {record.mean_objective:.5g}")
+
     def refitted(self, members):
         """Tally the refit networks' convergence notes."""
         self.n_refit = len(members)
@@ -233,8 +245,10 @@ class SearchReport:
     def warn(self, final):
         """One ``ConvergenceWarning`` for everything gathered, or nothing."""
         parts = []
-        what = ("worst-group validation loss" if getattr(final, "early_stopping", False)
-                else "training loss")
+        stopping = getattr(final, "early_stopping", False)
+        what = ("worst-group validation loss" if stopping is True else "training loss"
+                if not stopping else "loss (the worst-group validation loss where early "
+                "stopping was on)")
         if self.not_settled:
             parts.append(
                 f"{self.not_settled} of {self.n_fresh} candidates evaluated in this fit "
@@ -271,11 +285,18 @@ def explain_pick(search):
     means = np.asarray(results["mean_test_objective"], dtype=float)
     index = search.best_index_
     params = results["params"][index]
-    what = (f"row {index} of cv_results_ (rho={float(params['rho']):.4g}, "
-            f"epsilon={_numbers(params['epsilon'])}), objective {means[index]:.5g}")
+    what = (f"row {index} of cv_results_ (the baseline {params['model']!r})"
+            if "model" in params else
+            f"row {index} of cv_results_ (rho={float(params['rho']):.4g}, "
+            f"epsilon={_numbers(params['epsilon'])})") + f", objective {means[index]:.5g}"
     eligible = eligible_rows(results)
     lowest = select_best(means, eligible)
     rule = search.selection
+    if rule == "paired_se":
+        return (f"picked {what} by selection='paired_se', the most robust candidate within "
+                "one paired standard error of the lowest objective "
+                f"({means[lowest]:.5g}, row {lowest}) and of the lowest average validation "
+                "loss.")
     if rule == "best":
         return f"picked {what}, the lowest objective (selection='best')."
     if rule == "one_se":

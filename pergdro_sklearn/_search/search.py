@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, StrOptions
@@ -33,6 +34,7 @@ from sklearn.utils.validation import (
 
 from .._constants import (
     DEFAULT_BATCH_CANDIDATES,
+    DEFAULT_HALVING_FACTOR,
     DEFAULT_HALVING_RUNGS,
     DEFAULT_REFIT_SEEDS,
     DEFAULT_SEARCH_HOLDOUT,
@@ -50,6 +52,7 @@ from .._groups import (
 )
 from .._splits import make_folds, make_group_folds
 from .._warnings import warn_user
+from .baselines import evaluate_baselines, resolve_baselines
 from .checkpoint import Checkpoint, hash_folds, search_fingerprint_of
 from .delegate import BestEstimatorMixin
 from .evaluate import (
@@ -63,7 +66,7 @@ from .evaluate import (
 from .loop import SearchLoopMixin
 from .pick import PickMixin
 from .report import SearchReport
-from .selection import SELECTIONS
+from .selection import PREDICTION_RULES, SELECTIONS
 from .space import (
     INITIAL_POINT_GENERATORS,
     SearchSpace,
@@ -93,6 +96,7 @@ class _SearchRun:
     design_seed: int
     optimizer_seed: int
     report: SearchReport = None
+    baselines: list = None
 
 
 class PerGDROSearchCV(SearchLoopMixin, PickMixin, BestEstimatorMixin, MetaEstimatorMixin,
@@ -201,13 +205,23 @@ skopt.space.Real, default="auto"
         for the losses and errors of the registry, exactly as with ``objective``;
         ``None`` uses ``objective``. Setting both ``scoring`` and a non-default
         ``objective`` is an error.
-    selection : {"one_se", "best", "gp_mean", "ensemble"}, default="one_se"
+    selection : {"paired_se", "one_se", "best", "gp_mean", "ensemble"}, default="paired_se"
         How the final radii are picked from the evaluated candidates; validation
         noise makes the lowest objective mostly luck once many candidates are
         evaluated (:ref:`search_selection`; :ref:`benchmarks_selection` measures
         the rules):
 
-        - ``"one_se"`` (default): among the candidates whose mean objective is
+        - ``"paired_se"`` (default): the most robust candidate (the largest radii
+          relative to their bounds; ERM and the baselines count as not robust)
+          whose validation objective is within one *paired* standard error of the
+          lowest objective and whose average validation loss is within one paired
+          standard error of the lowest average loss, baselines included. The
+          differences are taken row by row on the same validation rows and their
+          standard errors come from a bootstrap of those rows within each group.
+          Robustness is bought only where validation cannot show that it costs
+          the worst group or the average anything; when the models of
+          ``baselines`` are clearly better, one of them is picked;
+        - ``"one_se"``: among the candidates whose mean objective is
           within one standard error of the lowest, or of ERM's, the most robust one
           (the largest radii relative to their bounds): validation cannot show that
           it costs anything against the best candidate or against no robustness.
@@ -230,17 +244,19 @@ skopt.space.Real, default="auto"
         ERM (``rho = 0``, ``epsilon = 0``, the lowest corner of the bounds) is always
         the first candidate, and a pick that scores worse than it on validation by
         more than its standard error gives a ``UserWarning``.
-    refit_seeds : int, default=5
+    refit_seeds : int, default=1
         The pick is refit this many times, with the estimator's ``random_state``
         and seeds derived from it, and ``best_estimator_`` averages the networks'
         predictions (an :class:`EnsembleSelectionClassifier` or ``...Regressor``
         with equal weights): a network's seed moves its worst group by several
-        points, and the average is steadier (:ref:`benchmarks_selection`). ``1``
-        refits one network, the estimator itself. Over a Pipeline the average is
+        points, and the average is steadier (:ref:`benchmarks_selection`), at the
+        cost of one fit per seed. ``1`` (default) refits one network, the
+        estimator itself. A picked baseline is refit once. Over a Pipeline the average is
         the Pipeline's final step (see ``best_estimator_``).
-    n_iter : int, default=50
-        Number of candidates evaluated (initial points included).
-    n_initial_points : int, default=10
+    n_iter : int, default=16
+        Number of candidates evaluated (initial points included; the baselines
+        come on top). The default, with ``n_points=8``, is two batched rounds.
+    n_initial_points : int, default=8
         Candidates from ``initial_point_generator`` before the GP takes over.
     initial_point_generator : {"grid", "lhs", "sobol", "halton", "hammersly", \
 "random"}, default="grid"
@@ -268,9 +284,10 @@ skopt.space.Real, default="auto"
         that every group appears in every training and validation part; a group
         too small for that is an error naming it. A splitter is called as
         ``cv.split(X, y, groups)``. ``None`` means the default holdout.
-    n_points : int, default=1
+    n_points : int, default=8
         Candidates proposed per round (constant liar, ``"cl_min"``) and trained
-        together; raise it with ``n_jobs``.
+        together as one batched network; ``1`` refits the GP after every candidate
+        (more informed proposals, each trained alone).
     n_jobs : int, default=None
         Parallel jobs over (candidate, split) fits through joblib; a
         ``joblib.parallel_backend("dask")`` context runs them on a Dask cluster.
@@ -343,20 +360,41 @@ skopt.space.Real, default="auto"
         between the kernel stays fixed and refitting the GP is one Cholesky
         factorisation. The constant liar's provisional fits always use the fixed
         kernel. Raise it for long searches, where hyperparameter fits dominate.
-    halving_factor : float > 1 or None, default=None
-        Successive halving within each batch of candidates (needs
-        ``batch_candidates >= 2``): the batch trains together for the first rung's
-        epochs and is scored on the validation rows; then the batch is cut by
-        robustness into ``ceil(n / halving_factor)`` strata of candidates with
-        similar radii, and the best of each stratum trains on, with every candidate
-        within one standard error of the best (the ``"one_se"`` band) and ERM (always
-        kept), rung by rung, to ``max_iter``. Comparing like with like matters:
-        large radii train more slowly, so a plain early ranking drops the robust
-        candidates the pick would choose. A dropped candidate is recorded with the
-        objective it reached (``cv_results_["dropped"]`` and ``["n_epochs"]``); the
-        GP learns from that value, and a dropped candidate is never picked. Each
-        job's batch is halved on its own, and with several splits each split on its
-        own. ``None``: every candidate trains for ``max_iter`` epochs.
+    halving_factor : float > 1, "auto" or None, default="auto"
+        Successive halving within each batch of candidates (needs ``batch_candidates >= 2``;
+        ``"auto"`` is 3 when it is, else None): the batch trains together for the first
+        rung's epochs and is scored on the validation rows; then the batch is cut by
+        robustness into ``ceil(n / halving_factor)`` strata of candidates with similar
+        radii, and the best of each stratum trains on, with ERM (always kept) and, for
+        ``selection="one_se"``, every candidate within one standard error of the best (that
+        rule's band), rung by rung, to ``max_iter``. Comparing like with like matters: large
+        radii train more slowly, so a plain early ranking drops the robust candidates the
+        pick would choose. A dropped candidate is recorded with the objective it reached
+        (``cv_results_["dropped"]`` and ``["n_epochs"]``); the GP learns from that value,
+        and a dropped candidate is never picked. Each job's batch is halved on its own, and
+        with several splits each split on its own. ``None``: every candidate trains for
+        ``max_iter`` epochs (or until its early stopping).
+    baselines : "auto", None or list, default="auto"
+        Models a user would pick instead, fitted on the training part of every
+        split and scored on the validation part like the candidates (the
+        optimiser never sees them): ``"group_dro"`` (the package's GroupDRO with
+        the searched network's architecture and training parameters),
+        ``"hist_gradient_boosting"`` (scikit-learn's default
+        ``HistGradientBoostingClassifier`` or ``...Regressor``, seeded by the
+        estimator's ``random_state``), ``"hist_gradient_boosting_balanced"`` (the
+        same with ``sample_weight`` giving every group the same total weight)
+        and ``"linear"`` (``LogisticRegression(max_iter=1000)`` or ``Ridge()``).
+        ``"auto"`` is all four with the built-in per-group objectives (without the
+        trees for sparse rows), and none with ``objective="robust"`` (which only
+        Per-GDRO networks have) or a scorer (which may read a Per-GDRO
+        estimator's attributes; list the baselines to compare them); a list takes
+        those names and ``(name, estimator)`` pairs (fitted with ``fit(X, y)``,
+        or with ``groups=`` for the package's estimators). They are rows of
+        ``cv_results_`` after the candidates, named by ``param_model`` (the
+        candidates' is ``"per_gdro"``) with NaN radii. ``selection`` may pick
+        one: then ``best_params_`` is ``{"model": name}`` and ``best_estimator_``
+        that model refit on all the rows (inside the Pipeline's transformers,
+        if any). ``None``: the candidates only. ``"ensemble"`` ignores them.
     halving_rungs : int, default=3
         Rungs of successive halving: rung ``k`` (from 0) ends after
         ``ceil(max_iter / halving_factor ** (halving_rungs - 1 - k))`` epochs, so
@@ -366,7 +404,8 @@ skopt.space.Real, default="auto"
     ----------
     best_params_ : dict
         ``{"rho": float, "epsilon": ndarray of shape (n_groups,)}``, radii in
-        ``groups_`` order, and the values of ``search_spaces``' parameters.
+        ``groups_`` order, and the values of ``search_spaces``' parameters; or
+        ``{"model": name}`` when a baseline was picked.
     best_index_ : int
         Row of ``cv_results_`` of the picked candidate (for ``"ensemble"``, its
         member with the largest weight).
@@ -380,7 +419,7 @@ skopt.space.Real, default="auto"
         The searched ranges of the radii, ``groups_`` order.
     validation_predictions_ : ndarray of shape (n_candidates, n_rows, n_columns) or None
         Each candidate's validation predictions (probabilities or values), kept
-        for ``selection="ensemble"`` only.
+        for ``selection="paired_se"`` and ``"ensemble"`` only.
     best_objective_ : float
         Its mean validation objective (lower is better).
     best_score_ : float
@@ -400,7 +439,7 @@ skopt.space.Real, default="auto"
     refit_time_ : float
     cv_results_ : dict of ndarray
         One row per evaluated candidate, in evaluation order; ``pandas.DataFrame``
-        reads it. Keys: ``params``, ``param_rho``, ``param_epsilon_<label>``,
+        reads it. Keys: ``params``, ``param_model``, ``param_rho``, ``param_epsilon_<label>``,
         ``param_<name>`` (each parameter of ``search_spaces``),
         ``split<k>_test_objective``, ``mean_test_objective``, ``std_test_objective``,
         ``rank_test_objective`` (1 = lowest); the same in scikit-learn's meaning,
@@ -516,7 +555,9 @@ skopt.space.Real, default="auto"
         "error_score": [StrOptions({"raise"}), Real],
         "batch_candidates": [Interval(Integral, 1, None, closed="left")],
         "gp_refit_every": [Interval(Integral, 1, None, closed="left")],
-        "halving_factor": [Interval(Real, 1, None, closed="neither"), None],
+        "halving_factor": [Interval(Real, 1, None, closed="neither"), StrOptions({"auto"}),
+                           None],
+        "baselines": [StrOptions({"auto"}), list, tuple, None],
         "halving_rungs": [Interval(Integral, 2, None, closed="left")],
         "selection": [StrOptions(set(SELECTIONS))],
         "refit_seeds": [Interval(Integral, 1, None, closed="left")],
@@ -524,16 +565,17 @@ skopt.space.Real, default="auto"
 
     def __init__(self, estimator, *, rho_bounds="auto", epsilon_bounds="auto",
                  shared_epsilon=True, objective=DEFAULT_SEARCH_OBJECTIVE, scoring=None,
-                 selection=DEFAULT_SEARCH_SELECTION, refit_seeds=DEFAULT_REFIT_SEEDS, n_iter=50,
-                 n_initial_points=10,
+                 selection=DEFAULT_SEARCH_SELECTION, refit_seeds=DEFAULT_REFIT_SEEDS, n_iter=16,
+                 n_initial_points=8,
                  initial_point_generator="grid", acq_func="EI", acq_optimizer="auto",
                  acq_func_kwargs=None, acq_optimizer_kwargs=None, cv=DEFAULT_SEARCH_HOLDOUT,
-                 n_points=1, n_jobs=None,
+                 n_points=8, n_jobs=None,
                  checkpoint=None, refit=True, random_state=None, verbose=0, callbacks=None,
                  max_time=None, error_score=np.nan, batch_candidates=DEFAULT_BATCH_CANDIDATES,
-                 gp_refit_every=1, halving_factor=None,
-                 halving_rungs=DEFAULT_HALVING_RUNGS, search_spaces=None):
+                 gp_refit_every=1, halving_factor="auto",
+                 halving_rungs=DEFAULT_HALVING_RUNGS, search_spaces=None, baselines="auto"):
         self.estimator = estimator
+        self.baselines = baselines
         self.search_spaces = search_spaces
         self.halving_factor = halving_factor
         self.halving_rungs = halving_rungs
@@ -595,6 +637,11 @@ skopt.space.Real, default="auto"
         finally:
             run.checkpoint.release()
             run.report.close_bar()
+        baseline_records = evaluate_baselines(run.template, run.baselines, run.X, run.y,
+                                              run.groups, run.folds, run.scoring,
+                                              n_jobs=self.n_jobs)
+        run.report.baselines(baseline_records)
+        records = list(records) + baseline_records
 
         self.cv_results_ = build_cv_results(records, run.labels, len(run.folds),
                                             self._is_classifier, run.template.final.max_iter)
@@ -611,8 +658,9 @@ skopt.space.Real, default="auto"
         self.best_objective_ = float(self.cv_results_["mean_test_objective"][self.best_index_])
         self.best_score_ = -self.best_objective_
         best = self.cv_results_["params"][self.best_index_]
-        self.best_params_ = {**best, "rho": float(best["rho"]),
-                             "epsilon": best["epsilon"].copy()}
+        self.best_params_ = (dict(best) if "model" in best else
+                             {**best, "rho": float(best["rho"]),
+                              "epsilon": best["epsilon"].copy()})
         self._warn_if_worse_than_erm()
 
         for stale in ("best_estimator_", "refit_time_"):
@@ -631,7 +679,7 @@ skopt.space.Real, default="auto"
         template = SearchTemplate(self.estimator)
         self._is_classifier = is_classifier(self.estimator)
         self._callbacks()  # fail early on bad callbacks
-        if self.halving_factor is not None and self.batch_candidates < 2:
+        if self.halving_factor not in (None, "auto") and self.batch_candidates < 2:
             raise ValueError(
                 f"halving_factor={self.halving_factor} halves batches of candidates trained "
                 "together, but batch_candidates=1 trains each alone; set batch_candidates "
@@ -679,18 +727,26 @@ skopt.space.Real, default="auto"
                                  "the estimator with those radii instead.")
             checkpoint.validate(state, space.names, space.bounds, group_names, len(folds))
             checkpoint.check_predictions(state, self.selection)
+            baselines = resolve_baselines(
+                None if objective_name in ("robust", "scorer") and self.baselines == "auto"
+                else self.baselines, template.final, sparse=sp.issparse(X))
+            if baselines and objective_name == "robust":
+                raise ValueError(
+                    "objective='robust' is the Per-GDRO risk of Eq. (9), which only the "
+                    "package's Per-GDRO networks have: baselines cannot be scored by it. "
+                    "Use baselines=None or another objective.")
         except BaseException:
             checkpoint.release()
             raise
         checkpoint.start(fingerprint=search_fingerprint, seed=seed, folds_hash=folds_hash,
                          dimensions=space.names, groups=[str(g) for g in labels.tolist()])
         selection = SelectionStats(objective_name, self._is_classifier, labels,
-                                   self.selection == "ensemble")
+                                   self.selection in PREDICTION_RULES)
         scoring = Scoring(objective_name, scorer, self._is_classifier, self.error_score, labels,
                           selection=selection, extras=tuple(self._worker_extras))
         return _SearchRun(template, X, y, groups, labels, group_index, space, folds, scoring,
                           checkpoint, [] if state is None else list(state["evaluations"]),
-                          int(design_seed), int(optimizer_seed))
+                          int(design_seed), int(optimizer_seed), baselines=baselines)
 
     def _check_data(self, X, y, template):
         """Validated ``X``, ``y`` and, for classifiers, each row's class position.
@@ -740,6 +796,12 @@ skopt.space.Real, default="auto"
             print(f"[PerGDROSearchCV] candidates that differ in {apart} cannot train as one "
                   "batched network: only those sharing these values are batched (the initial "
                   "grid's levels), the GP's proposals train one by one.", flush=True)
+
+    def _halving(self):
+        """The halving factor in use: ``halving_factor``, with ``"auto"`` resolved."""
+        if self.halving_factor == "auto":
+            return DEFAULT_HALVING_FACTOR if self.batch_candidates >= 2 else None
+        return self.halving_factor
 
     def _callbacks(self):
         if self.callbacks is None:

@@ -5,6 +5,15 @@ with under 100 validation rows in the smallest group, candidates a few points
 apart cannot be told apart, and the more candidates a search evaluates the more
 likely its best-looking one is merely lucky. The rules here:
 
+- ``"paired_se"`` (default): the *most robust* candidate whose validation
+  objective and average loss are both within one *paired* standard error of the
+  best candidate's (the best by each, baselines included). The differences are
+  taken row by row on the same validation rows, and their standard errors come
+  from a bootstrap of those rows within each group: two networks trained on the
+  same rows make correlated errors, so the paired error is several times smaller
+  than the unpaired one that ``"one_se"`` uses, and a cost on the average (which
+  the worst-group objective does not see) also rules a candidate out. Robustness
+  is bought only where validation cannot show that it costs anything.
 - ``"best"``: the lowest mean validation objective (what searches usually do).
 - ``"one_se"``: the *most robust* candidate among those whose objective is within
   one standard error of the best candidate's, or of ERM's (the one-standard-error
@@ -28,9 +37,12 @@ a finite objective if halving dropped all those), and a ``UserWarning`` says so.
 
 import numpy as np
 
+from .._constants import PAIRED_BOOTSTRAP_RESAMPLES, PAIRED_BOOTSTRAP_SEED, PROBA_CLIP
 from .._warnings import warn_user
 
-SELECTIONS = ("best", "one_se", "gp_mean", "ensemble")
+SELECTIONS = ("paired_se", "best", "one_se", "gp_mean", "ensemble")
+# Rules that read every candidate's validation predictions.
+PREDICTION_RULES = ("paired_se", "ensemble")
 
 
 def eligible_candidates(objective, collapsed=None):
@@ -144,6 +156,131 @@ def select_one_se(objective, std_error, reach, eligible, reference=None):
     return int(within[order[0]])
 
 
+def validation_row_losses(predictions, y, task, objective="worst_group_loss"):
+    """Each candidate's loss on each validation row, from its stored predictions.
+
+    Parameters
+    ----------
+    predictions : ndarray of shape (n_candidates, n_rows, n_columns)
+        Probabilities (classifiers, columns in class order) or predicted values; NaN
+        for a candidate without predictions.
+    y : ndarray of shape (n_rows,) or (n_rows, n_outputs)
+        Class positions (classifiers) or targets.
+    task : {"classification", "regression"}
+    objective : str
+        ``"worst_group_error"`` and ``"worst_group_accuracy"`` count errors (0 or
+        1); every other objective the cross-entropy (classifiers) or the squared
+        error (regressors).
+
+    Returns
+    -------
+    objective_rows, loss_rows : ndarray of shape (n_candidates, n_rows)
+        What the worst-group objective averages, and the loss (for the average).
+    """
+    predictions = np.asarray(predictions, dtype=float)
+    n_rows = predictions.shape[1]
+    if task == "classification":
+        position = np.asarray(y).astype(np.int64)
+        chosen = predictions[:, np.arange(n_rows), position]
+        loss = -np.log(np.clip(np.nan_to_num(chosen, nan=1.0), PROBA_CLIP, 1.0))
+        loss[np.isnan(chosen)] = np.nan
+        if objective in ("worst_group_error", "worst_group_accuracy"):
+            with np.errstate(invalid="ignore"):
+                error = (np.nanargmax(np.nan_to_num(predictions, nan=-1.0), axis=2)
+                         != position).astype(float)
+            error[np.isnan(chosen)] = np.nan
+            return error, loss
+        return loss, loss
+    target = np.asarray(y, dtype=float).reshape(n_rows, -1)
+    loss = ((predictions - target[None]) ** 2).mean(axis=2)
+    return loss, loss
+
+
+def paired_bootstrap(objective_rows, loss_rows, group_index, n_groups, n_resamples, seed):
+    """The worst-group objective and the average loss of every candidate, resampled.
+
+    The validation rows are drawn with replacement within each group (every group
+    keeps its size), the same draws for every candidate, so that differences
+    between candidates are paired.
+
+    Returns
+    -------
+    worst, average : ndarray of shape (n_resamples, n_candidates)
+    """
+    rng = np.random.RandomState(seed)
+    n_candidates, n_rows = objective_rows.shape
+    weights = np.zeros((n_resamples, n_rows))
+    present = []
+    for g in range(n_groups):
+        rows = np.flatnonzero(group_index == g)
+        if rows.size == 0:
+            continue
+        present.append(rows)
+        draws = rng.randint(rows.size, size=(n_resamples, rows.size))
+        counts = np.zeros((n_resamples, rows.size))
+        np.add.at(counts, (np.arange(n_resamples)[:, None], draws), 1.0)
+        weights[:, rows] = counts
+    objective_rows = np.nan_to_num(objective_rows, nan=np.inf)
+    worst = np.full((n_resamples, n_candidates), -np.inf)
+    for rows in present:
+        with np.errstate(invalid="ignore"):
+            means = weights[:, rows] @ objective_rows[:, rows].T / rows.size
+        worst = np.maximum(worst, np.nan_to_num(means, nan=np.inf))
+    average = weights @ np.nan_to_num(loss_rows, nan=np.inf).T / n_rows
+    return worst, average
+
+
+def paired_standard_errors(resampled, reference):
+    """Standard error of each candidate's difference to candidate ``reference``."""
+    difference = resampled - resampled[:, [reference]]
+    with np.errstate(invalid="ignore"):
+        return np.nan_to_num(difference.std(axis=0, ddof=1), nan=np.inf)
+
+
+def select_paired_se(worst, average, resampled_worst, resampled_average, reach, eligible):
+    """Index of the most robust candidate within one paired standard error of the best.
+
+    A candidate qualifies when its worst-group objective exceeds the lowest one by
+    at most the paired standard error of that difference, and its average loss
+    exceeds the lowest average loss by at most the paired standard error of that
+    difference (each best taken among the ``eligible``). Among those the largest
+    ``reach`` wins, ties to the lower objective; with none, the best objective.
+
+    Parameters
+    ----------
+    worst, average : array-like of shape (n_candidates,)
+        Point values on the validation rows.
+    resampled_worst, resampled_average : ndarray of shape (n_resamples, n_candidates)
+        From :func:`paired_bootstrap`.
+    reach : array-like of shape (n_candidates,)
+        :func:`robustness` (0 for ERM and the baselines).
+    eligible : array-like of bool
+
+    Examples
+    --------
+    >>> boot = np.array([[1.0, 1.1, 1.4], [1.2, 1.3, 1.2], [1.1, 1.2, 1.0]])
+    >>> int(select_paired_se([1.1, 1.2, 1.2], [0.5, 0.5, 0.5], boot, boot * 0 + 0.5,
+    ...                      [0.0, 1.0, 2.0], [True] * 3))
+    2
+    """
+    worst = np.asarray(worst, dtype=float)
+    average = np.asarray(average, dtype=float)
+    eligible = np.asarray(eligible, dtype=bool) & np.isfinite(worst) & np.isfinite(average)
+    if not eligible.any():
+        raise ValueError("No candidate has a finite validation objective and average loss.")
+    best = select_best(worst, eligible)
+    best_average = select_best(average, eligible)
+    se_worst = paired_standard_errors(resampled_worst, best)
+    se_average = paired_standard_errors(resampled_average, best_average)
+    within = (eligible & (worst - worst[best] <= se_worst)
+              & (average - average[best_average] <= se_average))
+    within[best] |= not within.any()
+    within = np.flatnonzero(within)
+    reach = np.nan_to_num(np.asarray(reach, dtype=float)[within])
+    order = np.lexsort((worst[within], -reach))
+    return int(within[order[0]])
+
+
 def select_gp_mean(posterior_mean, eligible):
     """Index of the lowest surrogate posterior mean among ``eligible`` candidates."""
     return select_best(posterior_mean, eligible)
@@ -232,12 +369,28 @@ def selection_columns(records, n_splits):
             "collapsed": np.array(collapsed, dtype=bool), "failed": failed}
 
 
+def epsilon_matrix(results):
+    """The radii of every row of ``cv_results_``, NaN for the baselines' rows."""
+    params = results["params"]
+    width = next((np.size(p["epsilon"]) for p in params if "epsilon" in p), 0)
+    return np.array([np.asarray(p["epsilon"], dtype=float) if "epsilon" in p
+                     else np.full(width, np.nan) for p in params], dtype=float).reshape(
+        len(params), width)
+
+
+def candidate_reach(results, rho_high, epsilon_high):
+    """:func:`robustness` of every row of ``cv_results_``; 0 for the baselines."""
+    reach = robustness(np.asarray(results["param_rho"], dtype=float), epsilon_matrix(results),
+                       rho_high, epsilon_high)
+    return np.nan_to_num(reach, nan=0.0)
+
+
 def erm_row(results, mask=None):
     """Row of ``cv_results_`` of ERM (``rho = 0``, every ``epsilon = 0``), or None.
 
     Only rows where ``mask`` is True count (for example the eligible ones).
     """
-    epsilon = np.array([p["epsilon"] for p in results["params"]], dtype=float)
+    epsilon = epsilon_matrix(results)
     rows = (np.asarray(results["param_rho"]) == 0) & np.all(epsilon == 0, axis=1)
     if mask is not None:
         rows &= np.asarray(mask, dtype=bool)
@@ -300,7 +453,7 @@ def pick(selection, results, *, rho_high, epsilon_high, objective="worst_group_l
 
     Parameters
     ----------
-    selection : {"best", "one_se", "gp_mean", "ensemble"}
+    selection : {"paired_se", "best", "one_se", "gp_mean", "ensemble"}
     results : dict
         ``cv_results_`` with ``mean_test_objective``, ``std_error_test_objective``,
         ``collapsed``, ``gp_mean_test_objective``, ``param_rho`` and ``params``.
@@ -312,7 +465,8 @@ def pick(selection, results, *, rho_high, epsilon_high, objective="worst_group_l
         The search's objective (what ensemble selection optimises, when it is a
         per-group one; the worst-group loss otherwise).
     validation : tuple or None
-        ``(predictions, y, group_index, n_groups, task)`` for ``"ensemble"``:
+        ``(predictions, y, group_index, n_groups, task)`` for ``"paired_se"`` and
+        ``"ensemble"``:
         predictions of shape ``(n_candidates, n_rows, n_columns)`` on the
         validation rows of every split, stacked.
 
@@ -327,11 +481,26 @@ def pick(selection, results, *, rho_high, epsilon_high, objective="worst_group_l
 
     means = np.asarray(results["mean_test_objective"], dtype=float)
     eligible = eligible_rows(results, selection)
-    if selection == "best":
+    if selection in PREDICTION_RULES and validation is None:
+        raise ValueError(
+            f"selection={selection!r} needs the candidates' validation predictions, which "
+            "the search keeps only when it was fitted with selection='paired_se' or "
+            "'ensemble'.")
+    if selection == "paired_se":
+        predictions, y, group_index, n_groups, task = validation
+        objective_rows, loss_rows = validation_row_losses(predictions, y, task, objective)
+        resampled = paired_bootstrap(objective_rows, loss_rows, group_index, n_groups,
+                                     PAIRED_BOOTSTRAP_RESAMPLES, PAIRED_BOOTSTRAP_SEED)
+        average = np.nanmean(loss_rows, axis=1) if loss_rows.size else np.zeros(len(means))
+        usable = eligible & np.all(np.isfinite(loss_rows), axis=1)
+        if not usable.any():
+            usable = eligible
+        index = select_paired_se(means, average, *resampled,
+                                 candidate_reach(results, rho_high, epsilon_high), usable)
+    elif selection == "best":
         index = select_best(means, eligible)
     elif selection == "one_se":
-        epsilon = np.array([p["epsilon"] for p in results["params"]], dtype=float)
-        reach = robustness(results["param_rho"], epsilon, rho_high, epsilon_high)
+        reach = candidate_reach(results, rho_high, epsilon_high)
         index = select_one_se(means, results["std_error_test_objective"], reach, eligible,
                               reference=erm_row(results, eligible))
     elif selection == "gp_mean":
@@ -339,13 +508,10 @@ def pick(selection, results, *, rho_high, epsilon_high, objective="worst_group_l
         index = (select_gp_mean(posterior, eligible) if np.isfinite(posterior[eligible]).all()
                  else select_best(means, eligible))
     elif selection == "ensemble":
-        if validation is None:
-            raise ValueError(
-                "selection='ensemble' needs the candidates' validation predictions, which "
-                "the search keeps only when it was fitted with selection='ensemble'.")
         predictions, y, group_index, n_groups, task = validation
         predictions = np.array(predictions, dtype=float)
-        predictions[~eligible] = np.nan  # never selected
+        # never selected: the ineligible, and the baselines (an ensemble is of networks)
+        predictions[~eligible | np.isnan(np.asarray(results["param_rho"], dtype=float))] = np.nan
         counts = greedy_ensemble_selection(predictions, y, group_index, n_groups,
                                            objective=_ensemble_objective(objective),
                                            task=task)
@@ -357,7 +523,14 @@ def pick(selection, results, *, rho_high, epsilon_high, objective="worst_group_l
 
 
 __all__ = [
+    "PREDICTION_RULES",
     "SELECTIONS",
+    "candidate_reach",
+    "epsilon_matrix",
+    "paired_bootstrap",
+    "paired_standard_errors",
+    "select_paired_se",
+    "validation_row_losses",
     "collapsed_prediction",
     "combine_standard_errors",
     "eligible_candidates",

@@ -14,7 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .._constants import PGD_STEP_MULTIPLIER, PREDICT_CHUNK_ROWS
+from .._constants import (
+    AUTO_BATCH_MAX,
+    AUTO_BATCH_MIN,
+    AUTO_BATCHES_PER_EPOCH,
+    PGD_STEP_MULTIPLIER,
+    PREDICT_CHUNK_ROWS,
+)
 from .data import take_rows
 from .groups import group_counts, group_sums
 from .network import input_gradients_only
@@ -452,9 +458,12 @@ def make_optimizer(solver, params, learning_rate, weight_decay, momentum=0.9):
 
 
 def default_batch_size(batch_size, n_samples):
-    """``"auto"`` means ``min(128, n_samples)`` (the design's batch size)."""
+    """``"auto"``: ``n_samples / AUTO_BATCHES_PER_EPOCH`` rows, within
+    ``[AUTO_BATCH_MIN, AUTO_BATCH_MAX]`` (the design's 128 up to 12,800 rows), and
+    at most ``n_samples``."""
     if batch_size == "auto":
-        return min(128, n_samples)
+        size = min(max(AUTO_BATCH_MIN, n_samples // AUTO_BATCHES_PER_EPOCH), AUTO_BATCH_MAX)
+        return min(size, n_samples)
     return max(1, min(int(batch_size), n_samples))
 
 

@@ -74,14 +74,17 @@ class PhiDivergenceWeighting(GroupWeighting):
     ``(p_g / p_hat_g) * loss_i``, unbiased for ``sum_g p_g E_{q_g}[loss]`` whatever
     the batch's composition. ``p`` moves toward the exact best response
     ``p*`` in the phi-divergence ball of radius ``rho``: once per epoch from the
-    per-group losses accumulated during it, or after every batch.
+    per-group losses accumulated during it, or after every batch. ``adjustment``
+    (shape ``(G,)``, GroupDRO's ``C / sqrt(n_g)``) is added to the losses the
+    adversary sees, not to the model's objective.
     """
 
-    def __init__(self, rho, divergence, step_size, update="epoch"):
+    def __init__(self, rho, divergence, step_size, update="epoch", adjustment=None):
         self.rho = rho
         self.divergence = divergence
         self.step_size = step_size
         self.update = update
+        self.adjustment = adjustment
 
     def start(self, nominal, batch_shape=(), sampling=None):
         super().start(nominal, batch_shape, sampling)
@@ -116,6 +119,8 @@ class PhiDivergenceWeighting(GroupWeighting):
             self._last = self._last[index]
 
     def _move(self, group_losses):
+        if self.adjustment is not None:
+            group_losses = group_losses + np.asarray(self.adjustment, dtype=float)
         flat_losses = group_losses.reshape(-1, group_losses.shape[-1])
         flat_weights = self.weights.reshape(flat_losses.shape)
         for c, (losses_c, rho_c) in enumerate(zip(flat_losses, self._rho.reshape(-1))):

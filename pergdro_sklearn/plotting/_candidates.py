@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .._search.selection import erm_row, robustness
+from .._search.selection import epsilon_matrix, erm_row, robustness
 from ._base import make_axes, require
 
 
@@ -32,6 +32,10 @@ class SearchCandidatesDisplay:
     excluded : ndarray of bool, default=None
         Candidates that can never be picked (failed, collapsed, dropped).
     x_label, y_label : str, default=None
+    baselines : dict or None, default=None
+        ``{name: objective}`` of the search's baselines (rows of ``cv_results_``
+        after the candidates), drawn as horizontal lines; their rows of ``x`` and
+        ``objective`` are not drawn as points.
 
     Attributes
     ----------
@@ -40,7 +44,10 @@ class SearchCandidatesDisplay:
     errorbar_ : matplotlib ErrorbarContainer
         The eligible candidates.
     pick_, erm_ : matplotlib Line2D
-        The markers of the pick and of ERM (``erm_`` is None without ERM).
+        The markers of the pick and of ERM (``erm_`` is None without ERM); when a
+        baseline is the pick, ``pick_`` is its line.
+    baseline_lines_ : dict
+        ``{name: Line2D}`` of the baselines.
 
     Examples
     --------
@@ -60,7 +67,8 @@ class SearchCandidatesDisplay:
     """
 
     def __init__(self, x, objective, error, pick, erm=None, *, excluded=None, x_label=None,
-                 y_label=None):
+                 y_label=None, baselines=None):
+        self.baselines = baselines
         self.x = x
         self.objective = objective
         self.error = error
@@ -90,8 +98,7 @@ class SearchCandidatesDisplay:
                           "Fit the search first.")
         n = len(results["mean_test_objective"])
         if x == "robustness":
-            epsilon = np.array([p["epsilon"] for p in results["params"]], dtype=float)
-            values = robustness(results["param_rho"], epsilon.reshape(n, -1),
+            values = robustness(results["param_rho"], epsilon_matrix(results),
                                 float(search.rho_bounds_[1]), search.epsilon_bounds_[:, 1])
             label = "robustness (0 = ERM)"
         elif x == "order":
@@ -110,11 +117,15 @@ class SearchCandidatesDisplay:
         for key in ("failed", "collapsed", "dropped"):
             if key in results:
                 excluded |= np.asarray(results[key], dtype=bool)
+        models = np.asarray(results.get("param_model", np.full(n, "per_gdro")), dtype=object)
+        baselines = {str(m): float(v) for m, v in zip(models, objective) if m != "per_gdro"}
+        excluded |= models != "per_gdro"
         objective_name = search._objective()
         name = objective_name if isinstance(objective_name, str) else "scorer"
         display = cls(values, objective, error, int(search.best_index_),
                       erm_row(results), excluded=excluded, x_label=label,
-                      y_label=f"validation objective ({name}; lower is better)")
+                      y_label=f"validation objective ({name}; lower is better)",
+                      baselines=baselines)
         return display.plot(ax=ax)
 
     def plot(self, ax=None):
@@ -130,21 +141,37 @@ class SearchCandidatesDisplay:
         objective = np.asarray(self.objective, dtype=float)
         excluded = (np.zeros(x.shape[0], bool) if self.excluded is None
                     else np.asarray(self.excluded, dtype=bool))
-        ok = ~excluded
+        n_baselines = len(self.baselines or {})
+        baseline_rows = np.zeros(x.shape[0], bool)
+        if n_baselines:
+            baseline_rows[x.shape[0] - n_baselines:] = True
+        excluded = excluded & ~baseline_rows
+        ok = ~excluded & ~baseline_rows
         self.errorbar_ = axis.errorbar(x[ok], objective[ok], yerr=np.nan_to_num(
             np.asarray(self.error, dtype=float)[ok]), fmt="o", color="C0", alpha=0.7,
             markersize=4, capsize=2, label="candidates (± 1 SE)")
-        if excluded.any():
+        if (excluded & ~baseline_rows).any():
             finite = objective[ok & np.isfinite(objective)]
             top = finite.max() if finite.size else 1.0
-            axis.plot(x[excluded], np.full(excluded.sum(), top), "x", color="grey",
+            axis.plot(x[excluded & ~baseline_rows], np.full((excluded & ~baseline_rows).sum(),
+                      top), "x", color="grey",
                       label="failed / collapsed / dropped")
         self.erm_ = None
         if self.erm is not None:
             self.erm_ = axis.plot(x[self.erm], objective[self.erm], "s", color="black",
                                   markersize=9, fillstyle="none", label="ERM")[0]
-        self.pick_ = axis.plot(x[self.pick], objective[self.pick], "*", color="C3",
-                               markersize=15, label="pick")[0]
+        self.baseline_lines_ = {}
+        for k, (name, value) in enumerate((self.baselines or {}).items()):
+            self.baseline_lines_[name] = axis.axhline(
+                value, color=f"C{k + 4}", linestyle="--", lw=1, label=f"baseline {name}")
+        if baseline_rows[self.pick]:
+            name = list(self.baselines)[self.pick - (x.shape[0] - n_baselines)]
+            self.pick_ = self.baseline_lines_[name]
+            self.pick_.set_linewidth(2.5)
+            self.pick_.set_label(f"pick: baseline {name}")
+        else:
+            self.pick_ = axis.plot(x[self.pick], objective[self.pick], "*", color="C3",
+                                   markersize=15, label="pick")[0]
         axis.set_xlabel(self.x_label or "candidate")
         axis.set_ylabel(self.y_label or "validation objective")
         axis.set_title("Search candidates")

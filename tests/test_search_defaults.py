@@ -1,0 +1,202 @@
+"""The default search: baselines in the pool, the paired pick, halving and the fast network."""
+
+import numpy as np
+import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from pergdro_sklearn import PerGDROClassifier, PerGDRORegressor, PerGDROSearchCV
+from pergdro_sklearn._constants import EARLY_STOPPING_AUTO_MIN_ROWS
+from pergdro_sklearn._search.baselines import group_balanced_weights, resolve_baselines
+from pergdro_sklearn._search.selection import (
+    paired_bootstrap,
+    select_paired_se,
+    validation_row_losses,
+)
+from pergdro_sklearn._train.loop import default_batch_size
+
+NET = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
+SMALL = dict(n_iter=4, n_initial_points=4, random_state=0)
+
+
+def test_defaults_are_the_fast_search():
+    search = PerGDROSearchCV(PerGDROClassifier())
+    assert (search.n_iter, search.n_initial_points, search.n_points) == (16, 8, 8)
+    assert search.selection == "paired_se" and search.refit_seeds == 1
+    assert search.baselines == "auto" and search._halving() == 3.0
+    assert PerGDROSearchCV(PerGDROClassifier(), batch_candidates=1)._halving() is None
+    assert PerGDROClassifier().early_stopping == "auto"
+
+
+def test_baselines_are_rows_after_the_candidates_and_never_told_to_the_optimiser(data):
+    X, y, groups = data
+    search = PerGDROSearchCV(PerGDROClassifier(**NET), **SMALL).fit(X, y, groups=groups)
+    results = search.cv_results_
+    models = results["param_model"].tolist()
+    assert models[:4] == ["per_gdro"] * 4
+    assert models[4:] == ["group_dro", "hist_gradient_boosting",
+                          "hist_gradient_boosting_balanced", "linear"]
+    assert np.isnan(results["param_rho"][4:]).all()
+    assert np.isfinite(results["mean_test_objective"]).all()
+    assert len(search.optimizer_result_.func_vals) == 4  # the candidates only
+    assert results["params"][5] == {"model": "hist_gradient_boosting"}
+
+
+def test_a_clearly_better_baseline_is_picked_and_refit_on_all_rows():
+    # A target the network with 3 epochs cannot learn, and trees can: a threshold.
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-1, 1, size=(400, 2))
+    y = (np.abs(X[:, 0]) > 0.5).astype(int)
+    groups = np.repeat(["a", "b"], [250, 150])
+    search = PerGDROSearchCV(PerGDROClassifier(hidden_layer_sizes=(4,), max_iter=2,
+                                               random_state=0),
+                             baselines=["hist_gradient_boosting"], **SMALL)
+    search.fit(X, y, groups=groups)
+    assert search.best_params_ == {"model": "hist_gradient_boosting"}
+    assert isinstance(search.best_estimator_, HistGradientBoostingClassifier)
+    assert search.best_estimator_.n_features_in_ == 2
+    assert search.best_estimator_.predict(X).mean() == pytest.approx(y.mean(), abs=0.05)
+    assert search.score(X, y) > 0.9
+
+
+def test_baselines_none_keeps_only_the_candidates(data):
+    X, y, groups = data
+    search = PerGDROSearchCV(PerGDROClassifier(**NET), baselines=None, **SMALL)
+    search.fit(X, y, groups=groups)
+    assert set(search.cv_results_["param_model"]) == {"per_gdro"}
+
+
+def test_a_user_baseline_pair_is_scored_inside_the_pipeline(data):
+    X, y, groups = data
+    pipe = make_pipeline(StandardScaler(), PerGDROClassifier(**NET))
+    search = PerGDROSearchCV(pipe, baselines=[("lr", LogisticRegression(C=0.1))], **SMALL)
+    search.fit(X, y, groups=groups)
+    assert search.cv_results_["param_model"][-1] == "lr"
+    if search.best_params_ == {"model": "lr"}:
+        assert isinstance(search.best_estimator_[-1], LogisticRegression)
+
+
+@pytest.mark.parametrize("baselines, match", [
+    (["trees"], "Unknown baseline"),
+    ([("per_gdro", LogisticRegression())], "is taken"),
+    ([("lr", LogisticRegression()), ("lr", LogisticRegression())], "twice"),
+    ([42], "baselines must be"),
+])
+def test_bad_baselines_are_value_errors(baselines, match):
+    with pytest.raises(ValueError, match=match):
+        resolve_baselines(baselines, PerGDROClassifier())
+
+
+def test_a_regressor_baseline_for_a_classifier_is_an_error():
+    from sklearn.linear_model import Ridge
+
+    with pytest.raises(ValueError, match="is a regressor"):
+        resolve_baselines([("ridge", Ridge())], PerGDROClassifier())
+
+
+def test_robust_objective_and_scorers_take_no_automatic_baselines(data):
+    X, y, groups = data
+    search = PerGDROSearchCV(PerGDROClassifier(**NET), objective="robust", **SMALL)
+    search.fit(X, y, groups=groups)
+    assert set(search.cv_results_["param_model"]) == {"per_gdro"}
+    with pytest.raises(ValueError, match="baselines cannot be scored"):
+        PerGDROSearchCV(PerGDROClassifier(**NET), objective="robust", baselines=["linear"],
+                        **SMALL).fit(X, y, groups=groups)
+
+
+def test_sparse_rows_leave_the_trees_out():
+    names = [b.name for b in resolve_baselines("auto", PerGDRORegressor(), sparse=True)]
+    assert names == ["group_dro", "linear"]
+
+
+def test_group_balanced_weights_give_each_group_the_same_total():
+    groups = np.array(["a"] * 6 + ["b"] * 2 + ["c"])
+    w = group_balanced_weights(groups)
+    totals = [w[groups == g].sum() for g in "abc"]
+    np.testing.assert_allclose(totals, totals[0])
+    assert w.mean() == pytest.approx(1.0)
+
+
+def test_paired_se_rejects_a_candidate_that_costs_the_average():
+    # Candidate 1 is as good on the worst group but worse on average by a margin the
+    # paired bootstrap sees; candidate 2 is the same as candidate 0 plus tiny noise.
+    rng = np.random.RandomState(0)
+    n = 400
+    groups = np.repeat([0, 1], [300, 100])
+    base = rng.exponential(0.5, size=n)
+    losses = np.stack([base, base + np.where(groups == 0, 0.2, 0.0),
+                       base + rng.normal(0, 0.01, size=n)])
+    worst, average = paired_bootstrap(losses, losses, groups, 2, 200, 0)
+    point_worst = [max(losses[c][groups == g].mean() for g in (0, 1)) for c in range(3)]
+    point_avg = losses.mean(axis=1)
+    reach = [0.0, 2.0, 1.0]
+    pick = select_paired_se(point_worst, point_avg, worst, average, reach, [True] * 3)
+    assert pick == 2  # the most robust one that costs nothing measurable
+    # without candidate 2, the costly robust candidate is still refused
+    pick = select_paired_se(point_worst, point_avg, worst, average, reach,
+                            [True, True, False])
+    assert pick == 0
+
+
+def test_paired_standard_error_is_smaller_than_the_unpaired_one():
+    rng = np.random.RandomState(1)
+    groups = np.zeros(500, dtype=int)
+    base = rng.exponential(1.0, size=500)
+    losses = np.stack([base, base + 0.01])
+    worst, _ = paired_bootstrap(losses, losses, groups, 1, 300, 0)
+    paired = (worst[:, 1] - worst[:, 0]).std()
+    unpaired = np.sqrt(2) * base.std() / np.sqrt(500)
+    assert paired < unpaired / 10
+
+
+def test_validation_row_losses_are_cross_entropy_and_errors():
+    proba = np.array([[[0.9, 0.1], [0.2, 0.8]]])
+    objective_rows, loss = validation_row_losses(proba, np.array([0, 0]), "classification",
+                                                 "worst_group_error")
+    np.testing.assert_allclose(loss[0], [-np.log(0.9), -np.log(0.2)])
+    np.testing.assert_array_equal(objective_rows[0], [0.0, 1.0])
+    values = np.array([[[1.0], [3.0]]])
+    rows, _ = validation_row_losses(values, np.array([0.0, 1.0]), "regression")
+    np.testing.assert_allclose(rows[0], [1.0, 4.0])
+
+
+def test_auto_batch_size_grows_with_the_data():
+    assert default_batch_size("auto", 50) == 50
+    assert default_batch_size("auto", 5000) == 128
+    assert default_batch_size("auto", 30000) == 300
+    assert default_batch_size("auto", 10**6) == 1024
+    assert default_batch_size(64, 10**6) == 64
+
+
+def test_auto_early_stopping_starts_at_the_documented_size():
+    rng = np.random.RandomState(0)
+    n = EARLY_STOPPING_AUTO_MIN_ROWS
+    X = rng.normal(size=(n, 2))
+    y = (X[:, 0] > 0).astype(int)
+    groups = rng.randint(0, 2, size=n)
+    big = PerGDROClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    big.fit(X, y, groups=groups)
+    small = PerGDROClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    small.fit(X[: n - 1], y[: n - 1], groups=groups[: n - 1])
+    assert len(big.validation_scores_) == 2  # early stopping held rows out
+    assert not small.validation_scores_
+    assert big.group_counts_.sum() < n and small.group_counts_.sum() == n - 1
+
+
+def test_generalization_adjustment_keeps_weight_on_the_small_group():
+    # The small group is clean and fitted fast; only the adjustment makes the adversary
+    # give it weight.
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(330, 2))
+    y = (X[:, 0] > 0).astype(int)
+    groups = np.repeat([0, 1], [300, 30])
+    noisy = rng.uniform(size=330) < np.where(groups == 0, 0.3, 0.0)  # the large group is
+    y[noisy] = 1 - y[noisy]  # the hard one: without the adjustment the ball avoids group 1
+    kw = dict(hidden_layer_sizes=(8,), max_iter=5, rho=1.0, epsilon=0.0, random_state=0)
+    plain = PerGDROClassifier(**kw).fit(X, y, groups=groups)
+    adjusted = PerGDROClassifier(generalization_adjustment=2.0, **kw).fit(X, y, groups=groups)
+    assert adjusted.group_weights_[1] > plain.group_weights_[1] + 0.05
+    zero = PerGDROClassifier(generalization_adjustment=0.0, **kw).fit(X, y, groups=groups)
+    np.testing.assert_allclose(zero.group_weights_, plain.group_weights_)
