@@ -360,7 +360,8 @@ class PerGDROClassifier(PerGDROMixin, ClassifierOutputs, ClassifierMixin, BaseGr
                  random_state=None, device="cpu", verbose=0, warm_start=False, module=None,
                  early_stopping=False, validation_fraction=DEFAULT_VALIDATION_FRACTION,
                  n_iter_no_change=DEFAULT_N_ITER_NO_CHANGE, tol=DEFAULT_TOL,
-                 balanced_batches=False, callbacks=None):
+                 balanced_batches=False, callbacks=None,
+                 unknown_groups="error", membership_estimator=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.rho = rho
         self.epsilon = epsilon
@@ -389,6 +390,8 @@ class PerGDROClassifier(PerGDROMixin, ClassifierOutputs, ClassifierMixin, BaseGr
         self.tol = tol
         self.balanced_batches = balanced_batches
         self.callbacks = callbacks
+        self.unknown_groups = unknown_groups
+        self.membership_estimator = membership_estimator
 
 
 class PerGDRORegressor(PerGDROMixin, RegressorOutputs, RegressorMixin, BaseGroupRobustMLP):
@@ -434,7 +437,8 @@ class PerGDRORegressor(PerGDROMixin, RegressorOutputs, RegressorMixin, BaseGroup
                  alpha=1e-4, random_state=None, device="cpu", verbose=0, warm_start=False,
                  module=None, early_stopping=False, validation_fraction=DEFAULT_VALIDATION_FRACTION,
                  n_iter_no_change=DEFAULT_N_ITER_NO_CHANGE, tol=DEFAULT_TOL,
-                 balanced_batches=False, callbacks=None):
+                 balanced_batches=False, callbacks=None,
+                 unknown_groups="error", membership_estimator=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.loss = loss
         self.huber_delta = huber_delta
@@ -465,6 +469,8 @@ class PerGDRORegressor(PerGDROMixin, RegressorOutputs, RegressorMixin, BaseGroup
         self.tol = tol
         self.balanced_batches = balanced_batches
         self.callbacks = callbacks
+        self.unknown_groups = unknown_groups
+        self.membership_estimator = membership_estimator
 
 
 __all__ = ["PerGDROClassifier", "PerGDRORegressor"]
