@@ -123,6 +123,8 @@ class Memberships:
         return self.matrix.shape[0]
 
     def __getitem__(self, rows):
+        if isinstance(rows, tuple) and len(rows) == 2 and rows[1] is Ellipsis:
+            rows = rows[0]  # scikit-learn's _safe_indexing asks for array[rows, ...]
         if isinstance(rows, tuple):
             raise IndexError("Memberships are indexed by rows only.")
         matrix = self.matrix[rows]
@@ -229,6 +231,29 @@ def expand(matrix):
     return rows.astype(np.int64), group_index.astype(np.int64), matrix[rows, group_index]
 
 
+def expand_to_fitted(memberships, fitted_labels, n_samples):
+    """:func:`expand` of new data's memberships onto the fitted ``groups_`` order.
+
+    Every column must name a fitted group; fitted groups without a column get no rows.
+    """
+    if memberships.shape[0] != n_samples:
+        raise ValueError(f"groups (Memberships) has {memberships.shape[0]} rows but X has "
+                         f"{n_samples}.")
+    if memberships.unknown.any():
+        raise ValueError("groups (Memberships) has unknown (NaN) memberships; evaluation "
+                         "needs known groups.")
+    fitted = list(np.asarray(fitted_labels).tolist())
+    unknown = [n for n in memberships.names.tolist() if n not in fitted]
+    if unknown:
+        raise ValueError(f"groups contains labels not seen in fit: {unknown}; the fitted "
+                         f"labels are {fitted}.")
+    position = np.array([fitted.index(n) for n in memberships.names.tolist()], dtype=np.int64)
+    rows, columns, weights = expand(memberships.matrix)
+    index = position[columns]
+    order = np.lexsort((index, rows))
+    return rows[order], index[order], weights[order]
+
+
 def weighted_group_means(values, memberships):
     """Membership-weighted mean of ``values`` (n,) per group, ``(n_groups,)``; NaN where
     a group has no mass."""
@@ -257,6 +282,7 @@ __all__ = [
     "UNKNOWN_GROUPS",
     "check_memberships",
     "expand",
+    "expand_to_fitted",
     "group_rows",
     "is_memberships",
     "one_hot_labels",
