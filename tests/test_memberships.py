@@ -276,3 +276,23 @@ def test_from_attributes_makes_one_group_per_value():
     assert m.names.tolist() == ["sex=F", "sex=M", "race=x", "race=y"]
     np.testing.assert_array_equal(m.matrix[0], [1, 0, 1, 0])
     assert np.isnan(m.matrix[3, :2]).all() and m.matrix[3, 3] == 1
+
+
+def test_unknown_labels_in_any_form(toy):
+    """NaN among float labels, None in a Series or in one column of 2-D attributes."""
+    import pandas as pd
+
+    X, y, g = toy
+    numbers = np.searchsorted(["a", "b", "c"], g).astype(float)
+    numbers[:10] = np.nan
+    series = pd.Series(g, dtype=object)
+    series[:10] = None
+    frame = pd.DataFrame({"g": g, "h": np.where(X[:, 1] > 0, "p", "q")}, dtype=object)
+    frame.iloc[:10, 1] = None
+    for groups in (numbers, series, frame):
+        est = PerGDROClassifier(unknown_groups="nominal", **NET).fit(X, y, groups=groups)
+        assert est.n_unknown_groups_ == 10
+    assert len(est.groups_) == 6  # the intersections of the labelled rows
+    with pytest.raises(ValueError, match="track_risk_bound"):
+        PerGDROClassifier(unknown_groups="nominal", track_risk_bound=True, **NET).fit(
+            X, y, groups=numbers)

@@ -207,6 +207,10 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
         plan = plan_groups(groups, X, n_samples, getattr(self, "unknown_groups", "error"),
                            getattr(self, "membership_estimator", None))
         labels, group_index = plan.labels, plan.index
+        if plan.n_pinned and getattr(self, "track_risk_bound", False):
+            raise ValueError("track_risk_bound=True needs every row's group: with "
+                             "unknown_groups='nominal' the bound has no group for the unknown "
+                             "rows; use unknown_groups='estimate' or track_risk_bound=False.")
         if warm and not np.array_equal(labels, self.groups_):
             raise ValueError(
                 f"warm_start needs the same groups as the first fit: {self.groups_.tolist()}, "

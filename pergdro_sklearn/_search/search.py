@@ -660,8 +660,9 @@ skopt.space.Real, default="auto"
                 + GROUPS_MISSING_FIX.replace("estimator.set_fit_request", "search.set_fit_request"),
                 GroupsMissingWarning)
         checkpoint = Checkpoint(self.checkpoint)
-        search_fingerprint = search_fingerprint_of(self, X, y, labels, group_index, bounds,
-                                                  template)
+        search_fingerprint = search_fingerprint_of(
+            self, X, y, labels, group_index if split_groups is None else  # every membership
+            np.ascontiguousarray(split_groups.matrix).view(np.int64).ravel(), bounds, template)
         state = checkpoint.load(search_fingerprint)  # locks it until fit ends
         group_names = [str(g) for g in labels.tolist()]
         try:
