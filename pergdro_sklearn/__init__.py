@@ -12,6 +12,7 @@ from ._estimators import (
     StopTraining,
 )
 from ._groups import GroupsMissingWarning
+from ._memberships import Memberships
 from ._search import PerGDROSearchCV
 from ._version import __version__
 
@@ -23,6 +24,7 @@ __all__ = [
     "GroupDROClassifier",
     "GroupDRORegressor",
     "GroupsMissingWarning",
+    "Memberships",
     "PerGDROClassifier",
     "PerGDRORegressor",
     "PerGDROSearchCV",

@@ -12,6 +12,7 @@ from ._constants import (
     MIN_POSITIVE_RADIUS,
     MIN_ROWS_PER_GROUP,
 )
+from ._memberships import is_memberships, one_hot_labels
 from ._warnings import warn_user
 
 
@@ -43,7 +44,7 @@ def _missing_labels(column):
     return np.fromiter((missing(value) for value in column), dtype=bool, count=column.size)
 
 
-def group_labels(groups, n_samples):
+def group_labels(groups, n_samples, allow_missing=False):
     """One label per row from 1-D groups or from several columns of attributes.
 
     ``groups`` may be 1-D (a list, an array, a pandas Series) or 2-D (a pandas
@@ -51,8 +52,14 @@ def group_labels(groups, n_samples):
     intersected: a row's label is its labels joined with ``GROUP_LABEL_SEPARATOR``,
     e.g. ``"African-American|Male"``. Missing labels (NaN, None, NaT, pandas NA) are
     errors. Returns ``(labels, columns)``: the 1-D labels and a description of the
-    columns for messages (``None`` for 1-D groups).
+    columns for messages (``None`` for 1-D groups). With ``allow_missing=True`` missing
+    labels are allowed and ``(labels, columns, missing)`` comes back, ``missing`` the
+    rows with a missing label in some column (their labels are meaningless).
     """
+    if is_memberships(groups):
+        raise ValueError(
+            "groups is a Memberships here, where group labels are expected; "
+            "memberships are taken by fit, the search, the ensembles and the metrics.")
     names = None
     if hasattr(groups, "columns") and getattr(groups, "ndim", 1) == 2:  # a DataFrame
         names = [str(name) for name in groups.columns]
@@ -85,10 +92,17 @@ def group_labels(groups, n_samples):
             f"groups has {columns[0].shape[0]} entries but X has {n_samples} rows; pass one "
             "group label per row."
         )
+    missing = np.zeros(n_samples, dtype=bool)
     for column in typed_columns:
-        _check_no_missing(column)
+        if allow_missing:
+            missing |= _missing_labels(column)
+        else:
+            _check_no_missing(column)
+    if allow_missing and missing.any() and not missing.all():
+        # a known label in the missing rows' place, so that the labels sort
+        columns = [np.where(missing, column[~missing][0], column) for column in typed_columns]
     if len(columns) == 1:
-        return columns[0], None
+        return (columns[0], None, missing) if allow_missing else (columns[0], None)
     if names is None:
         names = [f"column {j}" for j in range(len(columns))]
     texts = [column.astype(str) for column in columns]
@@ -102,6 +116,8 @@ def group_labels(groups, n_samples):
     labels = texts[0]
     for text in texts[1:]:
         labels = np.char.add(np.char.add(labels, GROUP_LABEL_SEPARATOR), text)
+    if allow_missing:
+        return labels, GROUP_LABEL_SEPARATOR.join(names), missing
     return labels, GROUP_LABEL_SEPARATOR.join(names)
 
 
@@ -128,6 +144,8 @@ def encode_groups(groups, n_samples, min_rows=MIN_ROWS_PER_GROUP):
     """
     if groups is None:
         return np.array([0]), np.zeros(n_samples, dtype=np.int64), np.array([n_samples])
+    if is_memberships(groups) and one_hot_labels(groups) is not None:
+        groups = one_hot_labels(groups)  # disjoint groups: the labels' path
     groups, columns = group_labels(groups, n_samples)
     labels, group_index = unique_labels(groups, "groups")
     group_index = group_index.reshape(-1)

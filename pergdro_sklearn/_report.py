@@ -12,7 +12,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.utils import check_random_state
 
 from ._constants import DEFAULT_BOOTSTRAP_CONFIDENCE, DEFAULT_N_BOOTSTRAP
-from ._scores import _check_groups
+from ._scores import _check_groups, _weighted, group_parts
 
 
 def _import_pandas():
@@ -63,13 +63,15 @@ def _check_options(n_bootstrap, confidence, lower_is_better):
     return set(lower_is_better or ())
 
 
-def bootstrap_interval(y_true, y_pred, metric, n_bootstrap, confidence, random_state):
+def bootstrap_interval(y_true, y_pred, metric, n_bootstrap, confidence, random_state,
+                       weights=None):
     """Percentile bootstrap interval of ``metric`` over the rows given.
 
     Rows are drawn with replacement ``n_bootstrap`` times (as many as given); the
     interval holds the central ``confidence`` share of the resampled values.
     :func:`sklearn.metrics.accuracy_score` on 1-D labels is computed for all the
-    resamples at once.
+    resamples at once. ``weights`` (soft memberships) go with their rows into each
+    resample, as the metric's ``sample_weight``.
     ``(nan, nan)`` when ``n_bootstrap`` is 0.
     """
     if n_bootstrap == 0:
@@ -77,7 +79,10 @@ def bootstrap_interval(y_true, y_pred, metric, n_bootstrap, confidence, random_s
     rng = check_random_state(random_state)
     n = y_true.shape[0]
     rows = rng.randint(n, size=(n_bootstrap, n))  # the same draws as one resample at a time
-    if metric is accuracy_score and y_true.ndim == 1 and y_pred.ndim == 1:
+    if weights is not None:
+        values = np.array([_weighted(metric, y_true[r], y_pred[r], weights[r]) for r in rows],
+                          dtype=float)
+    elif metric is accuracy_score and y_true.ndim == 1 and y_pred.ndim == 1:
         # the default metric, vectorised over the resamples (the same numbers, faster)
         values = (y_true[rows] == y_pred[rows]).mean(axis=1)
     else:
@@ -107,8 +112,11 @@ def group_report(y_true, y_pred, groups, metrics=None, *, n_bootstrap=DEFAULT_N_
     y_true : array-like of shape (n_samples,) or (n_samples, n_outputs)
     y_pred : array-like of shape (n_samples,) or (n_samples, n_outputs)
         Predictions, or probabilities for metrics that take them.
-    groups : array-like of shape (n_samples,) or (n_samples, n_attributes)
+    groups : array-like of shape (n_samples,) or (n_samples, n_attributes), or Memberships
         Group label of each row; several columns are intersected, as in ``fit``.
+        With :class:`~pergdro_sklearn.Memberships` a group's rows are those of positive
+        membership (``size``), weighted by it (soft memberships add a ``mass`` column
+        and need metrics that take ``sample_weight``).
     metrics : callable, list of callables or dict, default=None
         ``metric(y_true, y_pred) -> float``; a list is named after the functions
         (``accuracy_score`` becomes ``accuracy``), a dict ``{name: metric}`` names
@@ -163,17 +171,21 @@ def group_report(y_true, y_pred, groups, metrics=None, *, n_bootstrap=DEFAULT_N_
                          f"{y_true.shape[0]}.")
     labels = _check_groups(y_true, groups)
     rng = check_random_state(random_state)
-    present = np.unique(labels)
+    parts = group_parts(labels)
+    present = [label for label, _, _ in parts]
     rows = {"size": []}
+    if any(weights is not None for _, _, weights in parts):
+        rows["mass"] = []
     for name in named:
         rows[name], rows[f"{name}_low"], rows[f"{name}_high"] = [], [], []
-    for label in present:
-        mask = labels == label
-        rows["size"].append(int(mask.sum()))
+    for _, mask, weights in parts:
+        rows["size"].append(int(mask.shape[0]))
+        if "mass" in rows:
+            rows["mass"].append(float(mask.shape[0] if weights is None else weights.sum()))
         for name, metric in named.items():
-            rows[name].append(float(metric(y_true[mask], y_pred[mask])))
+            rows[name].append(_weighted(metric, y_true[mask], y_pred[mask], weights))
             low, high = bootstrap_interval(y_true[mask], y_pred[mask], metric, n_bootstrap,
-                                           confidence, rng)
+                                           confidence, rng, weights)
             rows[f"{name}_low"].append(low)
             rows[f"{name}_high"].append(high)
     index = pandas.Index([v.item() if hasattr(v, "item") else v for v in present],

@@ -20,6 +20,7 @@ from sklearn.utils.metadata_routing import MetadataRequest
 
 from ._constants import PROBA_CLIP
 from ._groups import group_labels, groups_or_alias, positions_in
+from ._memberships import group_rows, is_memberships
 
 
 def _check_groups(y_true, groups):
@@ -32,11 +33,39 @@ def _check_groups(y_true, groups):
             "params={'groups': groups}; the scorers of pergdro_sklearn.metrics.get_scorer "
             "request it."
         )
-    n_groups = np.shape(groups)[0] if np.ndim(groups) else 0
+    n_groups = len(groups) if is_memberships(groups) else (
+        np.shape(groups)[0] if np.ndim(groups) else 0)
     if n_groups != np.shape(y_true)[0]:
         raise ValueError(f"groups has {n_groups} entries but y has {np.shape(y_true)[0]} rows.")
     # 2-D groups (one column per attribute) are intersected as in fit.
-    return group_labels(groups, n_groups)[0]
+    return groups if is_memberships(groups) else group_labels(groups, n_groups)[0]
+
+
+def group_parts(groups):
+    """``[(label, rows, weights or None)]`` of checked groups, in sorted label order.
+
+    Labels give each group's rows; :class:`~pergdro_sklearn.Memberships` give the rows
+    of positive membership and, for soft memberships, the memberships as weights.
+    """
+    if is_memberships(groups):
+        return group_rows(groups)
+    return [(label, np.flatnonzero(groups == label), None) for label in np.unique(groups)]
+
+
+def _key(label):
+    return label.item() if hasattr(label, "item") else label
+
+
+def _weighted(metric, y_true, y_pred, weights):
+    """``metric`` on the rows given, weighted by ``weights`` (memberships) if any."""
+    if weights is None:
+        return float(metric(y_true, y_pred))
+    try:
+        return float(metric(y_true, y_pred, sample_weight=weights))
+    except TypeError:
+        raise ValueError(
+            f"{getattr(metric, '__name__', metric)!r} takes no sample_weight, which soft "
+            "memberships need (each row weighted by its membership).") from None
 
 
 def group_scores(y_true, y_pred, groups=None, metric=accuracy_score, *,
@@ -65,12 +94,8 @@ def group_scores(y_true, y_pred, groups=None, metric=accuracy_score, *,
     """
     groups = _check_groups(y_true, groups_or_alias(groups, sensitive_features))
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    return {
-        label.item() if hasattr(label, "item") else label: float(
-            metric(y_true[groups == label], y_pred[groups == label])
-        )
-        for label in np.unique(groups)
-    }
+    return {_key(label): _weighted(metric, y_true[rows], y_pred[rows], weights)
+            for label, rows, weights in group_parts(groups)}
 
 
 def worst_group_accuracy(y_true, y_pred, groups=None, *, sensitive_features=None):
@@ -143,7 +168,8 @@ def worst_group_log_loss(y_true, y_proba, groups=None, *, labels=None,
     groups = _check_groups(y_true, groups_or_alias(groups, sensitive_features))
     labels = np.unique(y_true) if labels is None else np.asarray(labels)
     rows = _log_loss_rows(np.asarray(y_proba, dtype=float), positions_in(labels, y_true, "y_true"))
-    return max(float(rows[groups == g].mean()) for g in np.unique(groups))
+    return max(float(np.average(rows[part], weights=weights))
+               for _, part, weights in group_parts(groups))
 
 
 def _final_step(estimator, X):
@@ -179,7 +205,7 @@ def group_loss_scores(estimator, X, y, groups=None, *, sensitive_features=None):
     if not hasattr(final, "group_losses"):
         return _any_model_group_losses(estimator, X, y, groups)
     clean = np.asarray(final.group_losses(Xt, y, groups, epsilon=0.0)["clean"], dtype=float)
-    present = set(np.unique(groups).tolist())
+    present = {label for label, _, _ in group_parts(groups)}
     return {(label.item() if hasattr(label, "item") else label): float(value)
             for label, value in zip(final.groups_, clean) if label in present}
 

@@ -16,6 +16,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "pergdro_sklearn"
 NUMPY_ONLY = [
     "pergdro_sklearn._constants",
     "pergdro_sklearn._groups",
+    "pergdro_sklearn._memberships",
     "pergdro_sklearn._splits",
     "pergdro_sklearn._progress",
     "pergdro_sklearn._warnings",

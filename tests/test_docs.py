@@ -370,7 +370,40 @@ def check_radius_limit(ns):
     assert "beyond what float32 training can hold" in ns["message"]
 
 
+def check_memberships(ns):
+    clf, train, test = ns["clf"], ns["train"], ns["test"]
+    assert clf.groups_.tolist() == ["0", "1", "2", "3", "far"]
+    assert clf.group_counts_.tolist() == (train.matrix > 0).sum(axis=0).tolist()
+    scores = ns["group_scores"](ns["data"].y_test, clf.predict(ns["data"].X_test), test)
+    assert ns["worst_group_accuracy"](ns["data"].y_test, clf.predict(ns["data"].X_test),
+                                      test) == min(scores.values())
+
+
+def check_one_hot_memberships(ns):
+    a, b = ns["same"]
+    X = ns["data"].X_test
+    assert np.array_equal(a.predict_proba(X), b.predict_proba(X))
+
+
+def check_memberships_report(ns):
+    report, soft = ns["report"], ns["soft"]
+    assert report.index.tolist() == ["0", "1", "2", "3", "far"]
+    np.testing.assert_allclose(report["mass"], soft.matrix.sum(axis=0))
+
+
+def check_unknown_groups(ns):
+    nominal, estimate, hidden = ns["nominal"], ns["fits"]["estimate"], ns["hidden"]
+    assert nominal.n_unknown_groups_ == estimate.n_unknown_groups_ == int(hidden.sum())
+    assert nominal.group_weights_.sum() + nominal.unknown_group_weight_ == pytest.approx(1)
+    assert 0 < nominal.n_validation_labelled_ <= int((~hidden).sum())
+    assert type(estimate.membership_estimator_).__name__ == "LogisticRegression"
+
+
 CHECKS = {
+    "train = overlapping(data.X_train, data.groups_train)": check_memberships,
+    "one_hot = Memberships(np.eye(4)[g])": check_one_hot_memberships,
+    "soft = Memberships(0.8 * test.matrix": check_memberships_report,
+    'unknown_groups=mode, early_stopping=True': check_unknown_groups,
     "worst = worst_group_accuracy(data.y_test, clf.predict": check_readme_example,
     "models = [PerGDROClassifier(": check_first_example,
     "GroupDROClassifier(early_stopping=True, random_state=0).set_fit_request": check_estimators,

@@ -11,6 +11,7 @@ from sklearn.preprocessing import StandardScaler
 
 from pergdro_sklearn import EnsembleSelectionClassifier, PerGDROClassifier
 from pergdro_sklearn import PerGDROSearchCV as _PerGDROSearchCV
+from pergdro_sklearn._splits import make_group_folds
 
 
 def PerGDROSearchCV(estimator, **kwargs):  # noqa: N802
@@ -18,7 +19,7 @@ def PerGDROSearchCV(estimator, **kwargs):  # noqa: N802
     Pipelines and search spaces were written against; the defaults are tested in
     test_search_defaults.py."""
     return _PerGDROSearchCV(estimator, **{**LEGACY, **kwargs})
-from pergdro_sklearn._splits import make_group_folds
+
 
 NET = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
 BUDGET = dict(n_iter=5, n_initial_points=4, acq_optimizer="sampling", random_state=0,

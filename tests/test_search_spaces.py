@@ -8,6 +8,8 @@ from skopt.space import Categorical, Integer, Real
 
 from pergdro_sklearn import PerGDROClassifier
 from pergdro_sklearn import PerGDROSearchCV as _PerGDROSearchCV
+from pergdro_sklearn._estimators.batched import fit_candidates
+from pergdro_sklearn._search.evaluate import batchable_groups
 
 
 def PerGDROSearchCV(estimator, **kwargs):  # noqa: N802
@@ -15,8 +17,7 @@ def PerGDROSearchCV(estimator, **kwargs):  # noqa: N802
     Pipelines and search spaces were written against; the defaults are tested in
     test_search_defaults.py."""
     return _PerGDROSearchCV(estimator, **{**LEGACY, **kwargs})
-from pergdro_sklearn._estimators.batched import fit_candidates
-from pergdro_sklearn._search.evaluate import batchable_groups
+
 
 FAST = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
 

@@ -33,6 +33,13 @@ from .._groups import (
     positions_in,
     unique_labels,
 )
+from .._memberships import (
+    check_memberships,
+    expand,
+    expand_to_fitted,
+    is_memberships,
+    one_hot_labels,
+)
 from .._splits import make_group_folds
 from .._warnings import deferred_convergence
 from .members import (
@@ -185,11 +192,24 @@ class _BaseEnsembleSelection(_BaseComposition):
             )
         y_member, y_select, classes_index = self._validate_targets(y)
         groups_given = groups is not None
-        labels, group_index, _ = encode_groups(groups, n_samples)
-        groups = labels[group_index] if groups_given else None
+        memberships = None
+        if is_memberships(groups) and one_hot_labels(groups) is None:
+            # the split stratified by each row's set of groups; the selection on the
+            # validation part's (row, group) pairs
+            memberships = check_memberships(groups, n_samples)
+            labels = memberships.names
+            strata_labels, strata = np.unique(memberships.strata(), return_inverse=True)
+            train, val = make_group_folds(self.validation_fraction, strata.reshape(-1),
+                                          strata_labels, classes_index,
+                                          random_state=self.random_state)[0]
+            pair_rows, pair_index, _ = expand(memberships.matrix[val])
+            val_members = val  # the members are scored on each validation row once
+        else:
+            labels, group_index, _ = encode_groups(groups, n_samples)
+            groups = labels[group_index] if groups_given else None
+            train, val = make_group_folds(self.validation_fraction, group_index, labels,
+                                          classes_index, random_state=self.random_state)[0]
         X_member = X_original if hasattr(self, "feature_names_in_") else X
-        train, val = make_group_folds(self.validation_fraction, group_index, labels,
-                                      classes_index, random_state=self.random_state)[0]
 
         def rows(values, index):
             return None if values is None else _safe_indexing(values, index)
@@ -200,16 +220,22 @@ class _BaseEnsembleSelection(_BaseComposition):
                             rows(groups, train), name)
                 for name, est in zip(names, members)
             ]
-        predictions = self._member_predictions(candidates, rows(X_member, val), names)
+        if memberships is None:
+            predictions = self._member_predictions(candidates, rows(X_member, val), names)
+            val_index = group_index[val]
+        else:  # each validation row once per group it is in
+            predictions = self._member_predictions(candidates, rows(X_member, val_members),
+                                                   names)[:, pair_rows]
+            val, val_index = val_members[pair_rows], pair_index
         n_groups = labels.shape[0]
         counts = greedy_ensemble_selection(
-            predictions, y_select[val], group_index[val], n_groups, objective=self.objective,
+            predictions, y_select[val], val_index, n_groups, objective=self.objective,
             max_members=self.max_members, task=self._task)
         self.candidate_objectives_ = candidate_objectives(
-            predictions, y_select[val], group_index[val], n_groups, objective=self.objective,
+            predictions, y_select[val], val_index, n_groups, objective=self.objective,
             task=self._task)
         self.validation_objective_ = ensemble_objective(
-            predictions, y_select[val], group_index[val], n_groups, counts,
+            predictions, y_select[val], val_index, n_groups, counts,
             objective=self.objective, task=self._task)
         selected = np.flatnonzero(counts)
         with deferred_convergence():
@@ -268,7 +294,9 @@ class _BaseEnsembleSelection(_BaseComposition):
         feature_names = feature_attribute(fitted, "feature_names_in_")
         if feature_names is not None:
             ensemble.feature_names_in_ = np.asarray(feature_names, dtype=object)
-        if groups is not None:
+        if is_memberships(groups):
+            ensemble.groups_ = np.sort(groups.names)
+        elif groups is not None:
             ensemble.groups_ = encode_groups(groups, np.asarray(groups).reshape(-1).shape[0],
                                              min_rows=1)[0]
         elif hasattr(fitted[0], "groups_"):
@@ -320,6 +348,16 @@ class _BaseEnsembleSelection(_BaseComposition):
         X = self._validate_X(X)
         n_samples = X.shape[0]
         y_select = self._encode_y(y, n_samples)
+        if is_memberships(groups) and one_hot_labels(groups) is None:
+            # each row's loss, then the membership-weighted mean of every group
+            row_losses = candidate_group_losses(
+                self._average(X)[None], y_select, np.arange(n_samples), n_samples,
+                kind="loss", task=self._task)[0]
+            rows, index, weights = expand_to_fitted(groups, self.groups_, n_samples)
+            n_groups = self.groups_.shape[0]
+            mass = np.bincount(index, weights=weights, minlength=n_groups)
+            sums = np.bincount(index, weights=weights * row_losses[rows], minlength=n_groups)
+            return {"clean": np.where(mass > 0, sums / np.where(mass > 0, mass, 1), 0.0)}
         group_index = index_groups(groups, self.groups_, n_samples)
         losses = candidate_group_losses(self._average(X)[None], y_select, group_index,
                                         self.groups_.shape[0], kind="loss", task=self._task)

@@ -15,7 +15,7 @@ import torch
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._constants import (
@@ -24,7 +24,7 @@ from .._constants import (
     PREDICT_CHUNK_ROWS,
     SEED_MAX,
 )
-from .._groups import encode_groups, groups_from_fit_kwargs, warn_if_groups_missing
+from .._groups import groups_from_fit_kwargs, warn_if_groups_missing
 from .._progress import progress_bar
 from .._splits import stratified_holdout
 from .._train.data import (
@@ -42,6 +42,7 @@ from .._train.network import MLP, penalized_parameters
 from .._warnings import BLEW_UP, NOT_SETTLED, convergence_is_deferred, warn_user
 from .batched import BatchedFitMixin, shared_params
 from .callbacks import check_callbacks, user_epoch_callback
+from .groupplan import plan_groups
 from .modules import check_built, check_factory, check_output
 
 
@@ -99,6 +100,8 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "balanced_batches": ["boolean"],
         "callbacks": [list, tuple, None],
+        "unknown_groups": [StrOptions({"error", "nominal", "estimate"})],
+        "membership_estimator": [None, HasMethods(["fit", "predict_proba"])],
     }
 
     # ---- hooks for subclasses ------------------------------------------------
@@ -130,8 +133,10 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
             is made dense on the fly.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
-        groups : array-like of shape (n_samples,), default=None
+        groups : array-like of shape (n_samples,) or Memberships, default=None
             Group label of each row (ints or strings). ``None`` means one group.
+            A :class:`~pergdro_sklearn.Memberships` gives overlapping or soft groups
+            (see :ref:`memberships`); missing labels need ``unknown_groups``.
             Route it through Pipeline or GridSearchCV with
             ``set_fit_request(groups=True)``.
             Without groups, ``rho > 0``, a per-group ``epsilon`` or GroupDRO has no
@@ -199,10 +204,18 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
 
         Sets only what :func:`validate_data` and the target checks set
         (``n_features_in_``, ``classes_``...), which :meth:`fit` restores on failure.
+        Memberships and rows of unknown group are read by :func:`.groupplan.plan_groups`;
+        the holdout of early stopping holds labelled rows only.
         """
         X, y = self._validate_X_y(X, y, reset=not warm)
         n_samples = X.shape[0]
-        labels, group_index, _ = encode_groups(groups, n_samples)
+        plan = plan_groups(groups, X, n_samples, getattr(self, "unknown_groups", "error"),
+                           getattr(self, "membership_estimator", None))
+        labels, group_index = plan.labels, plan.index
+        if plan.n_pinned and getattr(self, "track_risk_bound", False):
+            raise ValueError("track_risk_bound=True needs every row's group: with "
+                             "unknown_groups='nominal' the bound has no group for the unknown "
+                             "rows; use unknown_groups='estimate' or track_risk_bound=False.")
         if warm and not np.array_equal(labels, self.groups_):
             raise ValueError(
                 f"warm_start needs the same groups as the first fit: {self.groups_.tolist()}, "
@@ -212,23 +225,30 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
         if sample_weight is not None:
             weights = _check_sample_weight(sample_weight, X, dtype=np.float64,
                                            ensure_non_negative=True)
-            check_group_weights(weights, group_index, labels)
+            pair_weights = (weights if plan.rows is None
+                            else weights[plan.rows] * plan.weights)
+            check_group_weights(pair_weights, group_index, np.append(
+                labels.astype(object), np.array(["(unknown)"] * plan.n_pinned, dtype=object)))
         device = resolve_device(self.device)
         y_t = self._target_tensor(y, device)
         fitted = {k: getattr(self, k) for k in _VALIDATION_ATTRIBUTES if hasattr(self, k)}
+        fitted.update(n_unknown_groups_=plan.n_unknown, membership_estimator_=plan.estimator)
 
         rows = np.arange(n_samples) if weights is None else np.flatnonzero(weights > 0)
         validation = None
+        fitted["n_validation_labelled_"] = None
         if self._uses_early_stopping(rows.shape[0]):
-            strata = (y_t.cpu().numpy()[rows] if self._is_classifier_flag
-                      else np.zeros(rows.shape[0]))
+            pool = rows if plan.labelled is None else rows[plan.labelled[rows]]
+            strata = (y_t.cpu().numpy()[pool] if self._is_classifier_flag
+                      else np.zeros(pool.shape[0]))
             seed = check_random_state(self.random_state).randint(SEED_MAX, size=4)[3]
-            holdout = stratified_holdout(group_index[rows], strata, self.validation_fraction,
+            holdout = stratified_holdout(plan.strata[pool], strata, self.validation_fraction,
                                          np.random.RandomState(seed))
-            validation = self._data_part(X, y_t, group_index, weights, rows[holdout], labels,
-                                         device, None, 1)
-            rows = rows[~holdout]
-        data = self._data_part(X, y_t, group_index, weights, rows, labels, device, validation,
+            validation = self._data_part(X, y_t, plan, weights, pool[holdout], device,
+                                         None, 1)
+            fitted["n_validation_labelled_"] = int(holdout.sum())
+            rows = rows[~holdout] if pool is rows else rows[~np.isin(rows, pool[holdout])]
+        data = self._data_part(X, y_t, plan, weights, rows, device, validation,
                                self.batch_size)
         data.fitted = fitted
         return data
@@ -240,14 +260,21 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
             return n_rows >= EARLY_STOPPING_AUTO_MIN_ROWS
         return bool(self.early_stopping)
 
-    def _data_part(self, X, y_t, group_index, weights, rows, labels, device, validation,
-                   batch_size):
-        """:class:`TrainingData` for ``rows`` of the validated data."""
-        n_groups = labels.shape[0]
-        whole = rows.shape[0] == X.shape[0]
-        part_index = group_index if whole else group_index[rows]
+    def _data_part(self, X, y_t, plan, weights, rows, device, validation, batch_size):
+        """:class:`TrainingData` for ``rows`` of the validated data (their group pairs)."""
+        labels = plan.labels
+        n_groups = labels.shape[0] + plan.n_pinned
+        if plan.rows is not None:
+            rows, part_index, memberships = plan.pairs_of(rows)
+            whole = False
+        else:
+            whole = rows.shape[0] == X.shape[0]
+            part_index = plan.index if whole else plan.index[rows]
+            memberships = None
         counts = np.bincount(part_index, minlength=n_groups)
         part_weights = None if weights is None else weights[rows]
+        if memberships is not None:
+            part_weights = memberships if part_weights is None else part_weights * memberships
         scale = group_row_scale(part_index, part_weights, n_groups)
         if part_weights is None:
             nominal = counts / counts.sum()
@@ -265,7 +292,7 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
             row_scale=None if scale is None else torch.as_tensor(
                 scale, dtype=torch.float32, device=device),
             batch_size=default_batch_size(batch_size, rows.shape[0]),
-            device=device, validation=validation,
+            device=device, validation=validation, n_pinned=plan.n_pinned,
         )
 
     def _new_module(self, n_features, n_outputs, generator, device):
@@ -322,10 +349,13 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
                             group_accuracy_curve_=[], validation_scores_=[],
                             validation_group_loss_curve_=[], n_iter_=0)
         weighting = self._make_weighting(data.nominal, data.counts)
-        weighting.start(data.nominal, sampling=data.sampling)
+        weighting.start(data.nominal, sampling=data.sampling, pinned=data.n_pinned)
         if warm:
-            weighting.set_weights(self.group_weights_)
-        radii = torch.as_tensor(epsilons, dtype=torch.float32, device=device)
+            weighting.set_weights(np.append(self.group_weights_, getattr(
+                self, "unknown_group_weight_", None) if data.n_pinned else []))
+        # the pinned group of unknown rows (if any) is trained clean: radius 0
+        radii = torch.as_tensor(np.append(epsilons, np.zeros(data.n_pinned)),
+                                dtype=torch.float32, device=device)
         return SimpleNamespace(epsilons=epsilons, radii=radii, generators=gens, module=module,
                                optimizer=optimizer, weighting=weighting, previous=previous)
 
@@ -335,11 +365,11 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
         if data.validation is not None:
             v = data.validation
             monitor = ValidationMonitor(v.X, v.y, v.group_index, v.row_scale,
-                                        data.labels.shape[0], self.tol, self.n_iter_no_change,
+                                        data.n_groups, self.tol, self.n_iter_no_change,
                                         candidate_shape)
         return Trainer(
             module, self._loss_fn(), weighting, optimizer, data.batch_size,
-            data.labels.shape[0], attack=attack, candidate_shape=candidate_shape,
+            data.n_groups, attack=attack, candidate_shape=candidate_shape,
             shuffle_generator=start.generators[1], attack_generator=start.generators[2],
             epoch_callback=epoch_callback, verbose=self.verbose, row_scale=data.row_scale,
             balanced=self.balanced_batches, alpha=self.alpha if alpha is None else alpha,
@@ -401,7 +431,14 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
 
     def _commit(self, data, start, trainer, history, module, optimizer, candidate=None):
         """Set the fitted attributes from a finished training (one candidate of it)."""
-        pick = (lambda a: a) if candidate is None else (lambda a: a[candidate])
+        n_known = data.labels.shape[0]
+
+        def pick(a):
+            """One candidate's values, the pinned group (if any) left out."""
+            a = a if candidate is None else a[candidate]
+            return a[..., :n_known] if data.n_pinned and np.ndim(a) and \
+                np.shape(a)[-1] == data.n_groups else a
+
         monitor = trainer.monitor
         first_epoch = start.previous["n_iter_"]
         if monitor is not None and int(pick(monitor.stop_epoch)) > 0:
@@ -425,6 +462,9 @@ class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
         self.group_weight_history_ = previous["group_weight_history_"] + [
             pick(r.group_weights) for r in history]
         self.group_weights_ = np.array(pick(history[kept].group_weights), dtype=float)
+        last = history[kept].group_weights
+        last = last if candidate is None else last[candidate]
+        self.unknown_group_weight_ = float(last[-1]) if data.n_pinned else None
         self.group_accuracy_curve_ = (
             previous["group_accuracy_curve_"] + [pick(r.group_metrics) for r in history]
             if self._is_classifier_flag else None)

@@ -148,7 +148,8 @@ class BatchedFitMixin:
                                    0.0)
         weighting = starts[0].weighting
         weighting.rho = np.array([est.rho for est in candidates], dtype=float)
-        weighting.start(data.nominal, (n_candidates,), sampling=data.sampling)
+        weighting.start(data.nominal, (n_candidates,), sampling=data.sampling,
+                        pinned=data.n_pinned)
         radii = torch.stack([start.radii for start in starts])
         report, close = lead._progress(n_candidates)
         alphas = [float(est.alpha) for est in candidates]

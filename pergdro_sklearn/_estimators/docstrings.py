@@ -60,6 +60,14 @@ TRAINING_ATTRIBUTES_DOC = """    group_accuracy_curve_ : list of ndarray or None
         ``MLPClassifier``'s accuracy); ``None`` without early stopping.
     validation_group_loss_curve_ : list of ndarray or None
         Validation loss of every group per epoch.
+    n_unknown_groups_ : int
+        Training rows whose group was unknown (``unknown_groups``).
+    membership_estimator_ : classifier, list or None
+        The fitted membership classifier(s) of ``unknown_groups="estimate"``.
+    unknown_group_weight_ : float or None
+        ``unknown_groups="nominal"``: the (fixed) weight of the rows of unknown group.
+    n_validation_labelled_ : int or None
+        Labelled rows of the early-stopping holdout (``None`` without it).
 """
 
 

@@ -104,7 +104,8 @@ class GroupDROClassifier(GroupDROMixin, ClassifierOutputs, ClassifierMixin, Base
                  warm_start=False, module=None, early_stopping="auto",
                  validation_fraction=DEFAULT_VALIDATION_FRACTION,
                  n_iter_no_change=DEFAULT_N_ITER_NO_CHANGE, tol=DEFAULT_TOL,
-                 balanced_batches=False, callbacks=None):
+                 balanced_batches=False, callbacks=None,
+                 unknown_groups="error", membership_estimator=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.step_size = step_size
         self.generalization_adjustment = generalization_adjustment
@@ -125,6 +126,8 @@ class GroupDROClassifier(GroupDROMixin, ClassifierOutputs, ClassifierMixin, Base
         self.tol = tol
         self.balanced_batches = balanced_batches
         self.callbacks = callbacks
+        self.unknown_groups = unknown_groups
+        self.membership_estimator = membership_estimator
 
 
 class GroupDRORegressor(GroupDROMixin, RegressorOutputs, RegressorMixin, BaseGroupRobustMLP):
@@ -166,7 +169,8 @@ class GroupDRORegressor(GroupDROMixin, RegressorOutputs, RegressorMixin, BaseGro
                  random_state=None, device="cpu", verbose=0, warm_start=False, module=None,
                  early_stopping="auto", validation_fraction=DEFAULT_VALIDATION_FRACTION,
                  n_iter_no_change=DEFAULT_N_ITER_NO_CHANGE, tol=DEFAULT_TOL,
-                 balanced_batches=False, callbacks=None):
+                 balanced_batches=False, callbacks=None,
+                 unknown_groups="error", membership_estimator=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.loss = loss
         self.huber_delta = huber_delta
@@ -189,6 +193,8 @@ class GroupDRORegressor(GroupDROMixin, RegressorOutputs, RegressorMixin, BaseGro
         self.tol = tol
         self.balanced_batches = balanced_batches
         self.callbacks = callbacks
+        self.unknown_groups = unknown_groups
+        self.membership_estimator = membership_estimator
 
 
 __all__ = ["GroupDROClassifier", "GroupDRORegressor"]

@@ -22,6 +22,7 @@ from .._constants import (
     PGD_STEP_MULTIPLIER,
 )
 from .._groups import check_radius, groups_or_alias, index_groups, resolve_epsilons
+from .._memberships import expand_to_fitted, is_memberships, one_hot_labels
 from .._train.data import as_float_tensor
 from .._train.loop import AttackConfig
 from .._train.network import MLP
@@ -111,28 +112,39 @@ class PerGDROMixin:
 
     # ---- robust evaluation -------------------------------------------------------
     def _tensors(self, X, y, groups):
+        """``(X, y, group index, row weights or None)`` as tensors; memberships expanded
+        into (row, group) pairs weighted by their memberships (None when all are 1)."""
         check_is_fitted(self)
         X, y = self._validate_X_y(X, y, reset=False)
-        group_index = index_groups(groups, self.groups_, X.shape[0])
         device = next(self.module_.parameters()).device
+        weights = None
+        if is_memberships(groups) and one_hot_labels(groups) is None:
+            rows, group_index, weights = expand_to_fitted(groups, self.groups_, X.shape[0])
+            X, y = X[rows], np.asarray(y)[rows]
+            weights = None if np.all(weights == 1) else torch.as_tensor(
+                weights, dtype=torch.float32, device=device)
+        else:
+            group_index = index_groups(groups, self.groups_, X.shape[0])
         return (as_float_tensor(X, device), self._known_target_tensor(y, device),
-                torch.as_tensor(group_index, device=device))
+                torch.as_tensor(group_index, device=device), weights)
 
-    def _group_losses(self, X_t, y_t, g_t, epsilons):
+    def _group_losses(self, X_t, y_t, g_t, epsilons, weights=None):
         radii = torch.as_tensor(epsilons, dtype=torch.float32, device=X_t.device)
         return group_mean_losses(self.module_, self._loss_fn(), X_t, y_t, g_t,
-                                 self.groups_.shape[0], self._eval_attack(radii))
+                                 self.groups_.shape[0], self._eval_attack(radii),
+                                 row_weights=weights)
 
-    def _group_counts(self, g_t):
-        return np.bincount(g_t.cpu().numpy(), minlength=self.groups_.shape[0])
+    def _group_counts(self, g_t, weights=None):
+        return np.bincount(g_t.cpu().numpy(), minlength=self.groups_.shape[0],
+                           weights=None if weights is None else weights.cpu().numpy())
 
-    def _bound_terms(self, X_t, y_t, g_t, rho, epsilons):
+    def _bound_terms(self, X_t, y_t, g_t, rho, epsilons, w_t=None):
         if not isinstance(self.module_, MLP):
             raise ValueError("risk_bound and track_risk_bound need the default MLP "
                              "(module=None): the certified Lipschitz constant is computed "
                              "from its layers.")
-        clean, robust = self._group_losses(X_t, y_t, g_t, epsilons)
-        counts = self._group_counts(g_t)
+        clean, robust = self._group_losses(X_t, y_t, g_t, epsilons, w_t)
+        counts = self._group_counts(g_t, w_t)
         lip_certified = certified_loss_lipschitz(
             self.module_, self._loss_name, self._n_outputs,
             huber_delta=getattr(self, "huber_delta", 1.0), X=X_t, y=y_t,
@@ -168,11 +180,11 @@ class PerGDROMixin:
         -------
         risk : float
         """
-        X_t, y_t, g_t = self._tensors(X, y, groups_or_alias(groups, sensitive_features))
+        X_t, y_t, g_t, w_t = self._tensors(X, y, groups_or_alias(groups, sensitive_features))
         rho = self.rho if rho is None else check_radius(rho, "rho")
         eps = self.epsilons_ if epsilon is None else resolve_epsilons(epsilon, self.groups_)
-        _, robust = self._group_losses(X_t, y_t, g_t, eps)
-        counts = self._group_counts(g_t)
+        _, robust = self._group_losses(X_t, y_t, g_t, eps, w_t)
+        counts = self._group_counts(g_t, w_t)
         value, _ = robust_objective(robust, counts / counts.sum(), rho,
                                     check_divergence(self.divergence))
         return value
@@ -186,9 +198,9 @@ class PerGDROMixin:
             ``{"clean": ndarray (G,), "robust": ndarray (G,)}`` in ``groups_`` order;
             groups absent from ``groups`` get 0.
         """
-        X_t, y_t, g_t = self._tensors(X, y, groups_or_alias(groups, sensitive_features))
+        X_t, y_t, g_t, w_t = self._tensors(X, y, groups_or_alias(groups, sensitive_features))
         eps = self.epsilons_ if epsilon is None else resolve_epsilons(epsilon, self.groups_)
-        clean, robust = self._group_losses(X_t, y_t, g_t, eps)
+        clean, robust = self._group_losses(X_t, y_t, g_t, eps, w_t)
         return {"clean": clean, "robust": robust}
 
     def risk_bound(self, X, y, groups=None, *, sensitive_features=None):
@@ -208,8 +220,8 @@ class PerGDROMixin:
             ``within_group_certified``, ``bound_certified``, ``within_group_empirical``,
             ``bound_empirical``, ``lipschitz_certified``, ``lipschitz_empirical``.
         """
-        X_t, y_t, g_t = self._tensors(X, y, groups_or_alias(groups, sensitive_features))
-        return self._bound_terms(X_t, y_t, g_t, self.rho, self.epsilons_)
+        X_t, y_t, g_t, w_t = self._tensors(X, y, groups_or_alias(groups, sensitive_features))
+        return self._bound_terms(X_t, y_t, g_t, self.rho, self.epsilons_, w_t)
 
 
 _PERGDRO_PARAMS_DOC = """
@@ -373,7 +385,8 @@ class PerGDROClassifier(PerGDROMixin, ClassifierOutputs, ClassifierMixin, BaseGr
                  random_state=None, device="cpu", verbose=0, warm_start=False, module=None,
                  early_stopping="auto", validation_fraction=DEFAULT_VALIDATION_FRACTION,
                  n_iter_no_change=DEFAULT_N_ITER_NO_CHANGE, tol=DEFAULT_TOL,
-                 balanced_batches=False, callbacks=None):
+                 balanced_batches=False, callbacks=None,
+                 unknown_groups="error", membership_estimator=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.rho = rho
         self.epsilon = epsilon
@@ -403,6 +416,8 @@ class PerGDROClassifier(PerGDROMixin, ClassifierOutputs, ClassifierMixin, BaseGr
         self.tol = tol
         self.balanced_batches = balanced_batches
         self.callbacks = callbacks
+        self.unknown_groups = unknown_groups
+        self.membership_estimator = membership_estimator
 
 
 class PerGDRORegressor(PerGDROMixin, RegressorOutputs, RegressorMixin, BaseGroupRobustMLP):
@@ -450,7 +465,8 @@ class PerGDRORegressor(PerGDROMixin, RegressorOutputs, RegressorMixin, BaseGroup
                  module=None, early_stopping="auto",
                  validation_fraction=DEFAULT_VALIDATION_FRACTION,
                  n_iter_no_change=DEFAULT_N_ITER_NO_CHANGE, tol=DEFAULT_TOL,
-                 balanced_batches=False, callbacks=None):
+                 balanced_batches=False, callbacks=None,
+                 unknown_groups="error", membership_estimator=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.loss = loss
         self.huber_delta = huber_delta
@@ -482,6 +498,8 @@ class PerGDRORegressor(PerGDROMixin, RegressorOutputs, RegressorMixin, BaseGroup
         self.tol = tol
         self.balanced_batches = balanced_batches
         self.callbacks = callbacks
+        self.unknown_groups = unknown_groups
+        self.membership_estimator = membership_estimator
 
 
 __all__ = ["PerGDROClassifier", "PerGDRORegressor"]

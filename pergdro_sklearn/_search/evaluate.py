@@ -27,6 +27,7 @@ from sklearn.utils.parallel import Parallel, delayed
 
 from .. import _scores as _metrics
 from .._constants import SEARCHED_MODEL
+from .._memberships import expand_to_fitted, is_memberships
 from .._warnings import convergence_note, deferred_convergence, warn_user
 from .halving import is_reference, reach_ranks, rung_epochs, rung_threshold, survivors
 from .selection import collapsed_prediction, worst_group_standard_error
@@ -193,7 +194,11 @@ class SelectionStats:
 
     def __call__(self, candidate, X_val, y_val, groups_val):
         n = np.shape(y_val)[0]
-        val_index = np.searchsorted(self.labels, groups_val)
+        pairs = None
+        if is_memberships(groups_val):  # a row once per group (memberships unweighted)
+            pairs, val_index, _ = expand_to_fitted(groups_val, self.labels, n)
+        else:
+            val_index = np.searchsorted(self.labels, groups_val)
         if self.is_classifier:
             prediction = candidate.predict_proba(X_val)
             position = np.searchsorted(candidate.classes_, y_val)
@@ -209,6 +214,7 @@ class SelectionStats:
             rows = ((prediction - target) ** 2).mean(axis=1)
             collapsed = collapsed_prediction(prediction, False, target)
         known = self.objective in ("worst_group_loss", "worst_group_error")
+        rows = rows if pairs is None else rows[pairs]
         return {
             "std_error": (worst_group_standard_error(rows, val_index, self.labels.shape[0])
                           if known else float("nan")),

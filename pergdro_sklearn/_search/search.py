@@ -50,6 +50,7 @@ from .._groups import (
     groups_from_fit_kwargs,
     unique_labels,
 )
+from .._memberships import check_memberships, expand, is_memberships, one_hot_labels
 from .._splits import make_folds, make_group_folds
 from .._warnings import warn_user
 from .baselines import evaluate_baselines, resolve_baselines
@@ -75,7 +76,7 @@ from .space import (
     factorial_grid,
     resolve_bounds,
 )
-from .template import SearchTemplate
+from .template import SearchTemplate, take
 
 
 @dataclass
@@ -687,8 +688,14 @@ skopt.space.Real, default="auto"
         objective_name, scorer = resolve_objective(self._objective())
         X, y, classes_index = self._check_data(X, y, template)
         groups_given = groups is not None
-        labels, group_index, _ = encode_groups(groups, _num_samples(X))
-        groups = labels[group_index]
+        split_groups = None  # memberships: the splits and auto bounds read their rows
+        if is_memberships(groups) and one_hot_labels(groups) is None:
+            memberships = check_memberships(groups, _num_samples(X))
+            labels, group_index = memberships.names, memberships.dominant_index()
+            split_groups = memberships
+        else:
+            labels, group_index, _ = encode_groups(groups, _num_samples(X))
+            groups = labels[group_index]
         extra = check_search_spaces(self.search_spaces, template.final.get_params(deep=False),
                                     template.path)
         bounds = describe_bounds(self.rho_bounds, self.epsilon_bounds, self.shared_epsilon,
@@ -701,8 +708,9 @@ skopt.space.Real, default="auto"
                 + GROUPS_MISSING_FIX.replace("estimator.set_fit_request", "search.set_fit_request"),
                 GroupsMissingWarning)
         checkpoint = Checkpoint(self.checkpoint)
-        search_fingerprint = search_fingerprint_of(self, X, y, labels, group_index, bounds,
-                                                  template)
+        search_fingerprint = search_fingerprint_of(
+            self, X, y, labels, group_index if split_groups is None else  # every membership
+            np.ascontiguousarray(split_groups.matrix).view(np.int64).ravel(), bounds, template)
         state = checkpoint.load(search_fingerprint)  # locks it until fit ends
         group_names = [str(g) for g in labels.tolist()]
         try:
@@ -714,12 +722,22 @@ skopt.space.Real, default="auto"
                 seed = state["seed"]
             split_seed, design_seed, optimizer_seed = np.random.RandomState(seed).randint(
                 SEED_MAX, size=3)
-            folds = make_folds(self.cv, X, y, groups, labels, group_index, classes_index,
-                               int(split_seed))
+            if split_groups is None:
+                folds = make_folds(self.cv, X, y, groups, labels, group_index, classes_index,
+                                   int(split_seed))
+                bound_data = (X, y, group_index, folds[0][0])
+            else:  # stratified by each row's set of groups; bounds on the (row, group) pairs
+                strata_labels, strata = np.unique(split_groups.strata(), return_inverse=True)
+                folds = make_folds(self.cv, X, y, labels[group_index], strata_labels,
+                                   strata.reshape(-1), classes_index, int(split_seed))
+                pair_rows, pair_index, _ = expand(split_groups.matrix)
+                bound_data = (take(X, pair_rows), np.asarray(y)[pair_rows], pair_index,
+                              np.flatnonzero(np.isin(pair_rows, folds[0][0])))
             folds_hash = hash_folds(folds)
             checkpoint.check_folds(state, folds_hash)
-            space = SearchSpace(*resolve_bounds(bounds, X, y, template, labels, group_index,
-                                                folds[0][0], self._is_classifier),
+            space = SearchSpace(*resolve_bounds(bounds, bound_data[0], bound_data[1], template,
+                                                labels, bound_data[2], bound_data[3],
+                                                self._is_classifier),
                                 self.shared_epsilon, labels, priors=bounds.get("priors"),
                                 extra=extra)
             if space.n_dims == 0:

@@ -25,6 +25,8 @@ class TrainingData:
     row's weight divided by its group's mean weight (mean 1 within each group).
     ``nominal`` is each group's share of the total weight (of the rows without
     sample weights); ``sampling`` is each group's expected share of a minibatch.
+    ``n_pinned`` is 1 when rows of unknown group form a last group whose weight stays
+    nominal (it has no label and no radius), else 0.
     ``validation`` is the early-stopping holdout (a :class:`TrainingData` without
     its own holdout) or ``None``. ``fitted`` holds the attributes that validation
     computed (``n_features_in_``, ``classes_``...), copied onto each fitted model.
@@ -42,6 +44,12 @@ class TrainingData:
     device: torch.device
     validation: object = None
     fitted: dict = field(default_factory=dict)
+    n_pinned: int = 0
+
+    @property
+    def n_groups(self):
+        """Groups trained: the labels, and a last pinned group of unknown rows if any."""
+        return self.labels.shape[0] + self.n_pinned
 
     @property
     def n_samples(self):

@@ -16,15 +16,24 @@ from .wasserstein import wasserstein_attack
 
 
 def group_mean_losses(forward, loss, X, y, group_index, n_groups, attack=None,
-                      generator=None):
+                      generator=None, row_weights=None):
     """Mean loss per group, clean or under the within-group attack on whole groups.
 
     Returns ``(clean, robust)`` numpy arrays of shape ``(..., G)``; ``robust`` equals
-    ``clean`` when ``attack`` is ``None`` or all radii are zero.
+    ``clean`` when ``attack`` is ``None`` or all radii are zero. ``row_weights``
+    (memberships) make the means weighted.
     """
-    counts = group_counts(group_index, n_groups, X.dtype).clamp(min=1)
+    if row_weights is None:
+        counts = group_counts(group_index, n_groups, X.dtype).clamp(min=1)
+        def weigh(values):
+            return values
+    else:
+        counts = group_sums(row_weights.to(X.dtype), group_index, n_groups)
+        counts = torch.where(counts > 0, counts, torch.ones_like(counts))
+        def weigh(values):
+            return values * row_weights
     with torch.no_grad():
-        clean = group_sums(loss(forward(X), y), group_index, n_groups) / counts
+        clean = group_sums(weigh(loss(forward(X), y)), group_index, n_groups) / counts
     if attack is None or not attack.active():
         robust = clean
     else:
@@ -34,7 +43,7 @@ def group_mean_losses(forward, loss, X, y, group_index, n_groups, attack=None,
             random_start=attack.random_start, generator=generator,
         )
         with torch.no_grad():
-            robust = group_sums(loss(forward(X_adv), y), group_index, n_groups) / counts
+            robust = group_sums(weigh(loss(forward(X_adv), y)), group_index, n_groups) / counts
     return clean.cpu().numpy().astype(float), robust.cpu().numpy().astype(float)
 
 

@@ -29,8 +29,13 @@ class GroupWeighting:
     objective is ``sum_g weights_g E_g[loss]`` whatever the batches' composition.
     """
 
-    def start(self, nominal, batch_shape=(), sampling=None):
-        """Reset the weights to ``nominal`` broadcast to ``batch_shape + (G,)``."""
+    def start(self, nominal, batch_shape=(), sampling=None, pinned=0):
+        """Reset the weights to ``nominal`` broadcast to ``batch_shape + (G,)``.
+
+        ``pinned``: the last ``pinned`` groups (0 or 1; rows of unknown group) keep
+        their nominal weight; the adversary moves the others' weights within the rest.
+        """
+        self.pinned = int(pinned)
         self.nominal = np.asarray(nominal, dtype=float)
         self.sampling = self.nominal if sampling is None else np.asarray(sampling, dtype=float)
         self.weights = np.broadcast_to(self.nominal, tuple(batch_shape) + self.nominal.shape).copy()
@@ -86,8 +91,8 @@ class PhiDivergenceWeighting(GroupWeighting):
         self.update = update
         self.adjustment = adjustment
 
-    def start(self, nominal, batch_shape=(), sampling=None):
-        super().start(nominal, batch_shape, sampling)
+    def start(self, nominal, batch_shape=(), sampling=None, pinned=0):
+        super().start(nominal, batch_shape, sampling, pinned)
         self._rho = np.broadcast_to(np.asarray(self.rho, dtype=float), tuple(batch_shape))
         self._last = None
 
@@ -123,10 +128,18 @@ class PhiDivergenceWeighting(GroupWeighting):
             group_losses = group_losses + np.asarray(self.adjustment, dtype=float)
         flat_losses = group_losses.reshape(-1, group_losses.shape[-1])
         flat_weights = self.weights.reshape(flat_losses.shape)
+        free = self.nominal.shape[0] - self.pinned
+        share = float(self.nominal[:free].sum()) if self.pinned else 1.0
         for c, (losses_c, rho_c) in enumerate(zip(flat_losses, self._rho.reshape(-1))):
             if rho_c == 0 or self.step_size == 0:
                 continue
-            best = worst_case_weights(losses_c, self.nominal, float(rho_c), self.divergence)
+            if self.pinned:
+                best = worst_case_weights(losses_c[:free], self.nominal[:free] / share,
+                                          float(rho_c), self.divergence) * share
+                best = np.concatenate([best, self.nominal[free:]])
+            else:
+                best = worst_case_weights(losses_c, self.nominal, float(rho_c),
+                                          self.divergence)
             flat_weights[c] = (1.0 - self.step_size) * flat_weights[c] + self.step_size * best
         self.weights = flat_weights.reshape(self.weights.shape)
         self._ratio = None
@@ -145,10 +158,15 @@ class GroupDROWeighting(GroupWeighting):
         self.generalization_adjustment = generalization_adjustment
         self.group_sizes = np.asarray(group_sizes, dtype=float)
 
-    def start(self, nominal, batch_shape=(), sampling=None):
-        super().start(nominal, batch_shape, sampling)
+    def start(self, nominal, batch_shape=(), sampling=None, pinned=0):
+        super().start(nominal, batch_shape, sampling, pinned)
         n_groups = self.nominal.shape[0]
         self.weights = np.full(tuple(batch_shape) + (n_groups,), 1.0 / n_groups)
+        if self.pinned:
+            free = n_groups - self.pinned
+            share = float(self.nominal[:free].sum())
+            self.weights[..., :free] = share / free
+            self.weights[..., free:] = self.nominal[free:]
         self._log_q = None
         self._q = None
 
@@ -168,8 +186,15 @@ class GroupDROWeighting(GroupWeighting):
         batch_means = sums / counts.clamp(min=1)
         with torch.no_grad():
             # multiplicative update in log space: exp(eta * L) overflows for large losses
-            self._log_q = torch.log_softmax(
-                self._log_q + self.step_size * (batch_means.detach() + self._adjust), dim=-1)
+            step = self._log_q + self.step_size * (batch_means.detach() + self._adjust)
+            if self.pinned:  # the pinned groups keep their weight; the rest share the rest
+                free = n_groups - self.pinned
+                share = float(self.nominal[:free].sum())
+                step = torch.cat([torch.log_softmax(step[..., :free], dim=-1) + np.log(share),
+                                  self._log_q[..., free:]], dim=-1)
+                self._log_q = step
+            else:
+                self._log_q = torch.log_softmax(step, dim=-1)
             self._q = torch.exp(self._log_q)
         return (batch_means * self._q).sum()
 
