@@ -11,10 +11,12 @@ without it.
 from ._bound import RiskBoundDisplay
 from ._candidates import SearchCandidatesDisplay
 from ._report import GroupReportDisplay
+from ._shift import GroupShiftDisplay
 from ._training import TrainingCurvesDisplay
 
 __all__ = [
     "GroupReportDisplay",
+    "GroupShiftDisplay",
     "RiskBoundDisplay",
     "SearchCandidatesDisplay",
     "TrainingCurvesDisplay",
