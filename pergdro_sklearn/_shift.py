@@ -103,11 +103,38 @@ def points_name(points):
 
 
 def _network(estimator):
-    """The package's network behind ``estimator`` (itself or a search's refit), or None."""
+    """The package's network behind ``estimator`` (itself, a search's refit, an ensemble
+    of networks such as the refit of ``refit_seeds`` > 1), or None."""
     model = estimator
     if hasattr(model, "best_estimator_") and hasattr(model, "cv_results_"):
         model = model.best_estimator_
-    return model if hasattr(model, "_shift_attack") else None
+    if hasattr(model, "_shift_attack"):
+        return model
+    members, weights = getattr(model, "estimators_", None), getattr(model, "weights_", None)
+    if members and weights is not None and all(hasattr(m, "_shift_attack") and hasattr(
+            m, "module_") for m in members) and len(
+            {(m._is_classifier_flag, m._loss_name) for m in members}) == 1:
+        return _NetworkEnsemble(list(members), weights)
+    return None
+
+
+class _NetworkEnsemble:
+    """The ``_shift_*`` protocol of a weighted average of the package's networks."""
+
+    def __init__(self, networks, weights):
+        self.networks, self.weights = networks, np.asarray(weights, dtype=float)
+        self._is_classifier_flag = networks[0]._is_classifier_flag
+
+    def _shift_attack(self, X, y, radius, order, steps):
+        return self.networks[0]._shift_attack(X, y, radius, order, steps,
+                                              ensemble=(self.networks, self.weights))
+
+    def _shift_losses(self, X, y):
+        return self.networks[0]._shift_losses(X, y, ensemble=(self.networks, self.weights))
+
+    def _shift_lipschitz(self, X, y, radius, order):
+        return self.networks[0]._shift_lipschitz(X, y, radius, order,
+                                                 ensemble=(self.networks, self.weights))
 
 
 class _Model:
@@ -123,8 +150,8 @@ class _Model:
             raise ValueError(f"{type(estimator).__name__} has no predict: "
                              "group_shift_report needs a fitted model.")
         self.estimator, self.network = estimator, network
-        self.classifier = bool(is_classifier(estimator) or (
-            network is not None and network._is_classifier_flag))
+        self.classifier = bool(is_classifier(estimator) or getattr(
+            network, "_is_classifier_flag", False))
         self.columns = getattr(X, "columns", None)
         self.index = getattr(X, "index", None)
         self.proba = self.classifier and network is None and hasattr(estimator,

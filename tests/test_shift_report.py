@@ -179,8 +179,9 @@ def test_a_search_is_attacked_through_its_refit_network(data):
         warnings.simplefilter("ignore")
         search = PerGDROSearchCV(
             PerGDROClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0),
-            n_iter=2, n_initial_points=2, refit_seeds=1, random_state=0).fit(
+            n_iter=2, n_initial_points=2, refit_seeds=2, random_state=0).fit(
             data.X_train, data.y_train, groups=data.groups_train)
+    assert len(search.best_estimator_.estimators_) == 2  # two seeds averaged
     report = _report(search, data, radii=[0, 0.5])
     assert report.attrs["attack"] == "gradient"
     assert report["certified_bound_at_0.5"].notna().all()
@@ -282,3 +283,31 @@ def test_an_attack_that_helps_is_never_reported(data, order):
     assert np.all(losses[:, 2:] >= losses[:, [1]] - 1e-12)  # what 0.1 found is kept
     assert np.all(losses[:, 1] > losses[:, 0])
     assert report["certified_bound_at_1"].isna().all()
+
+
+def test_an_ensemble_of_networks_is_attacked_through_its_average(data, net):
+    from pergdro_sklearn import EnsembleSelectionClassifier
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        other = PerGDROClassifier(hidden_layer_sizes=(16,), rho=0.0, epsilon=0.0,
+                                  max_iter=40, random_state=1).fit(
+            data.X_train, data.y_train, groups=data.groups_train)
+    ensemble = EnsembleSelectionClassifier.from_fitted([net, other], [0.5, 0.5],
+                                                       groups=data.groups_train)
+    assert _network(ensemble) is not None
+    report = _report(ensemble, data)
+    assert report.attrs["attack"] == "gradient"
+    assert report["metric_at_0"].tolist() == report["metric"].tolist()
+    curve = _metric_curve(report)
+    assert np.all(np.diff(curve, axis=1) <= 0) and np.all(curve[:, -1] < curve[:, 0])
+    for r in RADII:
+        assert np.all(report[f"certified_bound_at_{r:g}"] >= report[f"loss_at_{r:g}"] - 1e-12)
+    # its loss is the log loss of the averaged probabilities
+    proba = ensemble.predict_proba(data.X_test)
+    rows = data.groups_test == 0
+    expected = -np.mean(np.log(proba[rows][np.arange(rows.sum()), data.y_test[rows]]))
+    np.testing.assert_allclose(report.loc[0, "loss"], expected, rtol=1e-9)
+    mixed = EnsembleSelectionClassifier.from_fitted(
+        [net, LogisticRegression().fit(data.X_train, data.y_train)], [0.5, 0.5])
+    assert _network(mixed) is None  # not all networks: the random search
