@@ -140,9 +140,9 @@ class _NetworkEnsemble:
 class _Model:
     """One fitted model and what the report needs of it, row by row.
 
-    ``harm(X, y)`` returns per-row arrays: for a classifier ``(wrong, loss)``
+    ``harm(X, y)`` returns per-row arrays: for a classifier ``(wrong, loss, pred)``
     (``loss`` None without ``predict_proba`` or a network's own loss), for a
-    regressor ``(squared_error, loss)``.
+    regressor ``(squared_error, loss, pred)``.
     """
 
     def __init__(self, estimator, X, network):
@@ -153,7 +153,6 @@ class _Model:
         self.classifier = bool(is_classifier(estimator) or getattr(
             network, "_is_classifier_flag", False))
         self.columns = getattr(X, "columns", None)
-        self.index = getattr(X, "index", None)
         self.proba = self.classifier and network is None and hasattr(estimator,
                                                                     "predict_proba")
         self.classes = np.asarray(getattr(estimator, "classes_", [])) if self.proba else None
@@ -357,7 +356,7 @@ def _resolve_attack(attack, network):
         return "gradient" if network is not None else "random"
     if attack == "gradient" and network is None:
         raise ValueError("attack='gradient' needs one of the package's network estimators "
-                         "(or a search whose refit estimator is one); a Pipeline or any "
+                         "(a search whose refit is one, an average of them); a Pipeline or any "
                          "other model is attacked with attack='random' (or 'auto').")
     return attack
 
@@ -389,10 +388,11 @@ def group_shift_report(estimator, X, y, groups, radii=DEFAULT_SHIFT_RADII, order
 
     Two attacks (``attack="auto"`` chooses):
 
-    - ``"gradient"``, for the package's network estimators (or a search whose
-      refit estimator is one): projected gradient ascent on the network's training
-      loss, ``attack_steps`` steps of ``2.5 r / attack_steps`` from the clean
-      rows, exactly the within-group attack of training and of ``robust_risk``.
+    - ``"gradient"``, for the package's network estimators, a search whose refit
+      is one, and the average of several that ``refit_seeds`` makes (its loss is
+      that of the average): projected gradient ascent on the training loss,
+      ``attack_steps`` steps of ``2.5 r / attack_steps`` from the clean rows, the
+      within-group attack of training and of ``robust_risk``.
     - ``"random"``, for any fitted model with ``predict`` (a Pipeline, a
       gradient-boosted tree): a gradient-free greedy random search in every row's
       ball of radius ``r``, ``n_queries`` model calls per radius and group, seeded
