@@ -59,8 +59,8 @@ with warnings.catch_warnings():
 
 fig, axes = plt.subplots(1, 4, figsize=(18, 4.2), sharey=True, layout="constrained")
 for ax, (name, report) in zip(axes, reports.items()):
+    ax.set_xscale("symlog", linthresh=0.05)  # before drawing: the display sets the ticks
     GroupShiftDisplay.from_report(report, name=name, ax=ax)
-    ax.set_xscale("symlog", linthresh=0.05)
 plt.show()
 
 # %%

@@ -143,6 +143,9 @@ class GroupShiftDisplay:
                                  dtype=float)
                 if not np.all(np.isnan(bound)):
                     self.bounds_[label] = axis.plot(x, bound, linestyle="--", color=color)[0]
+        ticks = np.r_[0.0, x] if radii[0] != 0 else x
+        axis.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        axis.minorticks_off()
         attrs = report.attrs
         metric = attrs.get("metric", "metric")
         if kind == "metric":
