@@ -120,6 +120,13 @@ LOSS_BLOWUP_FACTOR = 100.0
 DEFAULT_N_BOOTSTRAP = 1000
 DEFAULT_BOOTSTRAP_CONFIDENCE = 0.95
 
+# group_shift_report: the radii of the within-group attack, the accuracy points whose
+# loss is located ("radius_to_lose_<k>pt") and the gradient-free attack's model queries
+# per radius and group.
+DEFAULT_SHIFT_RADII = (0.0, 0.1, 0.25, 0.5, 1.0)
+DEFAULT_SHIFT_POINTS = 5.0
+DEFAULT_SHIFT_QUERIES = 100
+
 # Real-data loaders (pergdro_sklearn.datasets)
 # Seconds a download may wait for the server before it fails (when the process has set
 # no socket timeout of its own).

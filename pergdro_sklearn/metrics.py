@@ -20,6 +20,7 @@ from ._scores import (
     worst_group_log_loss,
     worst_group_mse,
 )
+from ._shift import group_shift_report
 
 __all__ = [
     "GROUP_METRICS",
@@ -28,6 +29,7 @@ __all__ = [
     "group_loss_scores",
     "group_report",
     "group_scores",
+    "group_shift_report",
     "score_group_metric",
     "worst_group_accuracy",
     "worst_group_error",

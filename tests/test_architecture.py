@@ -22,6 +22,7 @@ NUMPY_ONLY = [
     "pergdro_sklearn._warnings",
     "pergdro_sklearn.divergences",
     "pergdro_sklearn.metrics",
+    "pergdro_sklearn._shift",
     "pergdro_sklearn._search.selection",
     "pergdro_sklearn._search.halving",
     "pergdro_sklearn._ensemble.selection",

@@ -399,6 +399,36 @@ def check_unknown_groups(ns):
     assert type(estimate.membership_estimator_).__name__ == "LogisticRegression"
 
 
+def check_group_shift_report(ns):
+    for name, report in ns["shift"].items():
+        assert report["metric_at_0"].tolist() == report["metric"].tolist(), name
+        assert (report["metric_at_0.5"] <= report["metric"]).all(), name
+    assert ns["shift"]["network"].attrs["attack"] == "gradient"
+    assert ns["shift"]["trees"].attrs["attack"] == "random"
+    network = ns["shift"]["network"]
+    assert (network["certified_bound_at_0.25"] >= network["loss_at_0.25"]).all()
+    assert ns["shift"]["trees"]["certified_bound_at_0.25"].isna().all()
+
+
+def check_compas_shift_report(ns):
+    reports = ns["compas_shift"]
+    assert sorted(reports) == ["ERM", "GroupDRO", "search", "trees"]
+    for name, report in reports.items():
+        assert report["metric_at_0"].tolist() == report["metric"].tolist(), name
+        assert "Native American" not in report.index  # under 30 rows: dropped
+        bound = report["certified_bound_at_0.1"]
+        assert bound.isna().all() if name == "trees" else (bound >= report["loss_at_0.1"]).all()
+    assert reports["trees"].attrs["attack"] == "random"
+
+
+def check_group_shift_display(ns):
+    display, losses = ns["display"], ns["losses"]
+    assert sorted(display.lines_) == [0, 1, 2, 3]
+    assert list(losses.bounds_) == list(losses.lines_)
+    for label, line in losses.lines_.items():
+        assert (losses.bounds_[label].get_ydata() >= line.get_ydata() - 1e-12).all()
+
+
 CHECKS = {
     "train = overlapping(data.X_train, data.groups_train)": check_memberships,
     "one_hot = Memberships(np.eye(4)[g])": check_one_hot_memberships,
@@ -445,6 +475,9 @@ CHECKS = {
     "best = search.best_estimator_": check_best_estimator_pipeline,
     "checkpoint=path)": check_checkpoint_journal,
     "PerGDROClassifier(epsilon=1e38, max_iter=2)": check_radius_limit,
+    "shift = {name: group_shift_report(": check_group_shift_report,
+    "compas_shift[name] = group_shift_report(": check_compas_shift_report,
+    "GroupShiftDisplay.from_estimator(clf": check_group_shift_display,
 }
 
 

@@ -16,9 +16,10 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from pergdro_sklearn import PerGDROClassifier, PerGDRORegressor, PerGDROSearchCV  # noqa: E402
-from pergdro_sklearn.metrics import group_report  # noqa: E402
+from pergdro_sklearn.metrics import group_report, group_shift_report  # noqa: E402
 from pergdro_sklearn.plotting import (  # noqa: E402
     GroupReportDisplay,
+    GroupShiftDisplay,
     RiskBoundDisplay,
     SearchCandidatesDisplay,
     TrainingCurvesDisplay,
@@ -186,6 +187,39 @@ def test_group_report_display(data):
     assert drawn.ax_.get_ylabel() == "error (lower is better)"
     with pytest.raises(ValueError, match="no column"):
         GroupReportDisplay.from_reports(reports, "accuracy")
+
+
+def test_group_shift_display(data, fitted):
+    X, y, groups = data
+    display = GroupShiftDisplay.from_estimator(fitted, X, y, groups, radii=[0, 0.2, 0.5],
+                                               n_bootstrap=20, name="Per-GDRO")
+    report = display.report
+    assert list(display.lines_) == NAMES
+    for label, line in display.lines_.items():
+        np.testing.assert_array_equal(line.get_xdata(), [0, 0.2, 0.5])
+        np.testing.assert_array_equal(
+            line.get_ydata(), report.loc[label, ["metric_at_0", "metric_at_0.2",
+                                                 "metric_at_0.5"]].to_numpy(dtype=float))
+    assert [t.get_text() for t in display.ax_.get_legend().get_texts()] == [
+        "Asian (n=30)", "Black (n=60)", "White (n=60)"]
+    assert display.ax_.get_title() == "Per-GDRO: gradient attack"
+    assert display.ax_.get_ylabel() == "accuracy (higher is better)"
+    # a report without radius 0 still starts from the clean value; the loss and its bound
+    tree = LogisticRegression().fit(X, y)
+    shifted = group_shift_report(tree, X, y, groups, radii=[0.5], n_queries=5, n_bootstrap=0)
+    drawn = GroupShiftDisplay.from_report(shifted)
+    line = drawn.lines_["Asian"]
+    assert line.get_xdata().tolist() == [0.0, 0.5]
+    assert line.get_ydata()[0] == shifted.loc["Asian", "metric"]
+    assert drawn.bounds_ == {}
+    _, ax = plt.subplots()
+    losses = GroupShiftDisplay.from_report(report, kind="loss", ax=ax)
+    assert losses.ax_ is ax and list(losses.bounds_) == NAMES
+    assert np.all(losses.bounds_["Black"].get_ydata() >= losses.lines_["Black"].get_ydata())
+    with pytest.raises(ValueError, match="kind must be one of"):
+        GroupShiftDisplay.from_report(report, kind="bound")
+    with pytest.raises(ValueError, match="draws a frame of group_shift_report"):
+        GroupShiftDisplay.from_report(group_report(y, tree.predict(X), groups))
 
 
 def test_plotting_imports_without_matplotlib_and_says_what_is_missing():

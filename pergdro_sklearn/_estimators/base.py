@@ -44,6 +44,7 @@ from .batched import BatchedFitMixin, shared_params
 from .callbacks import check_callbacks, user_epoch_callback
 from .groupplan import plan_groups
 from .modules import check_built, check_factory, check_output
+from .shift import ShiftAttackMixin
 
 
 def make_generators(random_state, device):
@@ -73,7 +74,7 @@ _VALIDATION_ATTRIBUTES = ("n_features_in_", "feature_names_in_", "classes_", "_n
 # --------------------------------------------------------------------------
 # Base estimator
 # --------------------------------------------------------------------------
-class BaseGroupRobustMLP(BatchedFitMixin, BaseEstimator):
+class BaseGroupRobustMLP(ShiftAttackMixin, BatchedFitMixin, BaseEstimator):
     """Shared parameters, validation, training call and prediction.
 
     Subclasses provide ``_make_weighting(nominal, counts)`` (the inter-group
