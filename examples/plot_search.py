@@ -31,7 +31,9 @@ data = make_shifted_groups(random_state=0)
 search = PerGDROSearchCV(
     PerGDROClassifier(hidden_layer_sizes=(32,), max_iter=50, random_state=0),
     n_initial_points=8, n_iter=16, n_points=4, random_state=0,
-    refit_seeds=1,  # the default, 5, averages five refitted networks; one does for a plot
+    # this example draws the one-standard-error rule among the Per-GDRO candidates;
+    # the default rule is "paired_se", with the trees and a linear model in the pool
+    selection="one_se", baselines=None,
 )
 with warnings.catch_warnings():
     # A short search trains every candidate for 50 epochs on purpose, before its

@@ -110,12 +110,17 @@ def check_search(ns):
     # the defaults: rho and one scale of the data-scaled per-group radii
     assert search.dimension_names_ == ["rho", "epsilon_scale"]
     results = search.cv_results_
-    assert len(results["mean_test_objective"]) == 6
+    models = list(results["param_model"])
+    assert models[:6] == ["per_gdro"] * 6 and models[6:] == [
+        "group_dro", "hist_gradient_boosting", "hist_gradient_boosting_balanced", "linear"]
     assert results["param_rho"][0] == 0 and np.all(results["params"][0]["epsilon"] == 0)
-    assert search.best_index_ == search.pick_candidates("one_se")[0][0]
-    eps = search.best_params_["epsilon"]
-    assert 0 <= search.best_params_["rho"] <= search.rho_bounds_[1]
-    assert np.all(eps <= search.epsilon_bounds_[:, 1] + 1e-12)
+    assert search.best_index_ == search.pick_candidates("paired_se")[0][0]
+    if "model" in search.best_params_:  # a baseline won
+        assert search.best_params_ == {"model": models[search.best_index_]}
+    else:
+        eps = search.best_params_["epsilon"]
+        assert 0 <= search.best_params_["rho"] <= search.rho_bounds_[1]
+        assert np.all(eps <= search.epsilon_bounds_[:, 1] + 1e-12)
     assert ns["y_pred"].shape == (data.X_test.shape[0],)
 
 
@@ -341,7 +346,7 @@ def check_sklearn_halving(ns):
 
 
 def check_search_progress(ns):
-    assert len(ns["search"].cv_results_["params"]) == 6
+    assert list(ns["search"].cv_results_["param_model"]).count("per_gdro") == 6
 
 
 def check_warm_start_loop(ns):
@@ -362,7 +367,7 @@ def check_best_estimator_pipeline(ns):
 
 def check_checkpoint_journal(ns):
     search = ns["search"]
-    assert len(search.cv_results_["params"]) == 8
+    assert list(search.cv_results_["param_model"]).count("per_gdro") == 8
     assert not os.path.exists(ns["path"] + ".journal")  # gone once its round is saved
 
 

@@ -200,3 +200,33 @@ def test_generalization_adjustment_keeps_weight_on_the_small_group():
     assert adjusted.group_weights_[1] > plain.group_weights_[1] + 0.05
     zero = PerGDROClassifier(generalization_adjustment=0.0, **kw).fit(X, y, groups=groups)
     np.testing.assert_allclose(zero.group_weights_, plain.group_weights_)
+
+
+def test_group_balanced_weights_of_one_hot_memberships_are_those_of_the_labels():
+    from pergdro_sklearn import Memberships
+
+    labels = np.array([0, 0, 0, 1, 2, 2])
+    one_hot = Memberships(np.eye(3)[labels])
+    np.testing.assert_allclose(group_balanced_weights(one_hot), group_balanced_weights(labels))
+    overlapping = Memberships(np.array([[1, 1], [1, 0], [1, 0], [0, 1]], dtype=float))
+    # each (row, group) pair weighs n / (G * M_g); a row sums its pairs
+    np.testing.assert_allclose(group_balanced_weights(overlapping),
+                               [4 / (2 * 3) + 4 / (2 * 2), 4 / 6, 4 / 6, 4 / 4])
+
+
+def test_a_pipeline_with_sparse_output_leaves_the_trees_out_silently():
+    import warnings
+
+    from sklearn.preprocessing import OneHotEncoder
+
+    rng = np.random.RandomState(0)
+    X = rng.randint(0, 4, size=(200, 3))
+    y = (X[:, 0] > 1).astype(int)
+    groups = np.repeat(["a", "b"], [120, 80])
+    pipe = make_pipeline(OneHotEncoder(sparse_output=True),
+                         PerGDROClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search = PerGDROSearchCV(pipe, **SMALL).fit(X, y, groups=groups)
+    assert list(search.cv_results_["param_model"][4:]) == ["group_dro", "linear"]
+    assert not [w for w in caught if "baseline" in str(w.message)]

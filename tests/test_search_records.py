@@ -29,7 +29,8 @@ def test_workers_send_back_validation_predictions_into_the_records(tmp_path):
     (train, val), = folds
     checkpoint = tmp_path / "search.json"
     search = PredictionsSearch(PerGDROClassifier(**NET), cv=folds, n_iter=3, n_initial_points=3,
-                               checkpoint=checkpoint, refit=False, random_state=0)
+                               checkpoint=checkpoint, refit=False, random_state=0,
+                               **MECHANICS)
     search.fit(X, y, groups=groups)
     records = read_checkpoint(checkpoint)["evaluations"]
     assert len(records) == 3

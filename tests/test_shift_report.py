@@ -179,7 +179,8 @@ def test_a_search_is_attacked_through_its_refit_network(data):
         warnings.simplefilter("ignore")
         search = PerGDROSearchCV(
             PerGDROClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0),
-            n_iter=2, n_initial_points=2, refit_seeds=2, random_state=0).fit(
+            n_iter=2, n_initial_points=2, refit_seeds=2, baselines=None,
+            random_state=0).fit(
             data.X_train, data.y_train, groups=data.groups_train)
     assert len(search.best_estimator_.estimators_) == 2  # two seeds averaged
     report = _report(search, data, radii=[0, 0.5])

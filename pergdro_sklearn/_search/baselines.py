@@ -14,6 +14,7 @@ import time
 import traceback
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import clone, is_classifier
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression, Ridge
@@ -22,6 +23,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from .._constants import SEARCHED_MODEL
 from .._estimators.base import BaseGroupRobustMLP
 from .._estimators.groupdro import GroupDROClassifier, GroupDRORegressor
+from .._memberships import is_memberships
 from .._warnings import deferred_convergence, warn_user
 from .evaluate import FitResult, _score_fit
 from .records import EvaluationRecord
@@ -43,7 +45,8 @@ class Baseline:
     weight; ``takes_groups``: fitted with ``groups=`` (the package's estimators).
     """
 
-    def __init__(self, name, estimator, balanced=False, takes_groups=False):
+    def __init__(self, name, estimator, balanced=False, takes_groups=False, dense=False):
+        self.dense = dense  # needs dense rows: left out where the rows it sees are sparse
         self.name = name
         self.estimator = estimator
         self.balanced = balanced
@@ -67,7 +70,16 @@ def group_balanced_weights(groups):
     --------
     >>> group_balanced_weights(np.array(["a", "a", "a", "b"])).tolist()
     [0.6666666666666666, 0.6666666666666666, 0.6666666666666666, 2.0]
+
+    With :class:`~pergdro_sklearn.Memberships`, row ``i`` weighs
+    ``sum_g m_ig * n / (G * M_g)``, ``M_g`` the membership mass of group ``g`` (the
+    same weights as the labels for one-hot memberships).
     """
+    if is_memberships(groups):
+        matrix = np.nan_to_num(np.asarray(groups.matrix, dtype=float))
+        mass = matrix.sum(axis=0)
+        share = np.where(mass > 0, 1.0 / np.where(mass > 0, mass, 1.0), 0.0)
+        return matrix @ share * matrix.shape[0] / np.count_nonzero(mass)
     _, index, counts = np.unique(groups, return_inverse=True, return_counts=True)
     return (groups.shape[0] / (counts.shape[0] * counts))[index]
 
@@ -135,7 +147,7 @@ def _named(name, final, classifier, seed):
     if name in ("hist_gradient_boosting", "hist_gradient_boosting_balanced"):
         trees = (HistGradientBoostingClassifier if classifier
                  else HistGradientBoostingRegressor)(random_state=seed)
-        return Baseline(name, trees, balanced=name.endswith("_balanced"))
+        return Baseline(name, trees, balanced=name.endswith("_balanced"), dense=True)
     if name == "linear":
         return Baseline(name, LogisticRegression(max_iter=1000) if classifier
                         else Ridge(alpha=1.0))
@@ -149,6 +161,8 @@ def _fit_baseline(template, baseline, X, y, groups, train):
         X_train = take(X, train)
         prefix, Xt = (template.fit_transformers(X_train, y[train]) if template.is_pipeline
                       else (None, X_train))
+        if baseline.dense and sp.issparse(Xt):
+            return FitResult(None, time.perf_counter() - start, _SPARSE)
         model = baseline.fit(Xt, y[train], groups[train])
         return FitResult(template.with_final(prefix, model), time.perf_counter() - start)
     except Exception:
@@ -178,6 +192,8 @@ def evaluate_baselines(template, baselines, X, y, groups, folds, scoring, n_jobs
     records = []
     for b, baseline in enumerate(baselines):
         splits = [scores[t] for t, (bb, _) in enumerate(tasks) if bb == b]
+        if any(s.error == _SPARSE for s in splits):  # the trees on sparse rows: left out
+            continue
         record = EvaluationRecord.from_splits(
             {"rho": np.nan, "epsilon": np.full(n_groups, np.nan)}, splits)
         record.model = baseline.name
@@ -186,6 +202,9 @@ def evaluate_baselines(template, baselines, X, y, groups, folds, scoring, n_jobs
                       f"the pick. Details:\n{record.error}", UserWarning)
         records.append(record)
     return records
+
+
+_SPARSE = "sparse rows: this baseline needs dense ones"
 
 
 def refit_baseline(template, baseline, X, y, groups):

@@ -386,7 +386,8 @@ skopt.space.Real, default="auto"
         same with ``sample_weight`` giving every group the same total weight)
         and ``"linear"`` (``LogisticRegression(max_iter=1000)`` or ``Ridge()``).
         ``"auto"`` is all four with the built-in per-group objectives (without the
-        trees for sparse rows), and none with ``objective="robust"`` (which only
+        trees where the rows they would see are sparse, a Pipeline's output
+        included), and none with ``objective="robust"`` (which only
         Per-GDRO networks have) or a scorer (which may read a Per-GDRO
         estimator's attributes; list the baselines to compare them); a list takes
         those names and ``(name, estimator)`` pairs (fitted with ``fit(X, y)``,
