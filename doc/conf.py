@@ -17,6 +17,11 @@ sys.path.insert(0, str(HERE / "sphinxext"))
 # and matplotlib draws off screen.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MPLBACKEND", "agg")
+# The gallery's real-data examples read $PERGDRO_DATA_HOME; when it is unset, a
+# shared/data folder beside the repository (as the tests use), else the loaders' cache.
+_DATA_BESIDE_REPO = Path(__file__).resolve().parents[2] / "shared" / "data"
+if not os.environ.get("PERGDRO_DATA_HOME") and _DATA_BESIDE_REPO.is_dir():
+    os.environ["PERGDRO_DATA_HOME"] = str(_DATA_BESIDE_REPO)
 
 import pergdro_sklearn  # noqa: E402
 
