@@ -50,6 +50,7 @@ from pergdro_sklearn import (
     PerGDROSearchCV,
 )
 from pergdro_sklearn._constants import DEFAULT_HIDDEN_LAYER_SIZES
+from pergdro_sklearn._search.baselines import group_balanced_weights
 from pergdro_sklearn.datasets import (
     fetch_adult,
     fetch_communities_crime,
@@ -96,11 +97,6 @@ def load(name, data_home):
     return loader(data_home=data_home, **kwargs)
 
 
-def balanced_weights(groups):
-    _, index, counts = np.unique(groups, return_inverse=True, return_counts=True)
-    return (groups.shape[0] / (counts.shape[0] * counts))[index]
-
-
 def mlp_seconds(task, X, y, seed):
     """One sklearn MLP fit with the package's default layers for 100 epochs."""
     kind = MLPClassifier if task == "classification" else MLPRegressor
@@ -142,7 +138,7 @@ def run(name, bunch, seed, args):
         "HistGradientBoosting, group-balanced": (
             (HistGradientBoostingClassifier if classifier else
              HistGradientBoostingRegressor)(random_state=seed),
-            dict(sample_weight=balanced_weights(g))),
+            dict(sample_weight=group_balanced_weights(g))),
     }
     results, times = {}, {}
     with warnings.catch_warnings():

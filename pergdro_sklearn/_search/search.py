@@ -514,12 +514,15 @@ skopt.space.Real, default="auto"
     >>> search = search.fit(data.X_train, data.y_train, groups=data.groups_train)
     >>> search.dimension_names_
     ['rho', 'epsilon_scale']
-    >>> search.epsilon_bounds_.shape, search.best_params_["epsilon"].shape
-    ((4, 2), (4,))
+    >>> search.epsilon_bounds_.shape
+    (4, 2)
     >>> float(search.cv_results_["param_rho"][0])  # ERM is always the first candidate
     0.0
-    >>> len(search.cv_results_["mean_test_objective"])
-    5
+    >>> models = list(search.cv_results_["param_model"])  # candidates, then baselines
+    >>> models.count("per_gdro"), models[5:7]
+    (5, ['group_dro', 'hist_gradient_boosting'])
+    >>> sorted(search.best_params_) in (["epsilon", "rho"], ["model"])  # radii or a baseline
+    True
     >>> search.predict(data.X_test[:3]).shape
     (3,)
     """
