@@ -4,7 +4,6 @@ Run from the repository root::
 
     python -m benchmarks.shift_report              # the recorded run (results/)
     python -m benchmarks.shift_report --n-iter 8   # a smaller search budget
-    python -m benchmarks.shift_report --figure-only
 
 The search is the package's default one (16 evaluations in two batched rounds, its
 baselines in the pool): what it returns is reported, a network or a baseline.
@@ -78,34 +77,6 @@ def table(report):
     return markdown_table(header, rows)
 
 
-def save_reports(reports, path):
-    """The four reports in one CSV (a ``model`` column), with the radii in a header line."""
-    import pandas as pd
-
-    frame = pd.concat({name: report for name, report in reports.items()}, names=["model"])
-    radii = next(iter(reports.values())).attrs["radii"]
-    with open(path, "w") as handle:
-        handle.write("# radii: " + " ".join(f"{r:g}" for r in radii) + "\n")
-        frame.to_csv(handle)
-
-
-def read_reports(path):
-    """The reports of :func:`save_reports`, with the attrs the figure needs."""
-    import pandas as pd
-
-    with open(path) as handle:
-        radii = tuple(float(r) for r in handle.readline().split(":")[1].split())
-        frame = pd.read_csv(handle, index_col=[0, 1])
-    reports = {}
-    for name in dict.fromkeys(frame.index.get_level_values(0)):
-        report = frame.loc[name]
-        attack = "random" if report["certified_bound_at_0"].isna().all() else "gradient"
-        report.attrs.update(radii=radii, order="inf", metric="accuracy",
-                            lower_is_better=False, attack=attack)
-        reports[name] = report
-    return reports
-
-
 def figure(reports, path):
     import matplotlib
 
@@ -130,13 +101,8 @@ def main(argv=None):
     parser.add_argument("--n-iter", type=int, default=None,
                         help="the search's budget (default: the search's own, 16)")
     parser.add_argument("--data-home", default=None)
-    parser.add_argument("--figure-only", action="store_true",
-                        help="redraw the figure from benchmarks/results/shift_report.csv")
     args = parser.parse_args(argv)
     setup_logging()
-    if args.figure_only:
-        figure(read_reports(RESULTS / "shift_report.csv"), RESULTS / "shift_report.png")
-        return
     torch.set_num_threads(1)
     bunch = fetch_compas(data_home=benchmark_data_home(args.data_home))
     split = train_val_test_split_by_group(bunch.data, bunch.target, bunch.groups,
@@ -191,7 +157,6 @@ def main(argv=None):
         "the group's attacked mean cross-entropy (clean loss + Lip(l) r).")
     sections = [intro, markdown_table(["model", "attack", "fit (s)", "report (s)"], timings),
                 *sections, "![the shift report per model](shift_report.png)"]
-    save_reports(reports, RESULTS / "shift_report.csv")
     figure(reports, RESULTS / "shift_report.png")
     write_result("shift_report", "Per-group shift stress report (COMPAS)", sections,
                  time.perf_counter() - start)

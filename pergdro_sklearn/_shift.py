@@ -23,8 +23,8 @@ from ._constants import (
     DEFAULT_SHIFT_QUERIES,
     DEFAULT_SHIFT_RADII,
     EVAL_ATTACK_STEPS,
-    WASSERSTEIN_ORDERS,
 )
+from ._orders import check_order
 from ._report import _check_options, _import_pandas, bootstrap_interval
 from ._scores import _check_groups
 
@@ -40,15 +40,7 @@ _POINTS_TOLERANCE = 1e-9
 
 def check_shift_order(order):
     """``1``, ``2`` or ``"inf"`` from the spellings ``wasserstein_order`` accepts."""
-    if isinstance(order, str) and order.lower() in ("inf", "infinity"):
-        return "inf"
-    if isinstance(order, Real) and not isinstance(order, bool):
-        if order == math.inf:
-            return "inf"
-        if order in (1, 2):
-            return int(order)
-    raise ValueError(f"order must be one of {WASSERSTEIN_ORDERS} (or 'infinity', np.inf), "
-                     f"as wasserstein_order; got {order!r}.")
+    return check_order(order, "order")
 
 
 def check_radii(radii):

@@ -17,6 +17,7 @@ NUMPY_ONLY = [
     "pergdro_sklearn._constants",
     "pergdro_sklearn._groups",
     "pergdro_sklearn._memberships",
+    "pergdro_sklearn._orders",
     "pergdro_sklearn._splits",
     "pergdro_sklearn._progress",
     "pergdro_sklearn._warnings",

@@ -25,7 +25,6 @@ scatter operations; there is no Python loop over groups or rows.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -36,8 +35,8 @@ from .._constants import (
     DEFAULT_ATTACK_STEPS,
     FGSM_STEP_MULTIPLIER,
     PGD_STEP_MULTIPLIER,
-    WASSERSTEIN_ORDERS,
 )
+from .._orders import check_order
 from .groups import group_sums
 
 __all__ = [
@@ -52,39 +51,6 @@ __all__ = [
 # ----------------------------------------------------------------------------------------------
 # Validation helpers
 # ----------------------------------------------------------------------------------------------
-
-
-def check_order(order, name="order"):
-    """Normalise a Wasserstein order to one of ``1``, ``2`` or ``"inf"``.
-
-    Parameters
-    ----------
-    order : {1, 2, "inf"} or float
-        The order; ``"infinity"``, ``float("inf")`` (``np.inf``), ``1.0`` and ``2.0``
-        are accepted too.
-    name : str, default="order"
-        The parameter's name in the error message.
-
-    Returns
-    -------
-    order : {1, 2, "inf"}
-        The normalised order.
-
-    Raises
-    ------
-    ValueError
-        If the order is not supported.
-    """
-    if isinstance(order, str):
-        if order.lower() in ("inf", "infinity"):
-            return "inf"
-    elif isinstance(order, numbers.Real) and not isinstance(order, bool):
-        if order == math.inf:
-            return "inf"
-        if order in (1, 2):
-            return int(order)
-    raise ValueError(f"{name} must be one of {WASSERSTEIN_ORDERS} (or 'infinity', np.inf); "
-                     f"got {order!r}.")
 
 
 def default_step_multiplier(method):
