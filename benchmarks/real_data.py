@@ -156,6 +156,8 @@ def run(name, bunch, seed, args):
     mlp = mlp_seconds(task, X, y, seed)
     pick = search.best_params_
     picked = pick.get("model", "per_gdro")
+    if len(search.selected_indices_) > 1:  # selection="hedged" averaged it with ERM
+        picked += " + ERM"
     meta = dict(dropped=split["dropped_groups"], n_rows=len(y), n_test=len(yte),
                 n_features=X.shape[1], task=task, mlp=mlp, picked=picked,
                 pick=(None if "model" in pick else

@@ -85,12 +85,17 @@ DEFAULT_ENSEMBLE_MAX_MEMBERS = 20
 ENSEMBLE_PROBA_TOLERANCE = 1e-4
 # The ensembles hold out the same fraction of each group as the search.
 DEFAULT_ENSEMBLE_VALIDATION_FRACTION = DEFAULT_SEARCH_HOLDOUT
-# Chosen from benchmarks/results/selection.md (doc/benchmarks.rst, "Selection rules").
-DEFAULT_SEARCH_SELECTION = "paired_se"
+# Chosen by the worst case over benchmarks/results/selection_rules.md (doc/benchmarks.rst,
+# "Selection rules").
+DEFAULT_SEARCH_SELECTION = "hedged"
 # Bootstrap resamples of the validation rows (within each group) that give the paired
-# standard errors of selection="paired_se"; a fixed seed makes the pick reproducible.
+# standard errors of selection="paired_se" and "hedged"; a fixed seed makes the pick
+# reproducible.
 PAIRED_BOOTSTRAP_RESAMPLES = 200
 PAIRED_BOOTSTRAP_SEED = 0
+# selection="hedged" returns the pick alone when its worst-group validation objective
+# beats ERM's by more than this many paired standard errors (None: always average).
+HEDGE_MARGIN = 2.0
 # Networks averaged in the refit of the pick: one, so that the default search costs a
 # few fits of one network (benchmarks/results/speed.md); more cut the refit's variance.
 DEFAULT_REFIT_SEEDS = 1

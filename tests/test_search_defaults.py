@@ -7,8 +7,14 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from pergdro_sklearn import PerGDROClassifier, PerGDRORegressor, PerGDROSearchCV
+from pergdro_sklearn import (
+    EnsembleSelectionClassifier,
+    PerGDROClassifier,
+    PerGDRORegressor,
+    PerGDROSearchCV,
+)
 from pergdro_sklearn._constants import EARLY_STOPPING_AUTO_MIN_ROWS
+from pergdro_sklearn._search import selection as selection_module
 from pergdro_sklearn._search.baselines import group_balanced_weights, resolve_baselines
 from pergdro_sklearn._search.selection import (
     paired_bootstrap,
@@ -24,7 +30,7 @@ SMALL = dict(n_iter=4, n_initial_points=4, random_state=0)
 def test_defaults_are_the_fast_search():
     search = PerGDROSearchCV(PerGDROClassifier())
     assert (search.n_iter, search.n_initial_points, search.n_points) == (16, 8, 8)
-    assert search.selection == "paired_se" and search.refit_seeds == 1
+    assert search.selection == "hedged" and search.refit_seeds == 1
     assert search.baselines == "auto" and search._halving() == 3.0
     assert PerGDROSearchCV(PerGDROClassifier(), batch_candidates=1)._halving() is None
     assert PerGDROClassifier().early_stopping == "auto"
@@ -230,3 +236,67 @@ def test_a_pipeline_with_sparse_output_leaves_the_trees_out_silently():
         search = PerGDROSearchCV(pipe, **SMALL).fit(X, y, groups=groups)
     assert list(search.cv_results_["param_model"][4:]) == ["group_dro", "linear"]
     assert not [w for w in caught if "baseline" in str(w.message)]
+
+
+def _hedge_data():
+    rng = np.random.RandomState(0)
+    X = rng.randn(400, 3)
+    groups = rng.randint(0, 3, 400)
+    y = (X[:, 0] + 0.5 * groups + rng.randn(400) > 0).astype(int)
+    return X, y, groups
+
+
+HEDGE_NET = dict(hidden_layer_sizes=(8,), max_iter=40, random_state=0)
+HEDGE_SEARCH = dict(n_iter=4, n_initial_points=2, n_points=2, random_state=0)
+
+
+def test_hedged_averages_the_pick_with_erm_at_equal_weights(monkeypatch):
+    monkeypatch.setattr(selection_module, "HEDGE_MARGIN", None)  # always average
+    # paired_se's pick is made a robust candidate (row 1) whatever these data say
+    monkeypatch.setattr(selection_module, "select_paired_se", lambda *args: 1)
+    X, y, groups = _hedge_data()
+    search = PerGDROSearchCV(PerGDROClassifier(**HEDGE_NET), baselines=None, **HEDGE_SEARCH)
+    search.fit(X, y, groups=groups)
+    pick = int(search.pick_candidates("paired_se")[0][0])
+    assert pick == 1 and search.cv_results_["param_rho"][1] > 0
+    assert search.selected_indices_.tolist() == [pick, 0]
+    assert search.selected_weights_.tolist() == [0.5, 0.5]
+    assert search.best_index_ == pick
+    params = search.cv_results_["params"]
+    assert search.best_params_["rho"] == params[pick]["rho"]
+    final = search.best_estimator_
+    assert isinstance(final, EnsembleSelectionClassifier)
+    # the members are the pick and ERM refit on all rows, averaged half and half
+    expected = np.mean([PerGDROClassifier(**HEDGE_NET).set_params(**params[row]).fit(
+        X, y, groups=groups).predict_proba(X) for row in (pick, 0)], axis=0)
+    np.testing.assert_allclose(search.predict_proba(X), expected, atol=1e-6)
+
+
+def test_hedged_returns_the_pick_alone_when_it_clearly_beats_erm(monkeypatch):
+    monkeypatch.setattr(selection_module, "HEDGE_MARGIN", -np.inf)  # any pick is clear
+    monkeypatch.setattr(selection_module, "select_paired_se", lambda *args: 1)
+    X, y, groups = _hedge_data()
+    search = PerGDROSearchCV(PerGDROClassifier(**HEDGE_NET), baselines=None, **HEDGE_SEARCH)
+    search.fit(X, y, groups=groups)
+    assert search.selected_indices_.tolist() == [1]
+    assert isinstance(search.best_estimator_, PerGDROClassifier)
+
+
+def test_a_hedged_baseline_and_erm_share_one_pipeline_prefix(monkeypatch):
+    monkeypatch.setattr(selection_module, "HEDGE_MARGIN", None)
+    rng = np.random.RandomState(0)
+    X = rng.randn(600, 2)
+    groups = rng.randint(0, 2, 600)
+    y = ((X[:, 0] > 0) ^ (X[:, 1] > 0)).astype(int)  # trees learn it, the small net not
+    pipe = make_pipeline(StandardScaler(), PerGDROClassifier(
+        hidden_layer_sizes=(8,), max_iter=15, random_state=0))
+    search = PerGDROSearchCV(pipe, baselines=["hist_gradient_boosting"], **HEDGE_SEARCH)
+    search.fit(X, y, groups=groups)
+    assert search.best_params_ == {"model": "hist_gradient_boosting"}
+    final = search.best_estimator_[-1]
+    assert isinstance(final, EnsembleSelectionClassifier)
+    members = [type(m[1] if isinstance(m, tuple) else m) for m in final.estimators_]
+    assert members == [HistGradientBoostingClassifier, PerGDROClassifier]
+    Xt = search.best_estimator_[:-1].transform(X)
+    expected = np.mean([m.predict_proba(Xt) for m in final.estimators_], axis=0)
+    np.testing.assert_allclose(search.predict_proba(X), expected, atol=1e-6)

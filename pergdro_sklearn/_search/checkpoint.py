@@ -46,6 +46,7 @@ from sklearn.base import is_classifier
 from .._constants import CHECKPOINT_FORMAT, CHECKPOINT_VERSION
 from .journal import JournalWriter, clear_journal, local_workers, read_journal
 from .records import EvaluationRecord, check_record
+from .selection import PREDICTION_RULES
 
 try:  # POSIX
     import fcntl
@@ -353,10 +354,10 @@ class Checkpoint:
             check_record(record, f"record {i} of {name}", bounds, len(groups), n_splits)
 
     def check_predictions(self, state, selection):
-        """Refuse to resume, with ``selection="paired_se"`` or ``"ensemble"``, evaluations
+        """Refuse to resume, with a rule of ``PREDICTION_RULES``, evaluations
         saved without the validation predictions these rules need (written by a search
         with another ``selection``), before any training."""
-        if state is None or selection not in ("paired_se", "ensemble"):
+        if state is None or selection not in PREDICTION_RULES:
             return
         missing = [i for i, r in enumerate(state["evaluations"])
                    if r.predictions is None and not r.failed]

@@ -2,8 +2,9 @@
 
 :class:`PickMixin` gives the search its ``_select`` step (which adds the columns the
 rules read to ``cv_results_``), the public :meth:`PickMixin.pick_candidates`, the
-warning against ERM, and the refit of the pick (one model, or a weighted ensemble
-for ``selection="ensemble"``). The rules themselves are in :mod:`_search.selection`.
+warning against ERM, and the refit of the pick (one model, or a weighted
+ensemble for ``selection="ensemble"`` and ``"hedged"``). The rules themselves are in
+:mod:`_search.selection`.
 """
 
 from numbers import Integral
@@ -57,9 +58,9 @@ class PickMixin:
 
         Parameters
         ----------
-        selection : {"paired_se", "best", "one_se", "gp_mean", "ensemble"}
-            See ``selection`` in the class docstring. ``"paired_se"`` and
-            ``"ensemble"`` need a search fitted with one of them (which keeps the
+        selection : {"hedged", "paired_se", "best", "one_se", "gp_mean", "ensemble"}
+            See ``selection`` in the class docstring. ``"hedged"``, ``"paired_se"``
+            and ``"ensemble"`` need a search fitted with one of them (which keeps the
             validation predictions).
 
         Returns
@@ -111,15 +112,20 @@ class PickMixin:
         from .._ensemble.estimators import EnsembleSelectionClassifier, EnsembleSelectionRegressor
 
         params = self.cv_results_["params"]
-        if "model" in params[self.best_index_]:  # a baseline won: it is the model
-            baseline = next(b for b in run.baselines
-                            if b.name == params[self.best_index_]["model"])
-            if run.report is not None:
-                run.report.refitting_baseline(baseline.name, _num_samples(run.X))
+        report = run.report
+        baselines = {b.name: b for b in run.baselines}
+        if len(self.selected_indices_) == 1 and "model" in params[self.best_index_]:
+            baseline = baselines[params[self.best_index_]["model"]]  # it is the model
+            if report is not None:
+                report.refitting_baseline(baseline.name, _num_samples(run.X))
             return refit_baseline(run.template, baseline, run.X, run.y, run.groups)
         seeds = _refit_seeds(run.template.final.random_state, self.refit_seeds)
-        radii, weights = [], []
+        radii, weights, others, other_weights = [], [], [], []
         for index, weight in zip(self.selected_indices_, self.selected_weights_):
+            if "model" in params[index]:  # a baseline among the picks ("hedged")
+                others.append(baselines[params[index]["model"]])
+                other_weights.append(weight)
+                continue
             for seed in seeds:
                 one = {**params[index], "rho": float(params[index]["rho"]),
                        "epsilon": params[index]["epsilon"].copy()}
@@ -127,13 +133,16 @@ class PickMixin:
                     one["random_state"] = seed
                 radii.append(one)
                 weights.append(weight / len(seeds))
-        report = run.report
         if report is not None:
+            for baseline in others:
+                report.refitting_baseline(baseline.name, _num_samples(run.X))
             report.refitting(len(radii), _num_samples(run.X), self.refit_seeds)
         with deferred_convergence():
-            prefix, members = run.template.fit_finals(radii, run.X, run.y, run.groups)
+            prefix, members, fitted = run.template.fit_finals_and_baselines(
+                radii, others, run.X, run.y, run.groups)
         if report is not None:
             report.refitted(members)
+        members, weights = fitted + members, other_weights + weights  # the pick first
         if len(members) == 1:
             final = members[0]
         else:

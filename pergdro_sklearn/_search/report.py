@@ -292,11 +292,14 @@ def explain_pick(search):
     eligible = eligible_rows(results)
     lowest = select_best(means, eligible)
     rule = search.selection
-    if rule == "paired_se":
-        return (f"picked {what} by selection='paired_se', the most robust candidate within "
+    if rule in ("paired_se", "hedged"):
+        hedged = (" and averaged it with ERM (row "
+                  f"{int(search.selected_indices_[1])}) at equal weights"
+                  if rule == "hedged" and len(search.selected_indices_) > 1 else "")
+        return (f"picked {what} by selection={rule!r}, the most robust candidate within "
                 "one paired standard error of the lowest objective "
                 f"({means[lowest]:.5g}, row {lowest}) and of the lowest average validation "
-                "loss.")
+                f"loss{hedged}.")
     if rule == "best":
         return f"picked {what}, the lowest objective (selection='best')."
     if rule == "one_se":

@@ -206,13 +206,24 @@ skopt.space.Real, default="auto"
         for the losses and errors of the registry, exactly as with ``objective``;
         ``None`` uses ``objective``. Setting both ``scoring`` and a non-default
         ``objective`` is an error.
-    selection : {"paired_se", "one_se", "best", "gp_mean", "ensemble"}, default="paired_se"
+    selection : {"hedged", "paired_se", "one_se", "best", "gp_mean", "ensemble"}, \
+            default="hedged"
         How the final radii are picked from the evaluated candidates; validation
         noise makes the lowest objective mostly luck once many candidates are
         evaluated (:ref:`search_selection`; :ref:`benchmarks_selection` measures
         the rules):
 
-        - ``"paired_se"`` (default): the most robust candidate (the largest radii
+        - ``"hedged"`` (default): the pick of ``"paired_se"`` and ERM (the
+          network with zero radii) averaged with equal weights; the pick alone
+          when it is ERM, or when its worst-group validation objective beats ERM's
+          by more than two paired standard errors. Validation rows are drawn like
+          the training rows, so no rule sees the shift a test set may hold: where
+          validation cannot tell the pick from ERM, the average goes half-way from
+          ERM to it, halving what a wrong pick costs. ``best_estimator_``'s
+          final step is then an :class:`EnsembleSelectionClassifier` (or
+          ``...Regressor``) of the two refit models, and ``best_params_`` those of
+          the pick;
+        - ``"paired_se"``: the most robust candidate (the largest radii
           relative to their bounds; ERM and the baselines count as not robust)
           whose validation objective is within one *paired* standard error of the
           lowest objective and whose average validation loss is within one paired
@@ -412,7 +423,8 @@ skopt.space.Real, default="auto"
         Row of ``cv_results_`` of the picked candidate (for ``"ensemble"``, its
         member with the largest weight).
     selected_indices_ : ndarray of int
-        Rows of ``cv_results_`` the selection picked (several for ``"ensemble"``).
+        Rows of ``cv_results_`` the selection picked (several for ``"ensemble"``;
+        for ``"hedged"`` the pick, then ERM).
     selected_weights_ : ndarray of float
         Their weights in ``best_estimator_`` (summing to 1).
     rho_bounds_ : (float, float)
@@ -421,7 +433,7 @@ skopt.space.Real, default="auto"
         The searched ranges of the radii, ``groups_`` order.
     validation_predictions_ : ndarray of shape (n_candidates, n_rows, n_columns) or None
         Each candidate's validation predictions (probabilities or values), kept
-        for ``selection="paired_se"`` and ``"ensemble"`` only.
+        for ``selection="hedged"``, ``"paired_se"`` and ``"ensemble"`` only.
     best_objective_ : float
         Its mean validation objective (lower is better).
     best_score_ : float

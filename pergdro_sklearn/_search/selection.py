@@ -5,7 +5,13 @@ with under 100 validation rows in the smallest group, candidates a few points
 apart cannot be told apart, and the more candidates a search evaluates the more
 likely its best-looking one is merely lucky. The rules here:
 
-- ``"paired_se"`` (default): the *most robust* candidate whose validation
+- ``"hedged"`` (default): ``"paired_se"``'s pick and ERM (the network with zero
+  radii), averaged with equal weights. Validation rows are drawn like the
+  training rows, so no rule can see the shift a test set may hold; when the pick
+  differs from ERM, the average moves only half-way from ERM towards it, which
+  halves what a wrong pick costs and keeps part of what a right one gains (the
+  worst case over the study's scenarios, ``benchmarks/results/selection_rules.md``).
+- ``"paired_se"``: the *most robust* candidate whose validation
   objective and average loss are both within one *paired* standard error of the
   best candidate's (the best by each, baselines included). The differences are
   taken row by row on the same validation rows, and their standard errors come
@@ -37,12 +43,17 @@ a finite objective if halving dropped all those), and a ``UserWarning`` says so.
 
 import numpy as np
 
-from .._constants import PAIRED_BOOTSTRAP_RESAMPLES, PAIRED_BOOTSTRAP_SEED, PROBA_CLIP
+from .._constants import (
+    HEDGE_MARGIN,
+    PAIRED_BOOTSTRAP_RESAMPLES,
+    PAIRED_BOOTSTRAP_SEED,
+    PROBA_CLIP,
+)
 from .._warnings import warn_user
 
-SELECTIONS = ("paired_se", "best", "one_se", "gp_mean", "ensemble")
+SELECTIONS = ("hedged", "paired_se", "best", "one_se", "gp_mean", "ensemble")
 # Rules that read every candidate's validation predictions.
-PREDICTION_RULES = ("paired_se", "ensemble")
+PREDICTION_RULES = ("hedged", "paired_se", "ensemble")
 
 
 def eligible_candidates(objective, collapsed=None):
@@ -281,6 +292,38 @@ def select_paired_se(worst, average, resampled_worst, resampled_average, reach, 
     return int(within[order[0]])
 
 
+def hedge_with_erm(index, erm, worst=None, resampled_worst=None, margin=None):
+    """Rows and weights of ``"hedged"``: the pick and ERM at equal weights.
+
+    The pick alone when it is ERM, when ERM cannot be picked (``erm`` None: not
+    evaluated, failed, collapsed or dropped by halving), or when its worst-group
+    objective beats ERM's by more than ``margin`` paired standard errors (from
+    ``resampled_worst``, see :func:`paired_bootstrap`): validation then shows that
+    ERM would only dilute it. ``margin=None`` always averages.
+
+    Examples
+    --------
+    >>> rows, weights = hedge_with_erm(3, 0)
+    >>> rows.tolist(), weights.tolist()
+    ([3, 0], [0.5, 0.5])
+    >>> hedge_with_erm(0, 0)[0].tolist(), hedge_with_erm(2, None)[0].tolist()
+    ([0], [2])
+    >>> boot = np.array([[1.0, 0.5], [1.1, 0.5], [0.9, 0.5]])  # SE of the difference 0.1
+    >>> hedge_with_erm(1, 0, [1.0, 0.5], boot, margin=2.0)[0].tolist()  # 0.5 > 2 x 0.1
+    [1]
+    >>> hedge_with_erm(1, 0, [1.0, 0.9], boot, margin=2.0)[0].tolist()  # 0.1 < 2 x 0.1
+    [1, 0]
+    """
+    if erm is None or int(index) == int(erm):
+        return np.array([int(index)]), np.array([1.0])
+    if margin is not None:
+        se = paired_standard_errors(np.asarray(resampled_worst, dtype=float), int(erm))
+        worst = np.asarray(worst, dtype=float)
+        if worst[erm] - worst[index] > margin * se[index]:
+            return np.array([int(index)]), np.array([1.0])
+    return np.array([int(index), int(erm)]), np.array([0.5, 0.5])
+
+
 def select_gp_mean(posterior_mean, eligible):
     """Index of the lowest surrogate posterior mean among ``eligible`` candidates."""
     return select_best(posterior_mean, eligible)
@@ -453,7 +496,7 @@ def pick(selection, results, *, rho_high, epsilon_high, objective="worst_group_l
 
     Parameters
     ----------
-    selection : {"paired_se", "best", "one_se", "gp_mean", "ensemble"}
+    selection : {"hedged", "paired_se", "best", "one_se", "gp_mean", "ensemble"}
     results : dict
         ``cv_results_`` with ``mean_test_objective``, ``std_error_test_objective``,
         ``collapsed``, ``gp_mean_test_objective``, ``param_rho`` and ``params``.
@@ -465,15 +508,16 @@ def pick(selection, results, *, rho_high, epsilon_high, objective="worst_group_l
         The search's objective (what ensemble selection optimises, when it is a
         per-group one; the worst-group loss otherwise).
     validation : tuple or None
-        ``(predictions, y, group_index, n_groups, task)`` for ``"paired_se"`` and
-        ``"ensemble"``:
+        ``(predictions, y, group_index, n_groups, task)`` for ``"hedged"``,
+        ``"paired_se"`` and ``"ensemble"``:
         predictions of shape ``(n_candidates, n_rows, n_columns)`` on the
         validation rows of every split, stacked.
 
     Returns
     -------
     indices : ndarray of int
-        Picked rows; one for every rule but ``"ensemble"``.
+        Picked rows; one for every rule but ``"ensemble"`` and ``"hedged"`` (the
+        pick first, then ERM).
     weights : ndarray of float
         Their weights (summing to 1).
     """
@@ -486,7 +530,7 @@ def pick(selection, results, *, rho_high, epsilon_high, objective="worst_group_l
             f"selection={selection!r} needs the candidates' validation predictions, which "
             "the search keeps only when it was fitted with selection='paired_se' or "
             "'ensemble'.")
-    if selection == "paired_se":
+    if selection in ("paired_se", "hedged"):
         predictions, y, group_index, n_groups, task = validation
         objective_rows, loss_rows = validation_row_losses(predictions, y, task, objective)
         resampled = paired_bootstrap(objective_rows, loss_rows, group_index, n_groups,
@@ -497,6 +541,9 @@ def pick(selection, results, *, rho_high, epsilon_high, objective="worst_group_l
             usable = eligible
         index = select_paired_se(means, average, *resampled,
                                  candidate_reach(results, rho_high, epsilon_high), usable)
+        if selection == "hedged":
+            return hedge_with_erm(index, erm_row(results, usable), means, resampled[0],
+                                  HEDGE_MARGIN)
     elif selection == "best":
         index = select_best(means, eligible)
     elif selection == "one_se":
@@ -536,6 +583,7 @@ __all__ = [
     "eligible_candidates",
     "eligible_rows",
     "erm_row",
+    "hedge_with_erm",
     "one_se_threshold",
     "pick",
     "robustness",

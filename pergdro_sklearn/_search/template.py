@@ -115,10 +115,24 @@ class SearchTemplate:
             ``clone(final).set_params(**params)`` fitted on the transformed rows,
             one per entry of ``params_list``, in that order.
         """
+        prefix, finals, _ = self.fit_finals_and_baselines(params_list, (), X, y, groups)
+        return prefix, finals
+
+    def fit_finals_and_baselines(self, params_list, baselines, X, y, groups):
+        """As :meth:`fit_finals`, and each :class:`~._search.baselines.Baseline` of
+        ``baselines`` fitted on the same transformed rows.
+
+        Returns
+        -------
+        prefix, finals
+            As :meth:`fit_finals`.
+        fitted : list of estimators
+            The baselines' fitted models, in ``baselines`` order.
+        """
         prefix, Xt = self.fit_transformers(X, y) if self.is_pipeline else (None, X)
         finals = [clone(self.final).set_params(**params).fit(Xt, y, groups=groups)
                   for params in params_list]
-        return prefix, finals
+        return prefix, finals, [baseline.fit(Xt, y, groups) for baseline in baselines]
 
     def can_batch(self, params_list):
         return can_batch(self.final, params_list)
