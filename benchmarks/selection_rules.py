@@ -68,17 +68,15 @@ from pergdro_sklearn import (
     PerGDRORegressor,
     PerGDROSearchCV,
 )
-from pergdro_sklearn._constants import PAIRED_BOOTSTRAP_RESAMPLES, PAIRED_BOOTSTRAP_SEED
 from pergdro_sklearn._ensemble.selection import greedy_ensemble_selection
 from pergdro_sklearn._search.baselines import resolve_baselines
 from pergdro_sklearn._search.selection import (
     candidate_reach,
     eligible_rows,
     erm_row,
-    paired_bootstrap,
+    paired_evidence,
     paired_standard_errors,
     select_best,
-    validation_row_losses,
 )
 from pergdro_sklearn.datasets import train_val_test_split_by_group
 
@@ -99,21 +97,18 @@ class Evaluations:
 
     def __init__(self, search, task):
         results = search.cv_results_
-        objective_rows, loss_rows = validation_row_losses(
-            search.validation_predictions_, search._validation_target, task)
-        self.bw, self.ba = paired_bootstrap(
-            objective_rows, loss_rows, search._validation_groups, search.groups_.shape[0],
-            PAIRED_BOOTSTRAP_RESAMPLES, PAIRED_BOOTSTRAP_SEED)
+        validation = (search.validation_predictions_, search._validation_target,
+                      search._validation_groups, search.groups_.shape[0], task)
         self.worst = np.asarray(results["mean_test_objective"], dtype=float)
-        self.average = np.nanmean(loss_rows, axis=1)
-        self.eligible = (eligible_rows(results) & np.all(np.isfinite(loss_rows), axis=1)
-                         & np.isfinite(self.worst))
+        # the package's own inputs of the paired rules
+        self.average, (self.bw, self.ba), usable = paired_evidence(
+            validation, eligible_rows(results))
+        self.eligible = usable & np.isfinite(self.worst)
         self.reach = candidate_reach(results, search.rho_bounds_[1],
                                      search.epsilon_bounds_[:, 1])
         self.models = [p.get("model") for p in results["params"]]
         self.erm = erm_row(results, self.eligible)
-        self.validation = (search.validation_predictions_, search._validation_target,
-                           search._validation_groups, search.groups_.shape[0], task)
+        self.validation = validation
 
     def reach_with(self, group_dro_reach):
         reach = self.reach.copy()

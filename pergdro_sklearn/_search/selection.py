@@ -248,6 +248,38 @@ def paired_standard_errors(resampled, reference):
         return np.nan_to_num(difference.std(axis=0, ddof=1), nan=np.inf)
 
 
+def paired_evidence(validation, eligible, objective="worst_group_loss"):
+    """What the paired rules read from the validation predictions.
+
+    Parameters
+    ----------
+    validation : tuple
+        ``(predictions, y, group_index, n_groups, task)``, as :func:`pick` takes it.
+    eligible : array-like of bool
+        From :func:`eligible_rows`.
+    objective : str
+
+    Returns
+    -------
+    average : ndarray of shape (n_candidates,)
+        Mean validation loss of every candidate.
+    resampled : (ndarray, ndarray)
+        :func:`paired_bootstrap`'s worst-group objective and average loss draws.
+    usable : ndarray of bool
+        The eligible candidates with a finite loss on every row (all the eligible
+        ones when none has).
+    """
+    predictions, y, group_index, n_groups, task = validation
+    objective_rows, loss_rows = validation_row_losses(predictions, y, task, objective)
+    resampled = paired_bootstrap(objective_rows, loss_rows, group_index, n_groups,
+                                 PAIRED_BOOTSTRAP_RESAMPLES, PAIRED_BOOTSTRAP_SEED)
+    eligible = np.asarray(eligible, dtype=bool)
+    average = (np.nanmean(loss_rows, axis=1) if loss_rows.size
+               else np.zeros(eligible.shape[0]))
+    usable = eligible & np.all(np.isfinite(loss_rows), axis=1)
+    return average, resampled, (usable if usable.any() else eligible)
+
+
 def select_paired_se(worst, average, resampled_worst, resampled_average, reach, eligible):
     """Index of the most robust candidate within one paired standard error of the best.
 
@@ -531,14 +563,7 @@ def pick(selection, results, *, rho_high, epsilon_high, objective="worst_group_l
             "the search keeps only when it was fitted with selection='paired_se' or "
             "'ensemble'.")
     if selection in ("paired_se", "hedged"):
-        predictions, y, group_index, n_groups, task = validation
-        objective_rows, loss_rows = validation_row_losses(predictions, y, task, objective)
-        resampled = paired_bootstrap(objective_rows, loss_rows, group_index, n_groups,
-                                     PAIRED_BOOTSTRAP_RESAMPLES, PAIRED_BOOTSTRAP_SEED)
-        average = np.nanmean(loss_rows, axis=1) if loss_rows.size else np.zeros(len(means))
-        usable = eligible & np.all(np.isfinite(loss_rows), axis=1)
-        if not usable.any():
-            usable = eligible
+        average, resampled, usable = paired_evidence(validation, eligible, objective)
         index = select_paired_se(means, average, *resampled,
                                  candidate_reach(results, rho_high, epsilon_high), usable)
         if selection == "hedged":
@@ -575,6 +600,7 @@ __all__ = [
     "candidate_reach",
     "epsilon_matrix",
     "paired_bootstrap",
+    "paired_evidence",
     "paired_standard_errors",
     "select_paired_se",
     "validation_row_losses",
