@@ -42,7 +42,15 @@ paired SE of the lowest:
 - ``ensemble with baselines``: the same with the baselines in the pool;
 - ``paired_se + ERM``: the equal-weight average of ``paired_se``'s pick and ERM;
 - ``paired_se + ERM, unless k SE``: the same, unless the pick's worst-group
-  objective beats ERM's by more than ``k`` paired SE: then the pick alone (k = 1, 2).
+  objective beats ERM's by more than ``k`` paired SE: then the pick alone (k = 1, 2);
+- ``paired_se + reference, unless 2 SE``: the same with the reference in ERM's
+  place: the lowest average validation loss among ERM and the baselines (the model
+  a user comparing the usual ones by validation loss would take);
+- ``paired_se + ERM, unless a baseline or 2 SE``: ``paired_se + ERM, unless 2 SE``,
+  but a baseline pick (trees, linear model, GroupDRO) is kept alone;
+- ``paired_se + ERM, unless 2 SE, worst or average``: the pick alone also when its
+  average validation loss beats ERM's by more than 2 paired SE and its worst-group
+  objective is no higher than ERM's.
 
 Reported: per scenario, each rule's worst-group and average test metric and the
 paired difference to ERM (95% t-interval); then the worst case of every rule over
@@ -186,6 +194,9 @@ ENSEMBLE_RULES = {
     "paired_se + ERM": None,  # paired_se's pick and ERM, equal weights
     "paired_se + ERM, unless 1 SE": None,
     "paired_se + ERM, unless 2 SE": None,
+    "paired_se + reference, unless 2 SE": None,
+    "paired_se + ERM, unless a baseline or 2 SE": None,
+    "paired_se + ERM, unless 2 SE, worst or average": None,
 }
 
 
@@ -195,6 +206,34 @@ def clearly_better_than_erm(e, row, k):
         return True
     se = paired_standard_errors(e.bw, e.erm)[row]
     return bool(e.worst[e.erm] - e.worst[row] > k * se)
+
+def clearly_better_on_average(e, row, k):
+    """Whether ``row``'s average validation loss beats ERM's by more than ``k`` paired
+    SE while its worst-group objective is no higher than ERM's."""
+    if e.erm is None or row == e.erm:
+        return True
+    se = paired_standard_errors(e.ba, e.erm)[row]
+    return bool(e.average[e.erm] - e.average[row] > k * se
+                and e.worst[row] <= e.worst[e.erm])
+
+
+def reference(e):
+    """The lowest average validation loss among ERM and the baselines: what a user
+    comparing the usual models by validation loss would take instead."""
+    rows = [i for i in np.flatnonzero(e.eligible) if e.models[i] or i == e.erm]
+    return int(rows[np.argmin(e.average[rows])]) if rows else None
+
+
+def hedge(e, row, anchor, k=2.0):
+    """``row`` and ``anchor`` at equal weights, unless ``row`` is ``anchor`` or beats
+    its worst-group objective by more than ``k`` paired SE: then ``row`` alone."""
+    if anchor is None or row == anchor:
+        return [row], [1.0]
+    se = paired_standard_errors(e.bw, anchor)[row]
+    if e.worst[anchor] - e.worst[row] > k * se:
+        return [row], [1.0]
+    return [row, anchor], [0.5, 0.5]
+
 
 RULES = {
     "paired_se": most_robust,
@@ -247,7 +286,14 @@ def run_seed(name, seed, data_home, folds=None):
         raise RuntimeError("the study's paired_se differs from the package's")
     erm = clone(template).set_params(rho=0.0, epsilon=0.0).fit(X, y, groups=g)
     averages = {"ensemble": search.pick_candidates("ensemble"),
-                "ensemble with baselines": ensemble_with_baselines(e)}
+                "ensemble with baselines": ensemble_with_baselines(e),
+                "paired_se + reference, unless 2 SE": hedge(e, picks["paired_se"],
+                                                            reference(e))}
+    if e.models[picks["paired_se"]]:
+        averages["paired_se + ERM, unless a baseline or 2 SE"] = [picks["paired_se"]], [1.0]
+    else:
+        averages["paired_se + ERM, unless a baseline or 2 SE"] = hedge(
+            e, picks["paired_se"], e.erm)
     params = search.cv_results_["params"]
     baselines = {b.name: b for b in resolve_baselines("auto", template)}
     fitted = {}
@@ -275,6 +321,10 @@ def run_seed(name, seed, data_home, folds=None):
     for k in (1, 2):
         rows[f"paired_se + ERM, unless {k} SE"] = (
             rows["paired_se"] if clearly_better_than_erm(e, picks["paired_se"], k) else hedged)
+    clear = (clearly_better_than_erm(e, picks["paired_se"], 2)
+             or clearly_better_on_average(e, picks["paired_se"], 2))
+    rows["paired_se + ERM, unless 2 SE, worst or average"] = (
+        rows["paired_se"] if clear else hedged)
     return task, rows
 
 
