@@ -79,3 +79,23 @@ def benchmark_data_home(data_home=None):
         return os.environ[DATA_HOME_ENV]
     beside = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
     return str(beside) if beside.is_dir() else None
+
+
+def feature_scaler(X):
+    """A transformer fitted on ``X`` that standardises every column except the 0/1
+    indicator columns (one-hot categories, binary flags), which pass through at 0/1.
+
+    Standardising an indicator turns a category held by 1% of the rows into a value
+    near 10 on those rows: the network's first layer, and the Wasserstein ball, which
+    is measured in feature units, then see that rare category as an outlier. Scaled
+    columns come first in the output, then the indicators, each block in its original
+    order.
+    """
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import StandardScaler
+
+    X = np.asarray(X, dtype=float)
+    indicator = np.array([np.isin(np.unique(X[:, j]), (0.0, 1.0)).all()
+                          for j in range(X.shape[1])], dtype=bool)
+    return ColumnTransformer([("scaled", StandardScaler(), np.flatnonzero(~indicator))],
+                             remainder="passthrough").fit(X)

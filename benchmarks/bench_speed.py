@@ -385,12 +385,11 @@ def default_search_time(seeds, data_home=None):
     same rows, timed in this process (both on one thread). Target: ratio <= 10.
     """
     import numpy as np
-    from sklearn.preprocessing import StandardScaler
 
     from pergdro_sklearn.datasets import train_val_test_split_by_group
 
     from . import real_data
-    from ._common import benchmark_data_home
+    from ._common import benchmark_data_home, feature_scaler
 
     home = benchmark_data_home(data_home)
     rows = []
@@ -400,7 +399,8 @@ def default_search_time(seeds, data_home=None):
             split = train_val_test_split_by_group(
                 bunch.data, bunch.target, bunch.groups,
                 min_group_size=real_data.MIN_GROUP_SIZE, random_state=seed)
-            X = StandardScaler().fit_transform(np.vstack([split["X_train"], split["X_val"]]))
+            X = np.vstack([split["X_train"], split["X_val"]])
+            X = feature_scaler(X).transform(X)
             y = np.concatenate([split["y_train"], split["y_val"]])
             g = np.concatenate([split["groups_train"], split["groups_val"]])
             mlp = real_data.mlp_seconds(task, X, y, seed)

@@ -13,18 +13,17 @@ else the loaders' default cache (``~/pergdro_sklearn_data``, downloaded on first
 
 Each seed draws a train / validation / test split stratified by group (and class) with
 ``train_val_test_split_by_group``; groups with fewer than 30 rows are dropped and
-reported. Every method is fitted on train + validation with its defaults (features
-standardised on those rows), as a user would: ``PerGDROSearchCV(PerGDROClassifier())``
-with every search parameter at its default (it holds out its own validation rows),
-ERM (our network with zero radii), GroupDRO, LogisticRegression / Ridge, and
-scikit-learn's HistGradientBoosting, plain and with group-balanced sample weights. The
-test rows score them all. The paired difference of the default search to the best
-baseline (by mean over seeds, for each metric) comes with a 95% t-interval. The time
-of the search is compared with one ``MLPClassifier`` / ``MLPRegressor`` fit with the
-same layers for 100 epochs on the same rows, in the same process (torch and the BLAS
-of scikit-learn each on one thread).
-Writes ``benchmarks/results/real_data[_quick].md`` and a figure.
-"""
+reported. Every method is fitted on train + validation with its defaults (numerical
+columns standardised on those rows, 0/1 indicator columns left at 0/1), as a user would:
+``PerGDROSearchCV(PerGDROClassifier())`` with every search parameter at its default (it
+holds out its own validation rows), ERM (our network with zero radii), GroupDRO,
+LogisticRegression / Ridge, and scikit-learn's HistGradientBoosting, plain and with
+group-balanced sample weights. The test rows score them all. The paired difference of
+the default search to the best baseline (by mean over seeds, for each metric) comes with
+a 95% t-interval. The time of the search is compared with one ``MLPClassifier`` /
+``MLPRegressor`` fit with the same layers for 100 epochs on the same rows, in the same
+process (torch and the BLAS of scikit-learn each on one thread). Writes
+``benchmarks/results/real_data[_quick].md`` and a figure. """
 
 import argparse
 import time
@@ -39,7 +38,6 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import mean_squared_error
 from sklearn.neural_network import MLPClassifier, MLPRegressor
-from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from pergdro_sklearn import (
@@ -62,6 +60,7 @@ from pergdro_sklearn.metrics import group_scores
 from ._common import (
     RESULTS,
     benchmark_data_home,
+    feature_scaler,
     logger,
     markdown_table,
     mean_std,
@@ -123,7 +122,7 @@ def run(name, bunch, seed, args):
     X = np.vstack([split["X_train"], split["X_val"]])
     y = np.concatenate([split["y_train"], split["y_val"]])
     g = np.concatenate([split["groups_train"], split["groups_val"]])
-    scaler = StandardScaler().fit(X)
+    scaler = feature_scaler(X)
     X, Xte = scaler.transform(X), scaler.transform(split["X_test"])
     yte, gte = split["y_test"], split["groups_test"]
     classifier = task == "classification"
@@ -260,7 +259,8 @@ def main(argv=None):
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     sections = [
         f"{args.seeds} seeds (split seeds {seeds.start} to {seeds.stop - 1}); every method "
-        "fitted with its defaults on train + validation (standardised), scored on test. "
+        "fitted with its defaults on train + validation (numerical columns standardised, "
+        "0/1 indicators left at 0/1), scored on test. "
         "`default search` is `PerGDROSearchCV(PerGDROClassifier(random_state=seed), "
         "random_state=seed)` (or the regressor) with every other parameter at its default; "
         f"groups with fewer than {MIN_GROUP_SIZE} rows are dropped before splitting. "

@@ -48,7 +48,6 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import mean_squared_error
 from sklearn.model_selection import PredefinedSplit
-from sklearn.preprocessing import StandardScaler
 
 from pergdro_sklearn import (
     EnsembleSelectionClassifier,
@@ -64,6 +63,7 @@ from pergdro_sklearn.metrics import group_scores
 from ._common import (
     RESULTS,
     benchmark_data_home,
+    feature_scaler,
     logger,
     markdown_table,
     setup_logging,
@@ -126,7 +126,7 @@ def real_split(bunch, task, seed):
 
     split = train_val_test_split_by_group(bunch.data, bunch.target, bunch.groups,
                                           min_group_size=30, random_state=seed)
-    scaler = StandardScaler().fit(split["X_train"])
+    scaler = feature_scaler(split["X_train"])
     return {part: (scaler.transform(split[f"X_{part}"]), split[f"y_{part}"],
                    split[f"groups_{part}"]) for part in ("train", "val", "test")}, task
 

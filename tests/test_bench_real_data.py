@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("matplotlib")
@@ -52,3 +53,14 @@ def test_data_home_order(tmp_path, monkeypatch):
     beside = Path(_common.__file__).resolve().parents[2] / "shared" / "data"
     expected = str(beside) if beside.is_dir() else None
     assert _common.benchmark_data_home() == expected
+
+
+def test_feature_scaler_standardises_numeric_columns_and_keeps_indicators_at_0_1():
+    rng = np.random.default_rng(0)
+    numeric = rng.normal(5.0, 3.0, size=(200, 2))
+    indicator = (rng.random((200, 1)) < 0.02).astype(float)  # a rare one-hot category
+    X = np.hstack([indicator, numeric])
+    Z = _common.feature_scaler(X).transform(X)
+    np.testing.assert_allclose(Z[:, :2].mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(Z[:, :2].std(axis=0), 1.0)
+    np.testing.assert_array_equal(Z[:, 2], indicator[:, 0])

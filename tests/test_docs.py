@@ -434,7 +434,17 @@ def check_group_shift_display(ns):
         assert (losses.bounds_[label].get_ydata() >= line.get_ydata() - 1e-12).all()
 
 
+def check_indicators_unscaled(ns):
+    model, X = ns["model"], ns["X"]
+    assert ns["numeric"] == [0, 1]
+    Z = model[0].transform(X)
+    np.testing.assert_allclose(Z[:, :2].std(axis=0), 1.0)
+    np.testing.assert_array_equal(Z[:, 2:], X[:, 2:])
+    assert model[-1].groups_.tolist() == [0, 1]
+
+
 CHECKS = {
+    "not np.isin(X[:, j], (0, 1)).all()": check_indicators_unscaled,
     "train = overlapping(data.X_train, data.groups_train)": check_memberships,
     "one_hot = Memberships(np.eye(4)[g])": check_one_hot_memberships,
     "soft = Memberships(0.8 * test.matrix": check_memberships_report,
