@@ -17,6 +17,8 @@ from pergdro_sklearn._constants import EARLY_STOPPING_AUTO_MIN_ROWS
 from pergdro_sklearn._search import selection as selection_module
 from pergdro_sklearn._search.baselines import group_balanced_weights, resolve_baselines
 from pergdro_sklearn._search.selection import (
+    error_evidence,
+    hedge_with_erm,
     paired_bootstrap,
     select_paired_se,
     validation_row_losses,
@@ -280,6 +282,57 @@ def test_hedged_returns_the_pick_alone_when_it_clearly_beats_erm(monkeypatch):
     search.fit(X, y, groups=groups)
     assert search.selected_indices_.tolist() == [1]
     assert isinstance(search.best_estimator_, PerGDROClassifier)
+
+
+def test_hedged_keeps_a_pick_alone_that_is_clearly_more_accurate_than_erm():
+    # worst-group objectives: ERM (row 0) 1.0; the SE of a difference to ERM is 0.1
+    boot = np.array([[1.0, 1.0], [1.1, 1.0], [0.9, 1.0]])
+    errors = np.array([[0.20, 0.15], [0.21, 0.15], [0.19, 0.15]])  # SE 0.01
+    # objective level, error 5 points lower (5 SE): the pick alone
+    assert hedge_with_erm(1, 0, [1.0, 1.0], boot, 2.0, [0.20, 0.15], errors)[0].tolist() == [1]
+    # the same error gain with an objective two SE above ERM's: averaged
+    assert hedge_with_erm(1, 0, [1.0, 1.2], boot, 2.0, [0.20, 0.15],
+                          errors)[0].tolist() == [1, 0]
+    # an error gain within two SE: averaged
+    assert hedge_with_erm(1, 0, [1.0, 1.0], boot, 2.0, [0.20, 0.19],
+                          errors + [0.0, 0.04])[0].tolist() == [1, 0]
+    # without the error evidence only the objective decides
+    assert hedge_with_erm(1, 0, [1.0, 1.0], boot, 2.0)[0].tolist() == [1, 0]
+
+
+def test_error_evidence_is_the_share_of_misclassified_validation_rows():
+    X, y, groups = _hedge_data()
+    search = PerGDROSearchCV(PerGDROClassifier(**HEDGE_NET), baselines=["linear"],
+                             **HEDGE_SEARCH).fit(X, y, groups=groups)
+    predictions = search.validation_predictions_
+    target, group_index = search._validation_target, search._validation_groups
+    validation = (predictions, target, group_index, 3, "classification")
+    error, resampled = error_evidence(validation, None, None)
+    expected = (predictions.argmax(axis=2) != target[None]).mean(axis=1)
+    np.testing.assert_allclose(error, expected)
+    assert resampled.shape[1] == predictions.shape[0]
+    assert np.ptp(resampled[:, 0]) > 0  # bootstrap draws, not copies
+    # regressors: the average loss and its draws pass through
+    average, draws = np.array([0.3, 0.2]), np.ones((5, 2))
+    out = error_evidence((None, None, None, 2, "regression"), average, draws)
+    assert out[0] is average and out[1] is draws
+
+
+def test_the_hedged_pick_reads_the_error_evidence(monkeypatch):
+    seen = {}
+
+    def spy(index, erm, worst, resampled_worst, margin, error=None, resampled_error=None):
+        seen.update(error=error, margin=margin)
+        return np.array([int(index)]), np.array([1.0])
+
+    monkeypatch.setattr(selection_module, "hedge_with_erm", spy)
+    X, y, groups = _hedge_data()
+    search = PerGDROSearchCV(PerGDROClassifier(**HEDGE_NET), baselines=None,
+                             **HEDGE_SEARCH).fit(X, y, groups=groups)
+    validation = (search.validation_predictions_, search._validation_target,
+                  search._validation_groups, 3, "classification")
+    np.testing.assert_allclose(seen["error"], error_evidence(validation, None, None)[0])
+    assert seen["margin"] == 2.0
 
 
 def test_a_hedged_baseline_and_erm_share_one_pipeline_prefix(monkeypatch):

@@ -41,6 +41,8 @@ candidates with a finite objective, collapsed ones included (among every one wit
 a finite objective if halving dropped all those), and a ``UserWarning`` says so.
 """
 
+import warnings
+
 import numpy as np
 
 from .._constants import (
@@ -324,14 +326,18 @@ def select_paired_se(worst, average, resampled_worst, resampled_average, reach, 
     return int(within[order[0]])
 
 
-def hedge_with_erm(index, erm, worst=None, resampled_worst=None, margin=None):
+def hedge_with_erm(index, erm, worst=None, resampled_worst=None, margin=None,
+                   error=None, resampled_error=None):
     """Rows and weights of ``"hedged"``: the pick and ERM at equal weights.
 
     The pick alone when it is ERM, when ERM cannot be picked (``erm`` None: not
-    evaluated, failed, collapsed or dropped by halving), or when its worst-group
-    objective beats ERM's by more than ``margin`` paired standard errors (from
-    ``resampled_worst``, see :func:`paired_bootstrap`): validation then shows that
-    ERM would only dilute it. ``margin=None`` always averages.
+    evaluated, failed, collapsed or dropped by halving), or when validation shows
+    that ERM would only dilute it: its worst-group objective beats ERM's by more
+    than ``margin`` paired standard errors (from ``resampled_worst``, see
+    :func:`paired_bootstrap`), or its validation error rate ``error`` beats ERM's by
+    more than ``margin`` paired standard errors (from ``resampled_error``) while its
+    worst-group objective is at most one paired standard error above ERM's.
+    ``margin=None`` always averages; ``error=None`` skips the error clause.
 
     Examples
     --------
@@ -345,15 +351,43 @@ def hedge_with_erm(index, erm, worst=None, resampled_worst=None, margin=None):
     [1]
     >>> hedge_with_erm(1, 0, [1.0, 0.9], boot, margin=2.0)[0].tolist()  # 0.1 < 2 x 0.1
     [1, 0]
+    >>> errors = np.array([[0.20, 0.15], [0.21, 0.15], [0.19, 0.15]])  # SE 0.01
+    >>> hedge_with_erm(1, 0, [1.0, 0.9], boot, 2.0, [0.20, 0.15], errors)[0].tolist()
+    [1]
     """
     if erm is None or int(index) == int(erm):
         return np.array([int(index)]), np.array([1.0])
     if margin is not None:
         se = paired_standard_errors(np.asarray(resampled_worst, dtype=float), int(erm))
         worst = np.asarray(worst, dtype=float)
-        if worst[erm] - worst[index] > margin * se[index]:
+        gain = worst[erm] - worst[index]
+        if gain > margin * se[index]:
             return np.array([int(index)]), np.array([1.0])
+        if error is not None:
+            error = np.asarray(error, dtype=float)
+            se_error = paired_standard_errors(np.asarray(resampled_error, dtype=float),
+                                              int(erm))
+            if error[erm] - error[index] > margin * se_error[index] and gain >= -se[index]:
+                return np.array([int(index)]), np.array([1.0])
     return np.array([int(index), int(erm)]), np.array([0.5, 0.5])
+
+
+def error_evidence(validation, average, resampled_average):
+    """The validation error rate of every candidate and its paired bootstrap draws.
+
+    Classifiers: the share of misclassified validation rows, resampled as
+    :func:`paired_bootstrap` resamples the losses (same seed, same draws).
+    Regressors: the average loss and its draws, passed through.
+    """
+    predictions, y, group_index, n_groups, task = validation
+    if task != "classification":
+        return average, resampled_average
+    errors, _ = validation_row_losses(predictions, y, task, "worst_group_error")
+    _, resampled = paired_bootstrap(errors, errors, group_index, n_groups,
+                                    PAIRED_BOOTSTRAP_RESAMPLES, PAIRED_BOOTSTRAP_SEED)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a candidate without predictions
+        return np.nanmean(errors, axis=1), resampled
 
 
 def select_gp_mean(posterior_mean, eligible):
@@ -568,7 +602,8 @@ def pick(selection, results, *, rho_high, epsilon_high, objective="worst_group_l
                                  candidate_reach(results, rho_high, epsilon_high), usable)
         if selection == "hedged":
             return hedge_with_erm(index, erm_row(results, usable), means, resampled[0],
-                                  HEDGE_MARGIN)
+                                  HEDGE_MARGIN, *error_evidence(validation, average,
+                                                                resampled[1]))
     elif selection == "best":
         index = select_best(means, eligible)
     elif selection == "one_se":
@@ -609,6 +644,7 @@ __all__ = [
     "eligible_candidates",
     "eligible_rows",
     "erm_row",
+    "error_evidence",
     "hedge_with_erm",
     "one_se_threshold",
     "pick",
