@@ -93,8 +93,9 @@ DEFAULT_SEARCH_SELECTION = "hedged"
 # reproducible.
 PAIRED_BOOTSTRAP_RESAMPLES = 200
 PAIRED_BOOTSTRAP_SEED = 0
-# selection="hedged" returns the pick alone when its worst-group validation objective
-# beats ERM's by more than this many paired standard errors (None: always average).
+# selection="hedged" returns the pick alone when its worst-group validation objective,
+# or its validation error rate with the objective within one SE, beats ERM's by more
+# than this many paired standard errors (None: always average).
 HEDGE_MARGIN = 2.0
 # Networks averaged in the refit of the pick: one, so that the default search costs a
 # few fits of one network (benchmarks/results/speed.md); more cut the refit's variance.

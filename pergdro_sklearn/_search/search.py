@@ -215,8 +215,10 @@ skopt.space.Real, default="auto"
 
         - ``"hedged"`` (default): the pick of ``"paired_se"`` and ERM (the
           network with zero radii) averaged with equal weights; the pick alone
-          when it is ERM, or when its worst-group validation objective beats ERM's
-          by more than two paired standard errors. Validation rows are drawn like
+          when it is ERM, when its worst-group validation objective beats ERM's
+          by more than two paired standard errors, or when its validation error
+          rate (regressors: average loss) does while its worst-group objective is
+          within one paired standard error of ERM's. Validation rows are drawn like
           the training rows, so no rule sees the shift a test set may hold: where
           validation cannot tell the pick from ERM, the average goes half-way from
           ERM to it, halving what a wrong pick costs. ``best_estimator_``'s
