@@ -81,19 +81,18 @@ from pergdro_sklearn import (
     PerGDRORegressor,
     PerGDROSearchCV,
 )
+from pergdro_sklearn._constants import HEDGE_MARGIN
 from pergdro_sklearn._ensemble.selection import greedy_ensemble_selection
 from pergdro_sklearn._search.baselines import resolve_baselines
 from pergdro_sklearn._search.selection import (
-    PAIRED_BOOTSTRAP_RESAMPLES,
-    PAIRED_BOOTSTRAP_SEED,
     candidate_reach,
     eligible_rows,
     erm_row,
-    paired_bootstrap,
+    error_evidence,
+    hedge_with_erm,
     paired_evidence,
     paired_standard_errors,
     select_best,
-    validation_row_losses,
 )
 from pergdro_sklearn.datasets import train_val_test_split_by_group
 
@@ -134,14 +133,7 @@ class Evaluations:
         self.erm = erm_row(results, self.eligible)
         self.validation = validation
         # the validation error rate and its paired draws (regressors: the average loss)
-        if task == "classification":
-            errors, _ = validation_row_losses(validation[0], validation[1], task,
-                                              "worst_group_error")
-            self.error = np.nanmean(errors, axis=1)
-            _, self.be = paired_bootstrap(errors, errors, validation[2], validation[3],
-                                          PAIRED_BOOTSTRAP_RESAMPLES, PAIRED_BOOTSTRAP_SEED)
-        else:
-            self.error, self.be = self.average, self.ba
+        self.error, self.be = error_evidence(validation, self.average, self.ba)
 
     def reach_with(self, group_dro_reach):
         reach = self.reach.copy()
@@ -233,6 +225,7 @@ def clearly_better_than_erm(e, row, k):
     se = paired_standard_errors(e.bw, e.erm)[row]
     return bool(e.worst[e.erm] - e.worst[row] > k * se)
 
+
 def clearly_better_on_average(e, row, k):
     """Whether ``row``'s average validation loss beats ERM's by more than ``k`` paired
     SE while its worst-group objective is no higher than ERM's."""
@@ -243,17 +236,6 @@ def clearly_better_on_average(e, row, k):
                 and e.worst[row] <= e.worst[e.erm])
 
 
-def clearly_more_accurate(e, row, k):
-    """Whether ``row``'s validation error rate beats ERM's by more than ``k`` paired SE
-    while its worst-group objective is at most one paired SE above ERM's."""
-    if e.erm is None or row == e.erm:
-        return True
-    se_error = paired_standard_errors(e.be, e.erm)[row]
-    se_worst = paired_standard_errors(e.bw, e.erm)[row]
-    return bool(e.error[e.erm] - e.error[row] > k * se_error
-                and e.worst[row] - e.worst[e.erm] <= se_worst)
-
-
 def reference(e):
     """The lowest average validation loss among ERM and the baselines: what a user
     comparing the usual models by validation loss would take instead."""
@@ -261,15 +243,13 @@ def reference(e):
     return int(rows[np.argmin(e.average[rows])]) if rows else None
 
 
-def hedge(e, row, anchor, k=2.0):
+def hedge(e, row, anchor):
     """``row`` and ``anchor`` at equal weights, unless ``row`` is ``anchor`` or beats
-    its worst-group objective by more than ``k`` paired SE: then ``row`` alone."""
-    if anchor is None or row == anchor:
+    its worst-group objective by more than two paired SE: then ``row`` alone (the
+    package's hedge without its error clause, ``anchor`` in ERM's place)."""
+    if anchor is None:
         return [row], [1.0]
-    se = paired_standard_errors(e.bw, anchor)[row]
-    if e.worst[anchor] - e.worst[row] > k * se:
-        return [row], [1.0]
-    return [row, anchor], [0.5, 0.5]
+    return hedge_with_erm(row, anchor, e.worst, e.bw, HEDGE_MARGIN)
 
 
 RULES = {
@@ -362,11 +342,42 @@ def run_seed(name, seed, data_home, folds=None):
              or clearly_better_on_average(e, picks["paired_se"], 2))
     rows["paired_se + ERM, unless 2 SE, worst or average"] = (
         rows["paired_se"] if clear else hedged)
-    accurate = (clearly_better_than_erm(e, picks["paired_se"], 2)
-                or clearly_more_accurate(e, picks["paired_se"], 2))
+    # the package's own "hedged" (its error clause included)
+    members, _ = hedge_with_erm(picks["paired_se"], e.erm, e.worst, e.bw, HEDGE_MARGIN,
+                                e.error, e.be)
+    if members.tolist() != search.pick_candidates("hedged")[0].tolist():
+        raise RuntimeError("the study's hedged differs from the package's")
     rows["paired_se + ERM, unless 2 SE or more accurate"] = (
-        rows["paired_se"] if accurate else hedged)
-    return task, rows
+        rows["paired_se"] if members.size == 1 else hedged)
+    return task, rows, evidence(e, picks["paired_se"], members.size == 1)
+
+
+def evidence(e, row, alone):
+    """What validation says of ``row`` against ERM: its gain on the worst-group
+    objective, the average loss and the error rate, each in paired SE (+ favours
+    ``row``), and whether ``"hedged"`` keeps it alone."""
+    name = e.models[row] or ("ERM" if row == e.erm else "per_gdro")
+    if e.erm is None or row == e.erm:
+        return name, None, None, None, alone
+    gains = []
+    for point, draws in ((e.worst, e.bw), (e.average, e.ba), (e.error, e.be)):
+        se = paired_standard_errors(draws, e.erm)[row]
+        gain = point[e.erm] - point[row]
+        # an SE of 0: the same predictions as ERM on every row (a gain of 0)
+        gains.append(gain / se if se > 0 else np.sign(gain) * np.inf if gain else 0.0)
+    return (name, *gains, alone)
+
+
+def evidence_table(per_seed_evidence):
+    """Per seed: ``paired_se``'s pick, its validation gains on ERM, the hedge."""
+    cells = []
+    for seed, (name, worst, average, error, alone) in enumerate(per_seed_evidence):
+        gains = (["-"] * 3 if worst is None else
+                 [f"{v:+.1f}" for v in (worst, average, error)])
+        cells.append([seed, name, *gains, "alone" if alone else "averaged with ERM"])
+    return markdown_table(["seed", "paired_se's pick", "objective gain (SE)",
+                           "average-loss gain (SE)", "error-rate gain (SE)", "hedged"],
+                          cells)
 
 
 def paired(diff):
@@ -435,10 +446,14 @@ def main(argv=None):
     start = time.perf_counter()
     summaries, sections = {}, []
     for name in args.scenarios.split(","):
-        per_seed = Parallel(n_jobs=args.jobs)(
+        results = Parallel(n_jobs=args.jobs)(
             delayed(run_seed)(name, seed, data_home, args.cv) for seed in range(args.seeds))
-        table, summaries[name] = summarise(name, per_seed)
-        sections += [f"## {name}", "", table]
+        table, summaries[name] = summarise(name, [r[:2] for r in results])
+        sections += [f"## {name}", "", table,
+                     "Validation evidence of `paired_se`'s pick against ERM (gains in "
+                     "paired standard errors, + favours the pick; the error rate is the "
+                     "average loss for regressors):",
+                     evidence_table([r[2] for r in results])]
         logger.info("%s done after %.0f s", name, time.perf_counter() - start)
     scoring = (f"scored on {args.cv} group-stratified folds of train + validation"
                if args.cv else "scored on the scenario's holdout (synthetic: its validation "
