@@ -16,7 +16,7 @@ def _fake_run(name, bunch, seed, args):
     results = {m: (0.5 + 0.1 * seed + 0.01 * i, 0.4 + 0.02 * seed, {"a": 0.4, "b": 0.6})
                for i, m in enumerate(methods)}
     times = {m: 1.0 for m in methods}
-    meta = dict(dropped={}, n_rows=8, n_test=2, n_features=3, task=task, mlp=0.5,
+    meta = dict(dropped={}, n_rows=8, n_test=2, smallest_test=2, n_features=3, task=task, mlp=0.5,
                 picked="per_gdro", pick=(0.5, [0.1, 0.2]))
     return results, times, meta
 
@@ -86,3 +86,14 @@ def test_markdown_table_escapes_pipes_in_group_labels():
     assert table.splitlines()[0] == "| method | Black\\|single |"
     assert all(line.count(" | ") == 1 for line in (table.splitlines()[0],
                                                    table.splitlines()[2]))
+
+
+def test_per_seed_line_shows_the_seed_a_mean_rests_on():
+    # seed 1 alone makes the mean: one of 6 test rows of the smallest group
+    per_seed = [({real_data.SEARCH: (0.7, w), "GroupDRO": (0.7, 0.6)}, {}, {"smallest_test": n})
+                for w, n in ((0.6, 8), (0.5, 6), (0.6, 7))]
+    line = real_data.per_seed_line(per_seed, range(3), "classification", "GroupDRO")
+    assert "seed 0: +0.00, seed 1: -10.00, seed 2: +0.00" in line
+    assert "smallest test group has 6 rows" in line and "16.7 points" in line
+    mse = real_data.per_seed_line(per_seed, range(3), "regression", "GroupDRO")
+    assert "seed 1: +0.1000" in mse and "points" not in mse  # lower MSE is better
