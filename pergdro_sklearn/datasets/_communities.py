@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
-from sklearn.utils._param_validation import StrOptions, validate_params
+from sklearn.utils._param_validation import validate_params
 
 from ._base import RemoteFile, fetch_file
-from ._prepare import count_lines, group_line, make_bunch
+from ._prepare import count_lines, group_line, loader_parameters, make_bunch
 
 COMMUNITIES_FILE = RemoteFile(
     folder="communities_crime",
@@ -92,16 +90,7 @@ def _read(path):
     return names, rows
 
 
-@validate_params(
-    {
-        "data_home": [str, os.PathLike, None],
-        "download_if_missing": ["boolean"],
-        "groups": [StrOptions(set(COMMUNITIES_GROUPINGS))],
-        "as_frame": ["boolean"],
-        "base_url": [str, None],
-    },
-    prefer_skip_nested_validation=True,
-)
+@validate_params(loader_parameters(COMMUNITIES_GROUPINGS), prefer_skip_nested_validation=True)
 def fetch_communities_crime(
     *,
     data_home=None,

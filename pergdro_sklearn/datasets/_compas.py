@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import csv
-import os
-
 import numpy as np
-from sklearn.utils._param_validation import StrOptions, validate_params
+from sklearn.utils._param_validation import validate_params
 
 from ._base import RemoteFile, fetch_file
-from ._prepare import assemble, count_lines, group_line, make_bunch, raw_frame
+from ._prepare import (
+    assemble,
+    count_lines,
+    group_line,
+    loader_parameters,
+    make_bunch,
+    raw_frame,
+    read_columns,
+)
 
 COMPAS_FILE = RemoteFile(
     folder="compas",
@@ -101,30 +106,13 @@ _GROUP_DOC = {
 }
 
 
-def _read(path):
-    with open(path, encoding="utf-8", newline="") as handle:
-        rows = list(csv.reader(handle))
-    header, rows = rows[0], rows[1:]
-    first = {}
-    for index, name in enumerate(header):
-        first.setdefault(name, index)  # repeated names: the first occurrence
-    return {name: [row[index] for row in rows] for name, index in first.items()}
 
 
 def _number(text):
     return float(text) if text.strip() else np.nan
 
 
-@validate_params(
-    {
-        "data_home": [str, os.PathLike, None],
-        "download_if_missing": ["boolean"],
-        "groups": [StrOptions(set(COMPAS_GROUPINGS))],
-        "as_frame": ["boolean"],
-        "base_url": [str, None],
-    },
-    prefer_skip_nested_validation=True,
-)
+@validate_params(loader_parameters(COMPAS_GROUPINGS), prefer_skip_nested_validation=True)
 def fetch_compas(
     *, data_home=None, download_if_missing=True, groups="race", as_frame=False, base_url=None
 ):
@@ -206,7 +194,7 @@ def fetch_compas(
     ((6172, 10), ['sex', 'age_cat', 'race', 'c_charge_degree', 'c_charge_desc'])
     """
     path = fetch_file(COMPAS_FILE, data_home, download_if_missing, base_url)
-    table = _read(path)
+    table = read_columns(path)
     days = np.array([_number(v) for v in table["days_b_screening_arrest"]])
     is_recid = np.array([_number(v) for v in table["is_recid"]])
     charge = np.asarray(table["c_charge_degree"], dtype=object)

