@@ -107,7 +107,11 @@ from ._common import (
 )
 
 REAL = {"compas": "COMPAS (race)", "communities": "Communities and Crime (plurality race)",
-        "adult": "Adult (sex x race)"}
+        "adult": "Adult (sex x race)",
+        # data no default was chosen on: run only as a reference (--scenarios hmda,...)
+        "hmda": "HMDA Boston (race x single)", "hmda_race": "HMDA Boston (race)",
+        "slid": "SLID Ontario wages (sex x language)",
+        "slid_language": "SLID Ontario wages (language)"}
 # Adult (39,000 rows, 90 s a search) runs on its own: --scenarios adult.
 SCENARIOS = (*selection.SYNTHETIC, "compas", "communities")
 # Scenarios where robustness should not pay (the default must not lose there).

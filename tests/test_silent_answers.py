@@ -110,6 +110,26 @@ def test_a_pick_among_collapsed_candidates_says_so(selection):
         assert pick(selection, _results([True, False, False]), **kwargs)[0][0] != 0
 
 
+def test_an_ensemble_pick_when_every_network_collapsed_but_a_baseline_did_not():
+    # HMDA (12% positives): every network, ERM included, once predicted one class on
+    # the validation rows while the baselines did not; the ensemble rule, which never
+    # selects a baseline, raised "no candidate has finite predictions"
+    from pergdro_sklearn._search.selection import pick
+
+    results = _results([True, True, True, False])
+    results["param_rho"] = np.array([0.0, 0.5, 1.0, np.nan])  # the last is a baseline
+    rng = np.random.default_rng(0)
+    y = np.array([0, 0, 0, 1] * 5)
+    proba = rng.uniform(0.05, 0.45, size=(4, 20, 1))
+    predictions = np.concatenate([1 - proba, proba], axis=2)  # the networks: all class 0
+    predictions[3, y == 1] = predictions[3, y == 1, ::-1]
+    validation = (predictions, y, np.repeat([0, 1], 10), 2, "classification")
+    with pytest.warns(UserWarning, match=r"3 of 3 collapsed\. selection='ensemble'"):
+        indices, weights = pick("ensemble", results, rho_high=1.0, epsilon_high=[1.0],
+                                validation=validation)
+    assert set(indices.tolist()) <= {0, 1, 2} and np.isclose(weights.sum(), 1.0)
+
+
 def test_a_search_whose_candidates_all_collapse_warns():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(120, 2))

@@ -617,8 +617,13 @@ def pick(selection, results, *, rho_high, epsilon_high, objective="worst_group_l
     elif selection == "ensemble":
         predictions, y, group_index, n_groups, task = validation
         predictions = np.array(predictions, dtype=float)
-        # never selected: the ineligible, and the baselines (an ensemble is of networks)
-        predictions[~eligible | np.isnan(np.asarray(results["param_rho"], dtype=float))] = np.nan
+        # an ensemble is of networks: the baselines are never selected
+        network = ~np.isnan(np.asarray(results["param_rho"], dtype=float))
+        members = eligible & network
+        if not members.any():  # every network collapsed (or was dropped): say so
+            failed = np.asarray(results["failed"], dtype=bool)
+            members = _fallback(means, failed | ~network, results, selection) & network
+        predictions[~members] = np.nan
         counts = greedy_ensemble_selection(predictions, y, group_index, n_groups,
                                            objective=_ensemble_objective(objective),
                                            task=task)
