@@ -250,9 +250,8 @@ def reference(e):
 def hedge(e, row, anchor):
     """``row`` and ``anchor`` at equal weights, unless ``row`` is ``anchor`` or beats
     its worst-group objective by more than two paired SE: then ``row`` alone (the
-    package's hedge without its error clause, ``anchor`` in ERM's place)."""
-    if anchor is None:
-        return [row], [1.0]
+    package's hedge without its error clause, ``anchor`` in ERM's place; ``row`` alone
+    when there is no ``anchor``)."""
     return hedge_with_erm(row, anchor, e.worst, e.bw, HEDGE_MARGIN)
 
 

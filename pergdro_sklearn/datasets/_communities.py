@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils._param_validation import validate_params
 
 from ._base import RemoteFile, fetch_file
-from ._prepare import count_lines, group_line, loader_parameters, make_bunch
+from ._prepare import describe, loader_parameters, make_bunch
 
 COMMUNITIES_FILE = RemoteFile(
     folder="communities_crime",
@@ -192,12 +192,7 @@ def fetch_communities_crime(
         if missing.any():
             values[missing, index] = np.nanmedian(values[:, index])
             imputed_columns.append(name)
-    descr = _DESCR.format(
-        group_line=group_line(groups, _GROUP_DOC[groups]),
-        n_rows=len(y),
-        n_features=len(feature_names),
-        counts=count_lines(g, y, task="regression"),
-    )
+    descr = describe(_DESCR, groups, _GROUP_DOC, g, y, len(feature_names), task="regression")
     return make_bunch(
         X=values,
         y=y,

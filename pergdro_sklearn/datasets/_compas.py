@@ -6,15 +6,7 @@ import numpy as np
 from sklearn.utils._param_validation import validate_params
 
 from ._base import RemoteFile, fetch_file
-from ._prepare import (
-    assemble,
-    count_lines,
-    group_line,
-    loader_parameters,
-    make_bunch,
-    raw_frame,
-    read_columns,
-)
+from ._prepare import assemble, describe, loader_parameters, make_bunch, raw_frame, read_columns
 
 COMPAS_FILE = RemoteFile(
     folder="compas",
@@ -224,12 +216,7 @@ def fetch_compas(
         g = np.array([f"{r}|{s}" for r, s in zip(column["race"], column["sex"])], dtype=object)
     else:
         g = column[groups].astype(str).astype(object)
-    descr = _DESCR.format(
-        group_line=group_line(groups, _GROUP_DOC[groups]),
-        n_rows=len(y),
-        n_features=len(feature_names),
-        counts=count_lines(g, y),
-    )
+    descr = describe(_DESCR, groups, _GROUP_DOC, g, y, len(feature_names))
     return make_bunch(
         X=X,
         y=y,

