@@ -174,8 +174,14 @@ def run(name, bunch, seed, args):
     picked = pick.get("model", "per_gdro")
     if len(search.selected_indices_) > 1:  # selection="hedged" averaged it with ERM
         picked += " + ERM"
+    network = ~np.isnan(np.asarray(search.cv_results_["param_rho"], dtype=float))
+    collapsed = np.asarray(search.cv_results_["collapsed"], dtype=bool)
     meta = dict(dropped=split["dropped_groups"], n_rows=len(y), n_test=len(yte),
                 smallest_test=int(np.unique(gte, return_counts=True)[1].min()),
+                # network candidates predicting one class (or a constant) on validation;
+                # the first candidate is ERM
+                collapsed=(int(collapsed[network].sum()), int(network.sum()),
+                           bool(collapsed[0])),
                 n_features=X.shape[1], task=task, mlp=mlp, picked=picked,
                 pick=(None if "model" in pick else
                       (round(float(pick["rho"]), 3),
@@ -210,24 +216,42 @@ def comparison(per_seed, task):
 
 
 def per_seed_line(per_seed, seeds, task, best):
-    """The worst-group difference to the best worst-group baseline, seed by seed.
+    """The worst-group difference to the best worst-group baseline, seed by seed, with
+    the search's worst group and both models' score on it.
 
     A mean over 10 seeds can rest on one seed: where the smallest test group has a
     handful of rows, one row changes its accuracy by many points.
     """
-    sign = 1 if task == "classification" else -1
-    scale = 100 if task == "classification" else 1
-    unit = "points" if task == "classification" else "MSE"
-    diffs = [sign * scale * (r[0][SEARCH][1] - r[0][best][1]) for r in per_seed]
+    classifier = task == "classification"
+    sign, scale, digits = (1, 100, 2) if classifier else (-1, 1, 4)
+    unit = "accuracy (points)" if classifier else "MSE"
+    cells = []
+    for s, r in zip(seeds, per_seed):
+        ours, theirs = r[0][SEARCH][2], r[0][best][2]
+        group = (min if classifier else max)(ours, key=ours.get)
+        diff = sign * scale * (r[0][SEARCH][1] - r[0][best][1])
+        cells.append(f"seed {s}: {diff:+.{digits}f} ({group}: {ours[group]:.3f} against "
+                     f"{theirs[group]:.3f})")
     smallest = min(r[2]["smallest_test"] for r in per_seed)
-    text = (f"Per seed, the search's worst-group {unit} minus {best}'s (+ is better): "
-            + ", ".join(f"seed {s}: {d:+.{2 if scale == 100 else 4}f}"
-                        for s, d in zip(seeds, diffs))
-            + f". The smallest test group has {smallest} rows")
+    text = (f"Per seed, the search's worst-group {unit} minus {best}'s (+ is better), "
+            "with the search's worst group and its score there against the baseline's: "
+            + ", ".join(cells) + f". The smallest test group has {smallest} rows")
     if task == "classification":
         text += (f" on some seed, so one of its rows moves its accuracy by "
                  f"{100 / smallest:.1f} points")
     return text + "."
+
+
+def collapse_line(per_seed, seeds):
+    """How many of the search's network candidates predicted one class (a constant, for
+    regressors) on every validation row, seed by seed: those are never picked."""
+    counts = [r[2]["collapsed"] for r in per_seed]
+    if not any(n for n, _, _ in counts):
+        return "No network candidate of the search predicted one class on validation."
+    return ("Network candidates of the search that predicted one class (regressors: a "
+            "constant) on every validation row, never picked: " + ", ".join(
+                f"seed {s}: {n} of {total}" + (" (ERM among them)" if erm else "")
+                for s, (n, total, erm) in zip(seeds, counts)) + ".")
 
 
 def figure(summary, path):
@@ -341,6 +365,7 @@ def main(argv=None):
             markdown_table(["baseline", f"worst-group {metric} difference",
                             f"average {metric} difference"], compare),
             per_seed_line(per_seed, seeds, task, best["worst-group"]),
+            collapse_line(per_seed, seeds),
             f"Time: the default search took {mean_std([r[1][SEARCH] for r in per_seed], 1)} s, "
             f"{ratios.mean():.2f} ± {ratios.std(ddof=1) if len(ratios) > 1 else 0:.2f} times "
             f"one MLP fit of 100 epochs ({mean_std([r[2]['mlp'] for r in per_seed], 1)} s) "
@@ -353,7 +378,7 @@ def main(argv=None):
             f"Per-group test {metric}:",
             markdown_table(["method", *group_names], group_rows),
         ]
-        logger.info("\n".join(sections[-9:-2]))
+        logger.info("\n".join(sections[-10:-2]))
     figure(summary, RESULTS / f"{output}.png")
     sections.append(f"![average vs worst group]({output}.png)")
     return write_result(output, "Real data: the default search against the alternatives",

@@ -16,7 +16,8 @@ def _fake_run(name, bunch, seed, args):
     results = {m: (0.5 + 0.1 * seed + 0.01 * i, 0.4 + 0.02 * seed, {"a": 0.4, "b": 0.6})
                for i, m in enumerate(methods)}
     times = {m: 1.0 for m in methods}
-    meta = dict(dropped={}, n_rows=8, n_test=2, smallest_test=2, n_features=3, task=task, mlp=0.5,
+    meta = dict(dropped={}, n_rows=8, n_test=2, smallest_test=2, collapsed=(1, 4, seed == 0),
+                n_features=3, task=task, mlp=0.5,
                 picked="per_gdro", pick=(0.5, [0.1, 0.2]))
     return results, times, meta
 
@@ -89,11 +90,25 @@ def test_markdown_table_escapes_pipes_in_group_labels():
 
 
 def test_per_seed_line_shows_the_seed_a_mean_rests_on():
-    # seed 1 alone makes the mean: one of 6 test rows of the smallest group
-    per_seed = [({real_data.SEARCH: (0.7, w), "GroupDRO": (0.7, 0.6)}, {}, {"smallest_test": n})
+    # seed 1 alone makes the mean: one of 6 test rows of the smallest group ("a")
+    def scores(worst, other):
+        return {"a": worst, "b": other}
+
+    per_seed = [({real_data.SEARCH: (0.7, w, scores(w, 0.7)),
+                  "GroupDRO": (0.7, 0.6, scores(0.65, 0.6))}, {}, {"smallest_test": n})
                 for w, n in ((0.6, 8), (0.5, 6), (0.6, 7))]
     line = real_data.per_seed_line(per_seed, range(3), "classification", "GroupDRO")
-    assert "seed 0: +0.00, seed 1: -10.00, seed 2: +0.00" in line
+    assert "seed 0: +0.00 (a: 0.600 against 0.650)" in line
+    assert "seed 1: -10.00 (a: 0.500 against 0.650)" in line
     assert "smallest test group has 6 rows" in line and "16.7 points" in line
     mse = real_data.per_seed_line(per_seed, range(3), "regression", "GroupDRO")
-    assert "seed 1: +0.1000" in mse and "points" not in mse  # lower MSE is better
+    # lower MSE is better: the worst group is the highest, "b"
+    assert "seed 1: +0.1000 (b: 0.700 against 0.600)" in mse and "points" not in mse
+
+
+def test_collapse_line_counts_the_networks_that_predicted_one_class():
+    per_seed = [({}, {}, {"collapsed": c}) for c in ((0, 16, False), (16, 16, True))]
+    line = real_data.collapse_line(per_seed, range(2))
+    assert "seed 0: 0 of 16, seed 1: 16 of 16 (ERM among them)." in line
+    none = real_data.collapse_line(per_seed[:1], range(1))
+    assert none.startswith("No network candidate")
