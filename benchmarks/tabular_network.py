@@ -13,9 +13,7 @@ setting changed at a time: early stopping off, weight decay ``alpha`` 1e-3 and 1
 two hidden layers of 256, two of 64, and the design's fixed batch of 128. A Per-GDRO
 network at ``rho = 1`` (no within-group radius) with and without GroupDRO's
 generalization adjustment (``C = 2``) shows what the adjustment does to the small
-groups. One row stops early on the plain worst-group holdout loss, each group's loss
-not shrunk toward the pooled one. Three input encodings, each fitted on train +
-validation and fed to a default
+groups. Three input encodings, each fitted on train + validation and fed to a default
 ERM network: binary (one-hot) columns left at 0/1 instead of standardised;
 piecewise-linear encoding of the numerical columns (more than 10 distinct values) on
 8 quantile bins; and periodic features of the standardised numerical columns, the
@@ -37,7 +35,6 @@ from scipy import stats
 from sklearn.preprocessing import StandardScaler
 
 from pergdro_sklearn import PerGDROClassifier, PerGDRORegressor
-from pergdro_sklearn._train.loop import ValidationMonitor
 from pergdro_sklearn.datasets import train_val_test_split_by_group
 
 from ._common import benchmark_data_home, logger, markdown_table, setup_logging, write_result
@@ -54,11 +51,7 @@ VARIANTS = {
     "batch_size=128": dict(batch_size=128),
     "Per-GDRO rho=1": dict(rho=1.0),
     "Per-GDRO rho=1, C=2": dict(rho=1.0, generalization_adjustment=2.0),
-    # early stopping on the plain worst-group holdout loss (no shrinkage toward the
-    # pooled loss; ValidationMonitor.shrinkage_rows = 0)
-    "early stopping, plain worst group": {},
 }
-PLAIN_MONITOR = "early stopping, plain worst group"
 # label: input encoding (a function of the raw fit rows, test rows and seed)
 ENCODINGS = ("one-hot columns at 0/1", "piecewise-linear, 8 bins", "periodic, 8 frequencies")
 N_BINS = 8
@@ -120,15 +113,9 @@ def run(name, bunch, seed, labels):
         inputs, inputs_test = (X, Xte) if label in VARIANTS else encode(label, raw, raw_test,
                                                                         seed)
         start = time.perf_counter()
-        shrinkage = ValidationMonitor.shrinkage_rows
-        try:
-            if label == PLAIN_MONITOR:
-                ValidationMonitor.shrinkage_rows = 0
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model.fit(inputs, y, groups=g)
-        finally:
-            ValidationMonitor.shrinkage_rows = shrinkage
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(inputs, y, groups=g)
         seconds = time.perf_counter() - start
         average, worst, _ = evaluate(task, split["y_test"], model.predict(inputs_test),
                                      split["groups_test"])

@@ -56,7 +56,7 @@ def objective(trial):
         epsilon=trial.suggest_float("epsilon", 0.0, 2.0),
         alpha=trial.suggest_float("alpha", 1e-5, 1e-1, log=True),
         learning_rate_init=trial.suggest_float("learning_rate_init", 1e-4, 3e-2, log=True),
-        max_iter=150,
+        max_iter=60,
         early_stopping=True,
         n_iter_no_change=3,
         tol=1e-3,

@@ -110,11 +110,6 @@ DEFAULT_HALVING_RUNGS = 3
 # early_stopping="auto" holds out validation_fraction of the rows from this many rows on:
 # below it the holdout has under 100 rows, too few to follow the worst group's loss.
 EARLY_STOPPING_AUTO_MIN_ROWS = 1000
-# Early stopping follows the worst group's holdout loss with each group's mean shrunk
-# toward the pooled one, as if this many pooled rows were added to the group: a group
-# of 5 holdout rows mostly follows the pooled loss, one of 300 its own. 30 is the usual
-# count from which a mean is taken as roughly normal (and the benchmarks' smallest group).
-EARLY_STOPPING_SHRINKAGE_ROWS = 30
 # batch_size="auto": about this many minibatches per epoch, within [MIN, MAX] rows.
 AUTO_BATCHES_PER_EPOCH = 100
 AUTO_BATCH_MIN = 128

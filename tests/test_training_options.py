@@ -2,7 +2,6 @@
 
 import logging
 import warnings
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -15,8 +14,6 @@ from pergdro_sklearn import (
     PerGDROClassifier,
     PerGDRORegressor,
 )
-from pergdro_sklearn._constants import EARLY_STOPPING_SHRINKAGE_ROWS
-from pergdro_sklearn._train.loop import EpochRecord, ValidationMonitor
 
 FAST = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
 ALL = [PerGDROClassifier, PerGDRORegressor, GroupDROClassifier, GroupDRORegressor]
@@ -102,19 +99,6 @@ ES = dict(hidden_layer_sizes=(16,), max_iter=200, learning_rate_init=0.05, rando
           early_stopping=True, n_iter_no_change=3, validation_fraction=0.25)
 
 
-def holdout_counts(est, groups):
-    """Rows per group that early stopping held out, in ``groups_`` order."""
-    total = np.array([np.sum(np.asarray(groups) == g) for g in est.groups_])
-    return total - np.asarray(est.group_counts_)
-
-
-def shrunk_worst(curve, counts, k=EARLY_STOPPING_SHRINKAGE_ROWS):
-    """The monitored loss: the worst group's, each shrunk toward the pooled mean."""
-    curve = np.asarray(curve, dtype=float)
-    pooled = (curve * counts).sum(axis=-1, keepdims=True) / counts.sum()
-    return ((counts * curve + k * pooled) / (counts + k)).max(axis=-1)
-
-
 @pytest.mark.parametrize("cls", ALL)
 def test_early_stopping_stops_and_keeps_best_epoch(cls, shifted):
     y = shifted.y_train if cls._is_classifier_flag else shifted.y_train.astype(float)
@@ -123,10 +107,8 @@ def test_early_stopping_stops_and_keeps_best_epoch(cls, shifted):
     assert est.n_iter_ < 200
     assert len(est.validation_scores_) == est.n_iter_ == len(est.loss_curve_)
     assert np.asarray(est.validation_group_loss_curve_).shape == (est.n_iter_, 4)
-    np.testing.assert_allclose(
-        est.validation_scores_,
-        shrunk_worst(est.validation_group_loss_curve_,
-                     holdout_counts(est, shifted.groups_train)), rtol=1e-6)
+    np.testing.assert_allclose(est.validation_scores_,
+                               np.max(est.validation_group_loss_curve_, axis=1))
     assert est.best_loss_ == min(est.validation_scores_)
     assert est.validation_scores_[est.best_epoch_ - 1] == est.best_loss_
     assert est.best_epoch_ < est.n_iter_
@@ -136,48 +118,6 @@ def test_early_stopping_stops_and_keeps_best_epoch(cls, shifted):
                                atol=1e-6)
     np.testing.assert_allclose(est.group_weights_, est.group_weight_history_[
         est.best_epoch_ - 1])
-
-
-class ScriptedMonitor(ValidationMonitor):
-    """A monitor fed scripted group losses instead of a network's."""
-
-    def __init__(self, losses, counts, shrinkage_rows):
-        group_index = torch.repeat_interleave(torch.arange(len(counts)),
-                                              torch.as_tensor(counts))
-        super().__init__(None, None, group_index, None, len(counts), tol=0.0,
-                         n_iter_no_change=100)
-        self.shrinkage_rows = shrinkage_rows
-        self._script = iter(losses)
-
-    def group_losses(self, trainer):
-        return np.asarray(next(self._script), dtype=float)
-
-    def _snapshot(self, module, improved):
-        pass
-
-
-def test_a_tiny_holdout_group_does_not_hold_early_stopping_at_the_first_epoch():
-    # 300 holdout rows of group 0, whose loss falls from 0.69 to 0.2; 4 rows of group
-    # 1, whose loss rises from 0.69 (a network unsure on every row) to 0.9
-    losses = [(0.69 - 0.049 * e, 0.69 + 0.021 * e) for e in range(11)]
-    counts = [300, 4]
-    best = {}
-    for k in (0, EARLY_STOPPING_SHRINKAGE_ROWS):
-        monitor = ScriptedMonitor(losses, counts, k)
-        for epoch in range(1, len(losses) + 1):
-            record = EpochRecord(epoch, np.zeros(()), np.zeros(2), np.zeros(2))
-            monitor.update(SimpleNamespace(module=None), record)
-        best[k] = int(monitor.best_epoch)
-    assert best[0] == 1  # the plain maximum follows the 4 rows
-    assert best[EARLY_STOPPING_SHRINKAGE_ROWS] == len(losses)
-
-
-def test_shrinkage_leaves_large_groups_to_their_own_loss():
-    monitor = ScriptedMonitor([], [5000, 4000], EARLY_STOPPING_SHRINKAGE_ROWS)
-    losses = np.array([[0.2, 0.5]])
-    assert monitor.criterion(losses)[0] == pytest.approx(0.5, abs=0.002)
-    monitor.shrinkage_rows = 0
-    assert monitor.criterion(losses)[0] == 0.5
 
 
 def test_early_stopping_warns_when_max_iter_ends_first(shifted):

@@ -394,7 +394,7 @@ class BaseGroupRobustMLP(ShiftAttackMixin, BatchedFitMixin, BaseEstimator):
             if n_candidates is None:
                 print(f"Iteration {record.epoch}, loss = {float(loss):.8f}")
                 if val is not None:
-                    print(f"Validation worst-group loss: {float(record.validation_loss):.8f}")
+                    print(f"Validation worst-group loss: {float(val.max()):.8f}")
             else:
                 print(f"Iteration {record.epoch}, loss = {loss.min():.8f} to "
                       f"{loss.max():.8f} ({n_candidates} candidates)")
@@ -475,7 +475,7 @@ class BaseGroupRobustMLP(ShiftAttackMixin, BatchedFitMixin, BaseEstimator):
             curves = [pick(r.validation_group_losses) for r in history]
             self.validation_group_loss_curve_ = previous["validation_group_loss_curve_"] + curves
             self.validation_scores_ = previous["validation_scores_"] + [
-                float(pick(r.validation_loss)) for r in history]
+                float(np.max(c)) for c in curves]
             self.best_loss_ = float(pick(monitor.best_loss))
             self.best_epoch_ = int(pick(monitor.best_epoch))
         else:

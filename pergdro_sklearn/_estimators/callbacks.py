@@ -59,8 +59,7 @@ def epoch_logs(record, labels):
     Keys: ``loss`` (mean robust training loss), ``group_losses`` and
     ``group_weights`` (arrays in ``groups_`` order), ``groups`` (the labels), and
     with early stopping ``validation_group_losses`` and ``validation_loss`` (the
-    worst group's, each group shrunk toward the pooled loss as early stopping
-    follows it), else None for both. Any further per-group array the loop
+    worst group's), else None for both. Any further per-group array the loop
     records (e.g. ``group_accuracies``) is passed on under its own name.
     """
     val = record.validation_group_losses
@@ -70,8 +69,7 @@ def epoch_logs(record, labels):
         "group_weights": np.array(record.group_weights, dtype=float),
         "groups": labels,
         "validation_group_losses": None if val is None else np.array(val, dtype=float),
-        "validation_loss": (None if record.validation_loss is None
-                            else float(np.asarray(record.validation_loss))),
+        "validation_loss": None if val is None else float(np.max(val)),
     }
     for name, value in vars(record).items():
         if name not in logs and name != "epoch" and value is not None:

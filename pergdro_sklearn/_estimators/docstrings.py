@@ -16,10 +16,7 @@ TRAINING_OPTIONS_DOC = """    module : callable or None, default=None
         and class, every group on both sides), measure the worst-group validation
         loss after every epoch, stop when it has not improved by more than ``tol``
         for more than ``n_iter_no_change`` epochs, and keep the best epoch's model
-        (``group_counts_`` then counts the rows trained on). Each group's holdout
-        loss is first shrunk toward the pooled one, ``(n_g * own + 30 * pooled) /
-        (n_g + 30)`` for a group of ``n_g`` holdout rows, so that a group of a few
-        rows cannot stop training at its first epochs by noise.
+        (``group_counts_`` then counts the rows trained on).
     validation_fraction : float, default=0.1
         Share of each group's rows held out when ``early_stopping=True``.
     n_iter_no_change : int, default=10
@@ -38,7 +35,7 @@ TRAINING_OPTIONS_DOC = """    module : callable or None, default=None
         every epoch (``epoch`` counts from 1, across warm starts). ``logs`` is a
         dict: ``loss``, ``group_losses``, ``group_weights``, ``groups`` and, with
         ``early_stopping=True``, ``validation_group_losses`` and
-        ``validation_loss`` (the monitored worst-group loss), else None. Returning True or raising
+        ``validation_loss`` (worst group), else None. Returning True or raising
         :class:`StopTraining` ends training after that epoch (``n_iter_`` is that
         epoch, no ``ConvergenceWarning``); any other exception propagates and
         leaves the estimator as it was. ``clone`` (and so every search) deep-copies
@@ -54,13 +51,12 @@ TRAINING_ATTRIBUTES_DOC = """    group_accuracy_curve_ : list of ndarray or None
         same rows and moments as ``group_loss_curve_``, so no extra pass over the
         data; sample weights do not weight it). ``None`` for regressors.
     best_loss_ : float
-        The best monitored (shrunk) worst-group validation loss with
-        ``early_stopping=True``, else the smallest ``loss_curve_`` value.
+        The best worst-group validation loss with ``early_stopping=True``, else the
+        smallest ``loss_curve_`` value.
     best_epoch_ : int
         The epoch whose model is kept (the last one without early stopping).
     validation_scores_ : list of float or None
-        Worst-group validation loss per epoch as early stopping follows it, each
-        group's loss shrunk toward the pooled one (lower is better, unlike
+        Worst-group validation loss per epoch (lower is better, unlike
         ``MLPClassifier``'s accuracy); ``None`` without early stopping.
     validation_group_loss_curve_ : list of ndarray or None
         Validation loss of every group per epoch.

@@ -18,7 +18,6 @@ from .._constants import (
     AUTO_BATCH_MAX,
     AUTO_BATCH_MIN,
     AUTO_BATCHES_PER_EPOCH,
-    EARLY_STOPPING_SHRINKAGE_ROWS,
     PGD_STEP_MULTIPLIER,
     PREDICT_CHUNK_ROWS,
 )
@@ -64,16 +63,13 @@ class EpochRecord:
     group_weights: np.ndarray
     validation_group_losses: object = None
     group_metrics: object = None
-    validation_loss: object = None  # what early stopping follows (ValidationMonitor.criterion)
 
     def keep(self, index):
         """The record of candidates ``index`` only (a new record)."""
         val, metrics = self.validation_group_losses, self.group_metrics
-        monitored = self.validation_loss
         return EpochRecord(self.epoch, self.loss[index], self.group_losses[index],
                            self.group_weights[index], None if val is None else val[index],
-                           None if metrics is None else metrics[index],
-                           None if monitored is None else monitored[index])
+                           None if metrics is None else metrics[index])
 
 
 class Trainer:
@@ -333,17 +329,12 @@ class Trainer:
 class ValidationMonitor:
     """Early stopping on the worst-group validation loss, candidate by candidate.
 
-    After each epoch the clean loss of every group on the holdout is measured and
-    each group's mean is shrunk toward the pooled holdout loss (:meth:`criterion`),
-    so that a group with a handful of holdout rows cannot hold training at its
-    first epochs by noise alone; a candidate whose worst shrunk loss has not
-    improved by more than ``tol`` for
+    After each epoch the clean loss of every group on the holdout is measured; a
+    candidate whose worst-group loss has not improved by more than ``tol`` for
     more than ``n_iter_no_change`` epochs stops (its later epochs are discarded),
     and the parameters of its best epoch are kept. Training of a batch of
     candidates ends when every one of them has stopped.
     """
-
-    shrinkage_rows = EARLY_STOPPING_SHRINKAGE_ROWS
 
     def __init__(self, X, y, group_index, row_scale, n_groups, tol, n_iter_no_change,
                  candidate_shape=(), chunk_rows=PREDICT_CHUNK_ROWS):
@@ -358,7 +349,6 @@ class ValidationMonitor:
         self.stop_epoch = np.zeros(shape, dtype=int)  # 0 while running
         self._no_improvement = np.zeros(shape, dtype=int)
         self._best_state = None
-        self._counts = group_counts(group_index, n_groups, torch.float64).cpu().numpy()
 
     def group_losses(self, trainer):
         """Clean mean loss per group on the holdout, ``candidate_shape + (G,)``."""
@@ -376,30 +366,11 @@ class ValidationMonitor:
                 sums += group_sums(losses, self.group_index[idx], self.n_groups)
         return (sums / counts.clamp(min=1)).cpu().numpy().astype(float)
 
-    def criterion(self, losses):
-        """The worst group's loss, each group's mean shrunk toward the holdout's.
-
-        A group with ``n`` holdout rows counts as ``(n * own + k * pooled) / (n + k)``
-        with ``k = shrinkage_rows`` (``pooled``: the mean over all holdout rows). The
-        maximum of a few noisy means is drawn to the noisiest, the smallest group's;
-        there a barely trained network, unsure on every row, can score better than a
-        trained one that is wrong with confidence on two of five rows. Shrunk, such
-        a group mostly follows the pooled loss and a large one its own. ``k = 0``:
-        the plain worst-group loss.
-        """
-        k = self.shrinkage_rows
-        if not k:
-            return losses.max(axis=-1)
-        counts = self._counts
-        pooled = (losses * counts).sum(axis=-1, keepdims=True) / counts.sum()
-        return ((counts * losses + k * pooled) / (counts + k)).max(axis=-1)
-
     def update(self, trainer, record):
         """Record the epoch's validation losses; returns whether training should stop."""
         losses = self.group_losses(trainer)
         record.validation_group_losses = losses
-        worst = self.criterion(losses)
-        record.validation_loss = worst
+        worst = losses.max(axis=-1)
         running = self.stop_epoch == 0
         stalled = worst > self.best_loss - self.tol
         self._no_improvement = np.where(stalled, self._no_improvement + 1, 0)
