@@ -242,6 +242,23 @@ def per_seed_line(per_seed, seeds, task, best):
     return text + "."
 
 
+def by_pick_line(per_seed, task, best):
+    """The worst-group difference to the best worst-group baseline, averaged over the
+    seeds of each pick of the search: which picks a mean gap comes from."""
+    sign, scale, digits = (1, 100, 2) if task == "classification" else (-1, 1, 4)
+    unit = "points" if task == "classification" else "MSE"
+    diffs = {}
+    for r in per_seed:
+        diffs.setdefault(r[2]["picked"], []).append(
+            sign * scale * (r[0][SEARCH][1] - r[0][best][1]))
+    order = sorted(diffs, key=lambda k: (-len(diffs[k]), k))
+    return (f"By the search's pick, its worst-group difference to {best} ({unit}, + is "
+            "better), mean over the pick's seeds and their sum: " + ", ".join(
+                f"{k}: {len(diffs[k])} seed{'s' if len(diffs[k]) > 1 else ''}, "
+                f"{np.mean(diffs[k]):+.{digits}f} (sum {np.sum(diffs[k]):+.{digits}f})"
+                for k in order) + ".")
+
+
 def collapse_line(per_seed, seeds):
     """How many of the search's network candidates predicted one class (a constant, for
     regressors) on every validation row, seed by seed: those are never picked."""
@@ -365,6 +382,7 @@ def main(argv=None):
             markdown_table(["baseline", f"worst-group {metric} difference",
                             f"average {metric} difference"], compare),
             per_seed_line(per_seed, seeds, task, best["worst-group"]),
+            by_pick_line(per_seed, task, best["worst-group"]),
             collapse_line(per_seed, seeds),
             f"Time: the default search took {mean_std([r[1][SEARCH] for r in per_seed], 1)} s, "
             f"{ratios.mean():.2f} ± {ratios.std(ddof=1) if len(ratios) > 1 else 0:.2f} times "

@@ -106,6 +106,21 @@ def test_per_seed_line_shows_the_seed_a_mean_rests_on():
     assert "seed 1: +0.1000 (b: 0.700 against 0.600)" in mse and "points" not in mse
 
 
+def test_by_pick_line_splits_the_mean_gap_by_what_the_search_picked():
+    def seed(search, baseline, picked):
+        return ({real_data.SEARCH: (0.8, search, {}), "linear": (0.8, baseline, {})}, {},
+                {"picked": picked})
+
+    per_seed = [seed(0.70, 0.70, "linear"), seed(0.66, 0.70, "linear + ERM"),
+                seed(0.70, 0.70, "linear"), seed(0.62, 0.70, "linear + ERM"),
+                seed(0.75, 0.70, "per_gdro")]
+    line = real_data.by_pick_line(per_seed, "classification", "linear")
+    assert ("linear: 2 seeds, +0.00 (sum +0.00), linear + ERM: 2 seeds, -6.00 "
+            "(sum -12.00), per_gdro: 1 seed, +5.00 (sum +5.00).") in line
+    mse = real_data.by_pick_line(per_seed[-1:], "regression", "linear")
+    assert "per_gdro: 1 seed, -0.0500 (sum -0.0500)." in mse  # lower MSE is better
+
+
 def test_collapse_line_counts_the_networks_that_predicted_one_class():
     per_seed = [({}, {}, {"collapsed": c}) for c in ((0, 16, False), (16, 16, True))]
     line = real_data.collapse_line(per_seed, range(2))
