@@ -116,6 +116,11 @@ AUTO_BATCH_MIN = 128
 AUTO_BATCH_MAX = 1024
 # Early stopping and convergence (names and defaults as in MLPClassifier)
 DEFAULT_VALIDATION_FRACTION = 0.1
+# What early stopping follows on the holdout: the worst group's mean loss (the default,
+# the quantity group-robust training is after) or the mean loss over the holdout rows
+# (MLPClassifier's and skorch's choice, steadier when a group has few holdout rows).
+EARLY_STOPPING_LOSSES = ("worst_group", "average")
+DEFAULT_EARLY_STOPPING_LOSS = "worst_group"
 DEFAULT_N_ITER_NO_CHANGE = 10
 DEFAULT_TOL = 1e-4
 # A fit whose kept training loss exceeds this multiple of its first minibatch's

@@ -421,3 +421,37 @@ def test_verbose_2_without_tqdm_prints_lines(small_classification, capsys, monke
     with pytest.warns(UserWarning, match="tqdm"):
         PerGDROClassifier(verbose=2, **FAST).fit(X, y, groups=groups)
     assert "Iteration 3, loss = " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_early_stopping_loss_average_follows_the_row_weighted_mean(cls, shifted):
+    """``early_stopping_loss="average"`` monitors the holdout's mean loss (each group
+    weighted by its holdout rows), not the worst group's, and keeps its best epoch."""
+    y = shifted.y_train if cls._is_classifier_flag else shifted.y_train.astype(float)
+    fit = (shifted.X_train, y)
+    est = cls(**ES, early_stopping_loss="average").fit(*fit, groups=shifted.groups_train)
+    worst = cls(**ES).fit(*fit, groups=shifted.groups_train)
+    curve = np.asarray(est.validation_group_loss_curve_)
+    # the holdout's rows per group, from the same split the estimator made
+    from sklearn.utils import check_random_state
+
+    from pergdro_sklearn._constants import SEED_MAX
+    from pergdro_sklearn._splits import stratified_holdout
+    labels, group_index = np.unique(shifted.groups_train, return_inverse=True)
+    strata = y if cls._is_classifier_flag else np.zeros(y.shape[0])
+    seed = check_random_state(ES["random_state"]).randint(SEED_MAX, size=4)[3]
+    holdout = stratified_holdout(group_index, strata, ES["validation_fraction"],
+                                 np.random.RandomState(seed))
+    share = np.bincount(group_index[holdout], minlength=labels.size) / holdout.sum()
+    np.testing.assert_allclose(est.validation_scores_, curve @ share, rtol=1e-6)
+    assert not np.allclose(est.validation_scores_, curve.max(axis=1))
+    assert est.best_loss_ == min(est.validation_scores_)
+    assert est.validation_scores_[est.best_epoch_ - 1] == est.best_loss_
+    # a different quantity followed: a different epoch kept on this data
+    assert (est.best_epoch_, est.n_iter_) != (worst.best_epoch_, worst.n_iter_)
+
+
+def test_early_stopping_loss_rejects_unknown_names(shifted):
+    with pytest.raises(ValueError, match="early_stopping_loss"):
+        PerGDROClassifier(**ES, early_stopping_loss="median").fit(
+            shifted.X_train, shifted.y_train, groups=shifted.groups_train)

@@ -20,6 +20,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from .._constants import (
     EARLY_STOPPING_AUTO_MIN_ROWS,
+    EARLY_STOPPING_LOSSES,
     LOSS_BLOWUP_FACTOR,
     PREDICT_CHUNK_ROWS,
     SEED_MAX,
@@ -96,6 +97,7 @@ class BaseGroupRobustMLP(ShiftAttackMixin, BatchedFitMixin, BaseEstimator):
         "warm_start": ["boolean"],
         "module": [None, callable],
         "early_stopping": ["boolean", StrOptions({"auto"})],
+        "early_stopping_loss": [StrOptions(set(EARLY_STOPPING_LOSSES))],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -367,7 +369,7 @@ class BaseGroupRobustMLP(ShiftAttackMixin, BatchedFitMixin, BaseEstimator):
             v = data.validation
             monitor = ValidationMonitor(v.X, v.y, v.group_index, v.row_scale,
                                         data.n_groups, self.tol, self.n_iter_no_change,
-                                        candidate_shape)
+                                        candidate_shape, loss=self.early_stopping_loss)
         return Trainer(
             module, self._loss_fn(), weighting, optimizer, data.batch_size,
             data.n_groups, attack=attack, candidate_shape=candidate_shape,
@@ -394,7 +396,9 @@ class BaseGroupRobustMLP(ShiftAttackMixin, BatchedFitMixin, BaseEstimator):
             if n_candidates is None:
                 print(f"Iteration {record.epoch}, loss = {float(loss):.8f}")
                 if val is not None:
-                    print(f"Validation worst-group loss: {float(val.max()):.8f}")
+                    name = self.early_stopping_loss.replace("_", "-")
+                    print(f"Validation {name} loss: "
+                          f"{float(trainer.monitor.monitored(val)):.8f}")
             else:
                 print(f"Iteration {record.epoch}, loss = {loss.min():.8f} to "
                       f"{loss.max():.8f} ({n_candidates} candidates)")
@@ -475,7 +479,7 @@ class BaseGroupRobustMLP(ShiftAttackMixin, BatchedFitMixin, BaseEstimator):
             curves = [pick(r.validation_group_losses) for r in history]
             self.validation_group_loss_curve_ = previous["validation_group_loss_curve_"] + curves
             self.validation_scores_ = previous["validation_scores_"] + [
-                float(np.max(c)) for c in curves]
+                float(monitor.monitored(np.asarray(c, dtype=float))) for c in curves]
             self.best_loss_ = float(pick(monitor.best_loss))
             self.best_epoch_ = int(pick(monitor.best_epoch))
         else:
@@ -513,7 +517,8 @@ class BaseGroupRobustMLP(ShiftAttackMixin, BatchedFitMixin, BaseEstimator):
             return None, None  # early stopping ended the fit
         if trainer.monitor is not None:
             settled = False
-            what = "worst-group validation loss"
+            what = ("worst-group validation loss" if self.early_stopping_loss == "worst_group"
+                    else "average validation loss")
         else:
             settled = _no_improvement_count(losses, self.tol) > self.n_iter_no_change
             what = "training loss"

@@ -13,10 +13,16 @@ TRAINING_OPTIONS_DOC = """    module : callable or None, default=None
         ``"auto"``: on from 1,000 training rows (below that the holdout has too few
         rows to follow the worst group's loss), off below. ``True``:
         hold out ``validation_fraction`` of each group's rows (stratified by group
-        and class, every group on both sides), measure the worst-group validation
-        loss after every epoch, stop when it has not improved by more than ``tol``
-        for more than ``n_iter_no_change`` epochs, and keep the best epoch's model
-        (``group_counts_`` then counts the rows trained on).
+        and class, every group on both sides), measure the validation loss named by
+        ``early_stopping_loss`` after every epoch, stop when it has not improved by
+        more than ``tol`` for more than ``n_iter_no_change`` epochs, and keep the best
+        epoch's model (``group_counts_`` then counts the rows trained on).
+    early_stopping_loss : {"worst_group", "average"}, default="worst_group"
+        The validation loss early stopping follows: the worst group's mean loss, or
+        the mean loss over all holdout rows (each group weighted by its rows). The
+        worst group's is what group-robust training is after, but a group with a
+        dozen holdout rows makes it noisy enough to keep an epoch barely past the
+        class prior; the average is steadier (see the user guide's tabular page).
     validation_fraction : float, default=0.1
         Share of each group's rows held out when ``early_stopping=True``.
     n_iter_no_change : int, default=10
@@ -51,13 +57,14 @@ TRAINING_ATTRIBUTES_DOC = """    group_accuracy_curve_ : list of ndarray or None
         same rows and moments as ``group_loss_curve_``, so no extra pass over the
         data; sample weights do not weight it). ``None`` for regressors.
     best_loss_ : float
-        The best worst-group validation loss with ``early_stopping=True``, else the
-        smallest ``loss_curve_`` value.
+        The best monitored validation loss (``early_stopping_loss``) with
+        ``early_stopping=True``, else the smallest ``loss_curve_`` value.
     best_epoch_ : int
         The epoch whose model is kept (the last one without early stopping).
     validation_scores_ : list of float or None
-        Worst-group validation loss per epoch (lower is better, unlike
-        ``MLPClassifier``'s accuracy); ``None`` without early stopping.
+        The monitored validation loss per epoch (``early_stopping_loss``: the worst
+        group's or the average; lower is better, unlike ``MLPClassifier``'s
+        accuracy); ``None`` without early stopping.
     validation_group_loss_curve_ : list of ndarray or None
         Validation loss of every group per epoch.
     n_unknown_groups_ : int

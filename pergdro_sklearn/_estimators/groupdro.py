@@ -6,6 +6,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._constants import (
+    DEFAULT_EARLY_STOPPING_LOSS,
     DEFAULT_GROUPDRO_STEP_SIZE,
     DEFAULT_HIDDEN_LAYER_SIZES,
     DEFAULT_N_ITER_NO_CHANGE,
@@ -102,6 +103,7 @@ class GroupDROClassifier(GroupDROMixin, ClassifierOutputs, ClassifierMixin, Base
                  activation="relu", solver="adam", learning_rate_init=1e-3, batch_size="auto",
                  max_iter=100, alpha=1e-4, random_state=None, device="cpu", verbose=0,
                  warm_start=False, module=None, early_stopping="auto",
+                 early_stopping_loss=DEFAULT_EARLY_STOPPING_LOSS,
                  validation_fraction=DEFAULT_VALIDATION_FRACTION,
                  n_iter_no_change=DEFAULT_N_ITER_NO_CHANGE, tol=DEFAULT_TOL,
                  balanced_batches=False, callbacks=None,
@@ -121,6 +123,7 @@ class GroupDROClassifier(GroupDROMixin, ClassifierOutputs, ClassifierMixin, Base
         self.warm_start = warm_start
         self.module = module
         self.early_stopping = early_stopping
+        self.early_stopping_loss = early_stopping_loss
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
@@ -167,7 +170,9 @@ class GroupDRORegressor(GroupDROMixin, RegressorOutputs, RegressorMixin, BaseGro
                  generalization_adjustment=0.0, activation="relu", solver="adam",
                  learning_rate_init=1e-3, batch_size="auto", max_iter=100, alpha=1e-4,
                  random_state=None, device="cpu", verbose=0, warm_start=False, module=None,
-                 early_stopping="auto", validation_fraction=DEFAULT_VALIDATION_FRACTION,
+                 early_stopping="auto",
+                 early_stopping_loss=DEFAULT_EARLY_STOPPING_LOSS,
+                 validation_fraction=DEFAULT_VALIDATION_FRACTION,
                  n_iter_no_change=DEFAULT_N_ITER_NO_CHANGE, tol=DEFAULT_TOL,
                  balanced_batches=False, callbacks=None,
                  unknown_groups="error", membership_estimator=None):
@@ -188,6 +193,7 @@ class GroupDRORegressor(GroupDROMixin, RegressorOutputs, RegressorMixin, BaseGro
         self.warm_start = warm_start
         self.module = module
         self.early_stopping = early_stopping
+        self.early_stopping_loss = early_stopping_loss
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol

@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._constants import (
+    DEFAULT_EARLY_STOPPING_LOSS,
     DEFAULT_GROUP_STEP_SIZE,
     DEFAULT_HIDDEN_LAYER_SIZES,
     DEFAULT_N_ITER_NO_CHANGE,
@@ -383,7 +384,9 @@ class PerGDROClassifier(PerGDROMixin, ClassifierOutputs, ClassifierMixin, BaseGr
                  solver="adam",
                  learning_rate_init=1e-3, batch_size="auto", max_iter=100, alpha=1e-4,
                  random_state=None, device="cpu", verbose=0, warm_start=False, module=None,
-                 early_stopping="auto", validation_fraction=DEFAULT_VALIDATION_FRACTION,
+                 early_stopping="auto",
+                 early_stopping_loss=DEFAULT_EARLY_STOPPING_LOSS,
+                 validation_fraction=DEFAULT_VALIDATION_FRACTION,
                  n_iter_no_change=DEFAULT_N_ITER_NO_CHANGE, tol=DEFAULT_TOL,
                  balanced_batches=False, callbacks=None,
                  unknown_groups="error", membership_estimator=None):
@@ -411,6 +414,7 @@ class PerGDROClassifier(PerGDROMixin, ClassifierOutputs, ClassifierMixin, BaseGr
         self.warm_start = warm_start
         self.module = module
         self.early_stopping = early_stopping
+        self.early_stopping_loss = early_stopping_loss
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
@@ -463,6 +467,7 @@ class PerGDRORegressor(PerGDROMixin, RegressorOutputs, RegressorMixin, BaseGroup
                  learning_rate_init=1e-3, batch_size="auto", max_iter=100,
                  alpha=1e-4, random_state=None, device="cpu", verbose=0, warm_start=False,
                  module=None, early_stopping="auto",
+                 early_stopping_loss=DEFAULT_EARLY_STOPPING_LOSS,
                  validation_fraction=DEFAULT_VALIDATION_FRACTION,
                  n_iter_no_change=DEFAULT_N_ITER_NO_CHANGE, tol=DEFAULT_TOL,
                  balanced_batches=False, callbacks=None,
@@ -493,6 +498,7 @@ class PerGDRORegressor(PerGDROMixin, RegressorOutputs, RegressorMixin, BaseGroup
         self.warm_start = warm_start
         self.module = module
         self.early_stopping = early_stopping
+        self.early_stopping_loss = early_stopping_loss
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol

@@ -34,7 +34,8 @@ AUTO_BASELINES = ("group_dro", "hist_gradient_boosting", "hist_gradient_boosting
 # Parameters GroupDRO shares with the searched network (the same architecture and training).
 _SHARED_NETWORK_PARAMS = (
     "hidden_layer_sizes", "activation", "solver", "learning_rate_init", "batch_size",
-    "max_iter", "alpha", "random_state", "device", "early_stopping", "validation_fraction",
+    "max_iter", "alpha", "random_state", "device", "early_stopping",
+    "early_stopping_loss", "validation_fraction",
     "n_iter_no_change", "tol", "module", "loss", "huber_delta", "generalization_adjustment")
 
 

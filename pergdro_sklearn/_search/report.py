@@ -246,8 +246,10 @@ class SearchReport:
         """One ``ConvergenceWarning`` for everything gathered, or nothing."""
         parts = []
         stopping = getattr(final, "early_stopping", False)
-        what = ("worst-group validation loss" if stopping is True else "training loss"
-                if not stopping else "loss (the worst-group validation loss where early "
+        monitored = ("average" if getattr(final, "early_stopping_loss", None) == "average"
+                     else "worst-group")
+        what = (f"{monitored} validation loss" if stopping is True else "training loss"
+                if not stopping else f"loss (the {monitored} validation loss where early "
                 "stopping was on)")
         if self.not_settled:
             parts.append(

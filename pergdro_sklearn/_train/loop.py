@@ -18,6 +18,7 @@ from .._constants import (
     AUTO_BATCH_MAX,
     AUTO_BATCH_MIN,
     AUTO_BATCHES_PER_EPOCH,
+    EARLY_STOPPING_LOSSES,
     PGD_STEP_MULTIPLIER,
     PREDICT_CHUNK_ROWS,
 )
@@ -327,18 +328,25 @@ class Trainer:
 
 
 class ValidationMonitor:
-    """Early stopping on the worst-group validation loss, candidate by candidate.
+    """Early stopping on a validation loss, candidate by candidate.
 
-    After each epoch the clean loss of every group on the holdout is measured; a
-    candidate whose worst-group loss has not improved by more than ``tol`` for
-    more than ``n_iter_no_change`` epochs stops (its later epochs are discarded),
-    and the parameters of its best epoch are kept. Training of a batch of
-    candidates ends when every one of them has stopped.
+    After each epoch the clean loss of every group on the holdout is measured and
+    reduced to one number per candidate: the worst group's (``loss="worst_group"``)
+    or the mean over the holdout rows (``loss="average"``, each group weighted by
+    its holdout rows). A candidate whose monitored loss has not improved by more
+    than ``tol`` for more than ``n_iter_no_change`` epochs stops (its later epochs
+    are discarded), and the parameters of its best epoch are kept. Training of a
+    batch of candidates ends when every one of them has stopped.
     """
 
     def __init__(self, X, y, group_index, row_scale, n_groups, tol, n_iter_no_change,
-                 candidate_shape=(), chunk_rows=PREDICT_CHUNK_ROWS):
+                 candidate_shape=(), chunk_rows=PREDICT_CHUNK_ROWS, loss="worst_group"):
+        if loss not in EARLY_STOPPING_LOSSES:
+            raise ValueError(f"loss must be one of {EARLY_STOPPING_LOSSES}, got {loss!r}.")
         self.X, self.y, self.group_index, self.row_scale = X, y, group_index, row_scale
+        self.loss = loss
+        rows = torch.bincount(group_index.cpu().long(), minlength=n_groups).double().numpy()
+        self._group_share = rows / max(rows.sum(), 1.0)
         self.n_groups = n_groups
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
@@ -370,7 +378,7 @@ class ValidationMonitor:
         """Record the epoch's validation losses; returns whether training should stop."""
         losses = self.group_losses(trainer)
         record.validation_group_losses = losses
-        worst = losses.max(axis=-1)
+        worst = self.monitored(losses)
         running = self.stop_epoch == 0
         stalled = worst > self.best_loss - self.tol
         self._no_improvement = np.where(stalled, self._no_improvement + 1, 0)
@@ -382,6 +390,12 @@ class ValidationMonitor:
         done = running & (self._no_improvement > self.n_iter_no_change)
         self.stop_epoch = np.where(done, record.epoch, self.stop_epoch)
         return bool(np.all(self.stop_epoch > 0))
+
+    def monitored(self, losses):
+        """The monitored loss of each candidate from its ``(..., G)`` group losses."""
+        if self.loss == "average":
+            return losses @ self._group_share
+        return losses.max(axis=-1)
 
     def _snapshot(self, module, improved):
         state = module.state_dict()
