@@ -117,9 +117,12 @@ AUTO_BATCH_MAX = 1024
 # Early stopping and convergence (names and defaults as in MLPClassifier)
 DEFAULT_VALIDATION_FRACTION = 0.1
 # What early stopping follows on the holdout: the worst group's mean loss (the default,
-# the quantity group-robust training is after) or the mean loss over the holdout rows
-# (MLPClassifier's and skorch's choice, steadier when a group has few holdout rows).
-EARLY_STOPPING_LOSSES = ("worst_group", "average")
+# the quantity group-robust training is after), the mean loss over the holdout rows
+# (MLPClassifier's and skorch's choice, steadier when a group has few holdout rows), or
+# "auto": the worst group's for networks with an inter-group adversary (rho > 0,
+# GroupDRO) and the average for those without (ERM, rho = 0), each stopped on the
+# aggregate it trains.
+EARLY_STOPPING_LOSSES = ("worst_group", "average", "auto")
 DEFAULT_EARLY_STOPPING_LOSS = "worst_group"
 DEFAULT_N_ITER_NO_CHANGE = 10
 DEFAULT_TOL = 1e-4

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 from pergdro_sklearn import (
@@ -455,3 +456,38 @@ def test_early_stopping_loss_rejects_unknown_names(shifted):
     with pytest.raises(ValueError, match="early_stopping_loss"):
         PerGDROClassifier(**ES, early_stopping_loss="median").fit(
             shifted.X_train, shifted.y_train, groups=shifted.groups_train)
+
+
+@pytest.mark.parametrize("cls", ALL)
+def test_early_stopping_loss_auto_follows_the_aggregate_each_network_trains(cls, shifted):
+    """``"auto"``: the average for a network without an inter-group adversary (ERM,
+    ``rho = 0``), the worst group's for one with it (``rho > 0``, GroupDRO); the fit
+    is then the same as with that choice made explicitly."""
+    y = shifted.y_train if cls._is_classifier_flag else shifted.y_train.astype(float)
+    fit = (shifted.X_train, y)
+    erm = {"rho": 0.0, "epsilon": 0.0} if "rho" in cls().get_params() else None
+    settings = [erm, {}] if erm is not None else [{}]
+    for extra in settings:
+        adversarial = "rho" not in extra  # GroupDRO, or the Per-GDRO default rho > 0
+        auto = cls(**ES, **extra, early_stopping_loss="auto").fit(
+            *fit, groups=shifted.groups_train)
+        same = cls(**ES, **extra, early_stopping_loss=(
+            "worst_group" if adversarial else "average")).fit(*fit, groups=shifted.groups_train)
+        np.testing.assert_allclose(auto.validation_scores_, same.validation_scores_)
+        assert auto.best_epoch_ == same.best_epoch_
+        np.testing.assert_allclose(auto.predict(shifted.X_test), same.predict(shifted.X_test))
+
+
+def test_early_stopping_loss_auto_per_candidate_in_a_batch(shifted):
+    """Batched candidates with and without the adversary each follow their own
+    aggregate, as when fitted one by one."""
+    params = [{"rho": 0.0, "epsilon": 0.0}, {"rho": 1.0, "epsilon": 0.0}]
+    lead = PerGDROClassifier(**ES, early_stopping_loss="auto")
+    batched = lead._fit_batched(params, shifted.X_train, shifted.y_train,
+                                groups=shifted.groups_train)
+    for est, p in zip(batched, params):
+        alone = clone(lead).set_params(**p).fit(shifted.X_train, shifted.y_train,
+                                                groups=shifted.groups_train)
+        assert est.best_epoch_ == alone.best_epoch_
+        np.testing.assert_allclose(est.validation_scores_, alone.validation_scores_,
+                                   rtol=1e-4)

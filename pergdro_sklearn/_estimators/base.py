@@ -369,7 +369,8 @@ class BaseGroupRobustMLP(ShiftAttackMixin, BatchedFitMixin, BaseEstimator):
             v = data.validation
             monitor = ValidationMonitor(v.X, v.y, v.group_index, v.row_scale,
                                         data.n_groups, self.tol, self.n_iter_no_change,
-                                        candidate_shape, loss=self.early_stopping_loss)
+                                        candidate_shape, loss=self.early_stopping_loss,
+                                        adversarial=weighting.adversarial())
         return Trainer(
             module, self._loss_fn(), weighting, optimizer, data.batch_size,
             data.n_groups, attack=attack, candidate_shape=candidate_shape,
@@ -396,7 +397,8 @@ class BaseGroupRobustMLP(ShiftAttackMixin, BatchedFitMixin, BaseEstimator):
             if n_candidates is None:
                 print(f"Iteration {record.epoch}, loss = {float(loss):.8f}")
                 if val is not None:
-                    name = self.early_stopping_loss.replace("_", "-")
+                    name = ("worst-group" if trainer.monitor.follows_worst.all()
+                            else "average")
                     print(f"Validation {name} loss: "
                           f"{float(trainer.monitor.monitored(val)):.8f}")
             else:
@@ -479,7 +481,8 @@ class BaseGroupRobustMLP(ShiftAttackMixin, BatchedFitMixin, BaseEstimator):
             curves = [pick(r.validation_group_losses) for r in history]
             self.validation_group_loss_curve_ = previous["validation_group_loss_curve_"] + curves
             self.validation_scores_ = previous["validation_scores_"] + [
-                float(monitor.monitored(np.asarray(c, dtype=float))) for c in curves]
+                float(monitor.monitored(np.asarray(c, dtype=float),
+                                        pick(monitor.follows_worst))) for c in curves]
             self.best_loss_ = float(pick(monitor.best_loss))
             self.best_epoch_ = int(pick(monitor.best_epoch))
         else:
@@ -517,7 +520,7 @@ class BaseGroupRobustMLP(ShiftAttackMixin, BatchedFitMixin, BaseEstimator):
             return None, None  # early stopping ended the fit
         if trainer.monitor is not None:
             settled = False
-            what = ("worst-group validation loss" if self.early_stopping_loss == "worst_group"
+            what = ("worst-group validation loss" if bool(pick(trainer.monitor.follows_worst))
                     else "average validation loss")
         else:
             settled = _no_improvement_count(losses, self.tol) > self.n_iter_no_change

@@ -17,12 +17,15 @@ TRAINING_OPTIONS_DOC = """    module : callable or None, default=None
         ``early_stopping_loss`` after every epoch, stop when it has not improved by
         more than ``tol`` for more than ``n_iter_no_change`` epochs, and keep the best
         epoch's model (``group_counts_`` then counts the rows trained on).
-    early_stopping_loss : {"worst_group", "average"}, default="worst_group"
-        The validation loss early stopping follows: the worst group's mean loss, or
-        the mean loss over all holdout rows (each group weighted by its rows). The
-        worst group's is what group-robust training is after, but a group with a
-        dozen holdout rows makes it noisy enough to keep an epoch barely past the
-        class prior; the average is steadier (see the user guide's tabular page).
+    early_stopping_loss : {"worst_group", "average", "auto"}, default="worst_group"
+        The validation loss early stopping follows: the worst group's mean loss, the
+        mean loss over all holdout rows (each group weighted by its rows), or
+        ``"auto"``: the worst group's for a network with an inter-group adversary
+        (``rho > 0``, GroupDRO) and the average for one without (ERM, ``rho = 0``),
+        each stopped on the aggregate it trains. The worst group's is what
+        group-robust training is after, but a group with a dozen holdout rows makes
+        it noisy enough to keep an epoch barely past the class prior; the average is
+        steadier (:ref:`early_stopping`).
     validation_fraction : float, default=0.1
         Share of each group's rows held out when ``early_stopping=True``.
     n_iter_no_change : int, default=10

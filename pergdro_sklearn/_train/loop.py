@@ -333,18 +333,29 @@ class ValidationMonitor:
     After each epoch the clean loss of every group on the holdout is measured and
     reduced to one number per candidate: the worst group's (``loss="worst_group"``)
     or the mean over the holdout rows (``loss="average"``, each group weighted by
-    its holdout rows). A candidate whose monitored loss has not improved by more
-    than ``tol`` for more than ``n_iter_no_change`` epochs stops (its later epochs
-    are discarded), and the parameters of its best epoch are kept. Training of a
-    batch of candidates ends when every one of them has stopped.
+    its holdout rows); ``loss="auto"`` takes the worst group's where ``adversarial``
+    (of ``candidate_shape``) is True and the average elsewhere. A candidate whose
+    monitored loss has not improved by more than ``tol`` for more than
+    ``n_iter_no_change`` epochs stops (its later epochs are discarded), and the
+    parameters of its best epoch are kept. Training of a batch of candidates ends
+    when every one of them has stopped.
     """
 
     def __init__(self, X, y, group_index, row_scale, n_groups, tol, n_iter_no_change,
-                 candidate_shape=(), chunk_rows=PREDICT_CHUNK_ROWS, loss="worst_group"):
+                 candidate_shape=(), chunk_rows=PREDICT_CHUNK_ROWS, loss="worst_group",
+                 adversarial=None):
         if loss not in EARLY_STOPPING_LOSSES:
             raise ValueError(f"loss must be one of {EARLY_STOPPING_LOSSES}, got {loss!r}.")
         self.X, self.y, self.group_index, self.row_scale = X, y, group_index, row_scale
         self.loss = loss
+        # per candidate: follow the worst group (True) or the average (False)
+        worst = {"worst_group": True, "average": False}.get(loss)
+        if worst is None:
+            if adversarial is None:
+                raise ValueError('loss="auto" needs each candidate\'s adversarial flag.')
+            worst = adversarial
+        self.follows_worst = np.broadcast_to(np.asarray(worst, dtype=bool),
+                                             tuple(candidate_shape)).copy()
         rows = torch.bincount(group_index.cpu().long(), minlength=n_groups).double().numpy()
         self._group_share = rows / max(rows.sum(), 1.0)
         self.n_groups = n_groups
@@ -391,11 +402,11 @@ class ValidationMonitor:
         self.stop_epoch = np.where(done, record.epoch, self.stop_epoch)
         return bool(np.all(self.stop_epoch > 0))
 
-    def monitored(self, losses):
-        """The monitored loss of each candidate from its ``(..., G)`` group losses."""
-        if self.loss == "average":
-            return losses @ self._group_share
-        return losses.max(axis=-1)
+    def monitored(self, losses, follows_worst=None):
+        """The monitored loss of each candidate from its ``(..., G)`` group losses
+        (``follows_worst``: the candidates' choice, by default all of them)."""
+        worst = self.follows_worst if follows_worst is None else follows_worst
+        return np.where(worst, losses.max(axis=-1), losses @ self._group_share)
 
     def _snapshot(self, module, improved):
         state = module.state_dict()
@@ -409,7 +420,8 @@ class ValidationMonitor:
 
     def keep(self, index):
         """Keep only candidates ``index`` (see :meth:`Trainer.keep`)."""
-        for name in ("best_loss", "best_epoch", "stop_epoch", "_no_improvement"):
+        for name in ("best_loss", "best_epoch", "stop_epoch", "_no_improvement",
+                     "follows_worst"):
             setattr(self, name, getattr(self, name)[index])
         if self._best_state is not None:
             rows = torch.as_tensor(index)

@@ -40,6 +40,12 @@ class GroupWeighting:
         self.sampling = self.nominal if sampling is None else np.asarray(sampling, dtype=float)
         self.weights = np.broadcast_to(self.nominal, tuple(batch_shape) + self.nominal.shape).copy()
         self._ratio = None
+        self._batch_shape = tuple(batch_shape)
+
+    def adversarial(self):
+        """Whether each candidate (``batch_shape`` of :meth:`start`) reweights the
+        groups against the model; ERM does not."""
+        return np.zeros(self._batch_shape, dtype=bool)
 
     def set_weights(self, weights):
         """Continue from given weights (warm start)."""
@@ -95,6 +101,10 @@ class PhiDivergenceWeighting(GroupWeighting):
         super().start(nominal, batch_shape, sampling, pinned)
         self._rho = np.broadcast_to(np.asarray(self.rho, dtype=float), tuple(batch_shape))
         self._last = None
+
+    def adversarial(self):
+        """A ball of radius 0 holds only the nominal weights: ERM."""
+        return self._rho > 0
 
     def batch_objective(self, losses, group_index):
         objective = self._importance(self.weights, losses, group_index)
@@ -169,6 +179,9 @@ class GroupDROWeighting(GroupWeighting):
             self.weights[..., free:] = self.nominal[free:]
         self._log_q = None
         self._q = None
+
+    def adversarial(self):
+        return np.ones(self._batch_shape, dtype=bool)
 
     def set_weights(self, weights):
         super().set_weights(weights)
