@@ -118,7 +118,7 @@ AUTO_BATCH_MAX = 1024
 DEFAULT_VALIDATION_FRACTION = 0.1
 # What early stopping follows on the holdout: the worst group's mean loss (the default,
 # the quantity group-robust training is after), the mean loss over the holdout rows
-# (MLPClassifier's and skorch's choice, steadier when a group has few holdout rows), or
+# (skorch's valid_loss, steadier when a group has few holdout rows), or
 # "auto": the worst group's for networks with an inter-group adversary (rho > 0,
 # GroupDRO) and the average for those without (ERM, rho = 0), each stopped on the
 # aggregate it trains.

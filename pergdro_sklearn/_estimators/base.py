@@ -480,9 +480,10 @@ class BaseGroupRobustMLP(ShiftAttackMixin, BatchedFitMixin, BaseEstimator):
         if monitor is not None:
             curves = [pick(r.validation_group_losses) for r in history]
             self.validation_group_loss_curve_ = previous["validation_group_loss_curve_"] + curves
+            # what the monitor followed: over every group, the pinned one included
+            scores = [monitor.monitored(r.validation_group_losses) for r in history]
             self.validation_scores_ = previous["validation_scores_"] + [
-                float(monitor.monitored(np.asarray(c, dtype=float),
-                                        pick(monitor.follows_worst))) for c in curves]
+                float(s if candidate is None else s[candidate]) for s in scores]
             self.best_loss_ = float(pick(monitor.best_loss))
             self.best_epoch_ = int(pick(monitor.best_epoch))
         else:

@@ -356,7 +356,9 @@ class ValidationMonitor:
             worst = adversarial
         self.follows_worst = np.broadcast_to(np.asarray(worst, dtype=bool),
                                              tuple(candidate_shape)).copy()
-        rows = torch.bincount(group_index.cpu().long(), minlength=n_groups).double().numpy()
+        # rows of each group (an index past the groups, if any, belongs to none)
+        rows = torch.bincount(group_index.cpu().long(),
+                              minlength=n_groups).double().numpy()[:n_groups]
         self._group_share = rows / max(rows.sum(), 1.0)
         self.n_groups = n_groups
         self.tol = tol
