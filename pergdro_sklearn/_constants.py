@@ -119,9 +119,8 @@ DEFAULT_VALIDATION_FRACTION = 0.1
 # What early stopping follows on the holdout: the worst group's mean loss (the default,
 # the quantity group-robust training is after), the mean loss over the holdout rows
 # (skorch's valid_loss, steadier when a group has few holdout rows), or
-# "auto": the worst group's for networks with an inter-group adversary (rho > 0,
-# GroupDRO) and the average for those without (ERM, rho = 0), each stopped on the
-# aggregate it trains.
+# "auto": the average for ERM, the worst group's for every network with an adversary
+# (rho > 0, a positive epsilon, GroupDRO).
 EARLY_STOPPING_LOSSES = ("worst_group", "average", "auto")
 DEFAULT_EARLY_STOPPING_LOSS = "worst_group"
 DEFAULT_N_ITER_NO_CHANGE = 10

@@ -460,15 +460,17 @@ def test_early_stopping_loss_rejects_unknown_names(shifted):
 
 @pytest.mark.parametrize("cls", ALL)
 def test_early_stopping_loss_auto_follows_the_aggregate_each_network_trains(cls, shifted):
-    """``"auto"``: the average for a network without an inter-group adversary (ERM,
-    ``rho = 0``), the worst group's for one with it (``rho > 0``, GroupDRO); the fit
-    is then the same as with that choice made explicitly."""
+    """``"auto"``: the average for ERM, the worst group's for a network with an
+    adversary (``rho > 0``, a positive epsilon, GroupDRO); the fit is then the same
+    as with that choice made explicitly."""
     y = shifted.y_train if cls._is_classifier_flag else shifted.y_train.astype(float)
     fit = (shifted.X_train, y)
-    erm = {"rho": 0.0, "epsilon": 0.0} if "rho" in cls().get_params() else None
-    settings = [erm, {}] if erm is not None else [{}]
-    for extra in settings:
-        adversarial = "rho" not in extra  # GroupDRO, or the Per-GDRO default rho > 0
+    if "rho" in cls().get_params():  # ERM, within-group radius only, both adversaries
+        settings = [({"rho": 0.0, "epsilon": 0.0}, False), ({"rho": 0.0, "epsilon": 0.2}, True),
+                    ({}, True)]
+    else:  # GroupDRO
+        settings = [({}, True)]
+    for extra, adversarial in settings:
         auto = cls(**ES, **extra, early_stopping_loss="auto").fit(
             *fit, groups=shifted.groups_train)
         same = cls(**ES, **extra, early_stopping_loss=(

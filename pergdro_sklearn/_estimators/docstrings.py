@@ -20,12 +20,12 @@ TRAINING_OPTIONS_DOC = """    module : callable or None, default=None
     early_stopping_loss : {"worst_group", "average", "auto"}, default="worst_group"
         The validation loss early stopping follows: the worst group's mean loss, the
         mean loss over all holdout rows (each group weighted by its rows), or
-        ``"auto"``: the worst group's for a network with an inter-group adversary
-        (``rho > 0``, GroupDRO) and the average for one without (ERM, ``rho = 0``),
-        each stopped on the aggregate it trains. The worst group's is what
-        group-robust training is after, but a group with a dozen holdout rows makes
-        it noisy enough to keep an epoch barely past the class prior; the average is
-        steadier (:ref:`early_stopping`).
+        ``"auto"``: the average for ERM and the worst group's for every network that
+        trains against an adversary (``rho > 0``, a positive ``epsilon`` or GroupDRO),
+        so that only the network without one is stopped on the aggregate it trains.
+        The worst group's is what group-robust training is after, but a group with a
+        dozen holdout rows makes it noisy enough to keep an epoch barely past the
+        class prior; the average is steadier (:ref:`early_stopping`).
     validation_fraction : float, default=0.1
         Share of each group's rows held out when ``early_stopping=True``.
     n_iter_no_change : int, default=10

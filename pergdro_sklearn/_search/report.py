@@ -246,8 +246,8 @@ class SearchReport:
         """One ``ConvergenceWarning`` for everything gathered, or nothing."""
         parts = []
         stopping = getattr(final, "early_stopping", False)
-        monitored = ("average" if getattr(final, "early_stopping_loss", None) == "average"
-                     else "worst-group")
+        monitored = {"average": "average", "auto": "monitored"}.get(
+            getattr(final, "early_stopping_loss", None), "worst-group")
         what = (f"{monitored} validation loss" if stopping is True else "training loss"
                 if not stopping else f"loss (the {monitored} validation loss where early "
                 "stopping was on)")

@@ -334,7 +334,8 @@ class ValidationMonitor:
     reduced to one number per candidate: the worst group's (``loss="worst_group"``)
     or the mean over the holdout rows (``loss="average"``, each group weighted by
     its holdout rows); ``loss="auto"`` takes the worst group's where ``adversarial``
-    (of ``candidate_shape``) is True and the average elsewhere. A candidate whose
+    (of ``candidate_shape``: the candidate trains against an adversary) is True and
+    the average elsewhere. A candidate whose
     monitored loss has not improved by more than ``tol`` for more than
     ``n_iter_no_change`` epochs stops (its later epochs are discarded), and the
     parameters of its best epoch are kept. Training of a batch of candidates ends
