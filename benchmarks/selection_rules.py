@@ -453,8 +453,7 @@ def main(argv=None):
                         default=DEFAULT_EARLY_STOPPING_LOSS,
                         help="early_stopping_loss of every network in the study")
     args = parser.parse_args(argv)
-    network = ({} if args.early_stopping_loss == DEFAULT_EARLY_STOPPING_LOSS
-               else {"early_stopping_loss": args.early_stopping_loss})
+    network = real_data.network_params(args)
     setup_logging()
     data_home = benchmark_data_home(args.data_home)
     start = time.perf_counter()

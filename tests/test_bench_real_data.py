@@ -127,3 +127,14 @@ def test_collapse_line_counts_the_networks_that_predicted_one_class():
     assert "seed 0: 0 of 16, seed 1: 16 of 16 (ERM among them)." in line
     none = real_data.collapse_line(per_seed[:1], range(1))
     assert none.startswith("No network candidate")
+
+
+def test_network_params_sets_only_a_non_default_early_stopping_loss():
+    from argparse import Namespace
+
+    from benchmarks.real_data import network_params
+
+    assert network_params(Namespace(early_stopping_loss="worst_group")) == {}
+    assert network_params(Namespace()) == {}
+    assert network_params(Namespace(early_stopping_loss="average")) == {
+        "early_stopping_loss": "average"}

@@ -37,7 +37,13 @@ from .._train.data import (
     group_row_scale,
     resolve_device,
 )
-from .._train.loop import Trainer, ValidationMonitor, default_batch_size, make_optimizer
+from .._train.loop import (
+    Trainer,
+    ValidationMonitor,
+    adversarial_candidates,
+    default_batch_size,
+    make_optimizer,
+)
 from .._train.losses import correct_class
 from .._train.network import MLP, penalized_parameters
 from .._warnings import BLEW_UP, NOT_SETTLED, convergence_is_deferred, warn_user
@@ -75,16 +81,6 @@ _VALIDATION_ATTRIBUTES = ("n_features_in_", "feature_names_in_", "classes_", "_n
 # --------------------------------------------------------------------------
 # Base estimator
 # --------------------------------------------------------------------------
-def _adversarial(weighting, attack, candidate_shape):
-    """Per candidate: does it train against an adversary, between groups (``rho > 0``,
-    GroupDRO) or within them (a positive radius)? ERM does neither."""
-    adversarial = np.broadcast_to(weighting.adversarial(), tuple(candidate_shape))
-    if attack is not None:
-        radii = attack.radii.detach().cpu().numpy().reshape(tuple(candidate_shape) + (-1,))
-        adversarial = adversarial | (radii > 0).any(axis=-1)
-    return adversarial
-
-
 class BaseGroupRobustMLP(ShiftAttackMixin, BatchedFitMixin, BaseEstimator):
     """Shared parameters, validation, training call and prediction.
 
@@ -380,8 +376,8 @@ class BaseGroupRobustMLP(ShiftAttackMixin, BatchedFitMixin, BaseEstimator):
             monitor = ValidationMonitor(v.X, v.y, v.group_index, v.row_scale,
                                         data.n_groups, self.tol, self.n_iter_no_change,
                                         candidate_shape, loss=self.early_stopping_loss,
-                                        adversarial=_adversarial(weighting, attack,
-                                                                 candidate_shape))
+                                        adversarial=adversarial_candidates(
+                                            weighting, attack, candidate_shape))
         return Trainer(
             module, self._loss_fn(), weighting, optimizer, data.batch_size,
             data.n_groups, attack=attack, candidate_shape=candidate_shape,

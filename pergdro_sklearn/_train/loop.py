@@ -327,6 +327,16 @@ class Trainer:
         return history
 
 
+def adversarial_candidates(weighting, attack, candidate_shape):
+    """Per candidate: does it train against an adversary, between groups (``rho > 0``,
+    GroupDRO) or within them (a positive radius)? ERM does neither."""
+    adversarial = np.broadcast_to(weighting.adversarial(), tuple(candidate_shape))
+    if attack is not None:
+        radii = attack.radii.detach().cpu().numpy().reshape(tuple(candidate_shape) + (-1,))
+        adversarial = adversarial | (radii > 0).any(axis=-1)
+    return adversarial
+
+
 class ValidationMonitor:
     """Early stopping on a validation loss, candidate by candidate.
 
@@ -334,9 +344,9 @@ class ValidationMonitor:
     reduced to one number per candidate: the worst group's (``loss="worst_group"``)
     or the mean over the holdout rows (``loss="average"``, each group weighted by
     its holdout rows); ``loss="auto"`` takes the worst group's where ``adversarial``
-    (of ``candidate_shape``: the candidate trains against an adversary) is True and
-    the average elsewhere. A candidate whose
-    monitored loss has not improved by more than ``tol`` for more than
+    (of ``candidate_shape``: the candidate trains against an adversary, see
+    :func:`adversarial_candidates`) is True and the average elsewhere. A candidate
+    whose monitored loss has not improved by more than ``tol`` for more than
     ``n_iter_no_change`` epochs stops (its later epochs are discarded), and the
     parameters of its best epoch are kept. Training of a batch of candidates ends
     when every one of them has stopped.
@@ -348,7 +358,6 @@ class ValidationMonitor:
         if loss not in EARLY_STOPPING_LOSSES:
             raise ValueError(f"loss must be one of {EARLY_STOPPING_LOSSES}, got {loss!r}.")
         self.X, self.y, self.group_index, self.row_scale = X, y, group_index, row_scale
-        self.loss = loss
         # per candidate: follow the worst group (True) or the average (False)
         worst = {"worst_group": True, "average": False}.get(loss)
         if worst is None:
@@ -357,9 +366,7 @@ class ValidationMonitor:
             worst = adversarial
         self.follows_worst = np.broadcast_to(np.asarray(worst, dtype=bool),
                                              tuple(candidate_shape)).copy()
-        # rows of each group (an index past the groups, if any, belongs to none)
-        rows = torch.bincount(group_index.cpu().long(),
-                              minlength=n_groups).double().numpy()[:n_groups]
+        rows = group_counts(group_index, n_groups, torch.float64).cpu().numpy()
         self._group_share = rows / max(rows.sum(), 1.0)
         self.n_groups = n_groups
         self.tol = tol
@@ -405,11 +412,9 @@ class ValidationMonitor:
         self.stop_epoch = np.where(done, record.epoch, self.stop_epoch)
         return bool(np.all(self.stop_epoch > 0))
 
-    def monitored(self, losses, follows_worst=None):
-        """The monitored loss of each candidate from its ``(..., G)`` group losses
-        (``follows_worst``: the candidates' choice, by default all of them)."""
-        worst = self.follows_worst if follows_worst is None else follows_worst
-        return np.where(worst, losses.max(axis=-1), losses @ self._group_share)
+    def monitored(self, losses):
+        """The monitored loss of each candidate from its ``(..., G)`` group losses."""
+        return np.where(self.follows_worst, losses.max(axis=-1), losses @ self._group_share)
 
     def _snapshot(self, module, improved):
         state = module.state_dict()
@@ -501,6 +506,7 @@ __all__ = [
     "Trainer",
     "TrainingDivergedError",
     "ValidationMonitor",
+    "adversarial_candidates",
     "make_optimizer",
     "default_batch_size",
     "keep_candidates",
