@@ -116,13 +116,13 @@ AUTO_BATCH_MIN = 128
 AUTO_BATCH_MAX = 1024
 # Early stopping and convergence (names and defaults as in MLPClassifier)
 DEFAULT_VALIDATION_FRACTION = 0.1
-# What early stopping follows on the holdout: the worst group's mean loss (the default,
-# the quantity group-robust training is after), the mean loss over the holdout rows
-# (skorch's valid_loss, steadier when a group has few holdout rows), or
-# "auto": the average for ERM, the worst group's for every network with an adversary
-# (rho > 0, a positive epsilon, GroupDRO).
+# What early stopping follows on the holdout: the worst group's mean loss (the quantity
+# group-robust training is after), the mean loss over the holdout rows (skorch's
+# valid_loss, steadier when a group has few holdout rows), or "auto" (the default):
+# the average for ERM, the worst group's for every network with an adversary (rho > 0,
+# a positive epsilon, GroupDRO), so each network stops on the aggregate it trains.
 EARLY_STOPPING_LOSSES = ("worst_group", "average", "auto")
-DEFAULT_EARLY_STOPPING_LOSS = "worst_group"
+DEFAULT_EARLY_STOPPING_LOSS = "auto"
 DEFAULT_N_ITER_NO_CHANGE = 10
 DEFAULT_TOL = 1e-4
 # A fit whose kept training loss exceeds this multiple of its first minibatch's

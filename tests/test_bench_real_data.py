@@ -134,7 +134,9 @@ def test_network_params_sets_only_a_non_default_early_stopping_loss():
 
     from benchmarks.real_data import network_params
 
-    assert network_params(Namespace(early_stopping_loss="worst_group")) == {}
+    assert network_params(Namespace(early_stopping_loss="auto")) == {}
     assert network_params(Namespace()) == {}
     assert network_params(Namespace(early_stopping_loss="average")) == {
         "early_stopping_loss": "average"}
+    assert network_params(Namespace(early_stopping_loss="worst_group")) == {
+        "early_stopping_loss": "worst_group"}

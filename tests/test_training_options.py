@@ -431,7 +431,7 @@ def test_early_stopping_loss_average_follows_the_row_weighted_mean(cls, shifted)
     y = shifted.y_train if cls._is_classifier_flag else shifted.y_train.astype(float)
     fit = (shifted.X_train, y)
     est = cls(**ES, early_stopping_loss="average").fit(*fit, groups=shifted.groups_train)
-    worst = cls(**ES).fit(*fit, groups=shifted.groups_train)
+    worst = cls(**ES, early_stopping_loss="worst_group").fit(*fit, groups=shifted.groups_train)
     curve = np.asarray(est.validation_group_loss_curve_)
     # the holdout's rows per group, from the same split the estimator made
     from sklearn.utils import check_random_state
@@ -478,6 +478,9 @@ def test_early_stopping_loss_auto_follows_the_aggregate_each_network_trains(cls,
         np.testing.assert_allclose(auto.validation_scores_, same.validation_scores_)
         assert auto.best_epoch_ == same.best_epoch_
         np.testing.assert_allclose(auto.predict(shifted.X_test), same.predict(shifted.X_test))
+        # "auto" is the default
+        default = cls(**ES, **extra).fit(*fit, groups=shifted.groups_train)
+        np.testing.assert_allclose(default.validation_scores_, auto.validation_scores_)
 
 
 def test_early_stopping_loss_auto_per_candidate_in_a_batch(shifted):

@@ -17,15 +17,16 @@ TRAINING_OPTIONS_DOC = """    module : callable or None, default=None
         ``early_stopping_loss`` after every epoch, stop when it has not improved by
         more than ``tol`` for more than ``n_iter_no_change`` epochs, and keep the best
         epoch's model (``group_counts_`` then counts the rows trained on).
-    early_stopping_loss : {"worst_group", "average", "auto"}, default="worst_group"
-        The validation loss early stopping follows: the worst group's mean loss, the
-        mean loss over all holdout rows (each group weighted by its rows), or
-        ``"auto"``: the average for ERM and the worst group's for every network that
-        trains against an adversary (``rho > 0``, a positive ``epsilon`` or GroupDRO),
-        so that only the network without one is stopped on the aggregate it trains.
-        The worst group's is what group-robust training is after, but a group with a
-        dozen holdout rows makes it noisy enough to keep an epoch barely past the
-        class prior; the average is steadier (:ref:`early_stopping`).
+    early_stopping_loss : {"auto", "worst_group", "average"}, default="auto"
+        The validation loss early stopping follows. ``"auto"``: for each network the
+        aggregate it trains on, the mean loss over the holdout rows (each group
+        weighted by its rows) for ERM (``rho = 0`` and every ``epsilon`` 0), the worst
+        group's mean loss for every network that trains against an adversary
+        (``rho > 0``, a positive ``epsilon``, GroupDRO). ``"worst_group"`` and
+        ``"average"`` follow one of the two for every network. The worst group's is
+        what group-robust training is after, but a group with a dozen holdout rows
+        makes it noisy enough to keep an epoch barely past the class prior; the
+        average is steadier (:ref:`early_stopping`).
     validation_fraction : float, default=0.1
         Share of each group's rows held out when ``early_stopping=True``.
     n_iter_no_change : int, default=10
