@@ -11,7 +11,8 @@ group; Per-GDRO also lets group 3's rows move within a Wasserstein ball of radiu
 ``epsilon_3``, so the network does not commit to where they happened to be.
 
 The three models share the network (one hidden layer of 32 units) and early stopping
-on the worst group's validation loss; ERM is
+(the default ``early_stopping_loss="auto"``: on the average validation loss for ERM,
+on the worst group's for GroupDRO and Per-GDRO); ERM is
 :class:`~pergdro_sklearn.PerGDROClassifier` with ``rho=0`` and ``epsilon=0``. The
 radii here are set by hand (``rho=0.5``, ``epsilon_3=1``); :ref:`search_guide` learns
 them.
