@@ -28,7 +28,7 @@ a 95% t-interval. The time of the search is compared with one ``MLPClassifier`` 
 process (torch and the BLAS of scikit-learn each on one thread). Writes
 ``benchmarks/results/real_data[_quick].md`` and a figure.
 
-``--early-stopping-loss average`` (or ``auto``) sets that ``early_stopping_loss`` in every
+``--early-stopping-loss worst_group`` (or ``average``) sets that ``early_stopping_loss`` in every
 network of the package in the run (the search's estimator, and so its candidates and its
 network baselines, ERM and GroupDRO), a study of what early stopping follows; the
 results then describe that setting, not the defaults. """
