@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 
 RESULTS = Path(__file__).resolve().parent / "results"
 logger = logging.getLogger("benchmarks")
@@ -47,6 +48,23 @@ def markdown_table(header, rows):
     return "\n".join([line(header), "|" + "---|" * len(header), *map(line, rows)])
 
 
+def paired(values, baseline=0.0):
+    """Mean of ``values - baseline`` (paired by seed) and its 95% t-interval.
+
+    The interval is NaN with fewer than two pairs."""
+    diff = np.asarray(values, dtype=float) - np.asarray(baseline, dtype=float)
+    if diff.size < 2:
+        return diff.mean(), np.nan, np.nan
+    half = stats.t.ppf(0.975, diff.size - 1) * diff.std(ddof=1) / np.sqrt(diff.size)
+    return diff.mean(), diff.mean() - half, diff.mean() + half
+
+
+def format_paired(values, baseline=0.0, digits=4):
+    """``paired`` as ``"+mean [+low, +high]"``."""
+    mean, low, high = paired(values, baseline)
+    return f"{mean:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]"
+
+
 def mean_std(values, digits=3):
     values = np.asarray(values, dtype=float)
     return f"{values.mean():.{digits}f} ± {values.std():.{digits}f}"
@@ -60,7 +78,8 @@ def write_result(name, title, sections, wall_time):
         text += [section, ""]
     path = RESULTS / f"{name}.md"
     path.write_text("\n".join(text))
-    logger.info("wrote %s", path.relative_to(RESULTS.parent.parent))
+    root = RESULTS.parent.parent
+    logger.info("wrote %s", path.relative_to(root) if path.is_relative_to(root) else path)
     return path
 
 

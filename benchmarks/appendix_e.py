@@ -30,7 +30,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from joblib import Parallel, delayed  # noqa: E402
-from scipy import stats  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 from sklearn.model_selection import PredefinedSplit  # noqa: E402
 from sklearn.neural_network import MLPClassifier  # noqa: E402
@@ -41,7 +40,15 @@ from pergdro_sklearn.datasets import make_shifted_groups
 from pergdro_sklearn.datasets._synthetic import APPENDIX_E_TRAIN_COUNTS
 from pergdro_sklearn.metrics import group_scores
 
-from ._common import RESULTS, logger, markdown_table, mean_std, setup_logging, write_result  # noqa: E402
+from ._common import (  # noqa: E402
+    RESULTS,
+    logger,
+    markdown_table,
+    mean_std,
+    paired,
+    setup_logging,
+    write_result,
+)
 
 # The paper's hand-picked trials (Appendix E.2): name -> (rho, epsilons).
 PAPER_TRIALS = {
@@ -296,9 +303,8 @@ def main(argv=None):
     paired_rows = []
     for base in ("ERM (ours, rho = eps = 0)", "GroupDRO"):
         diff = np.array(results[SEARCH_LABEL])[:, 1] - np.array(results[base])[:, 1]
-        half = stats.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / np.sqrt(len(diff))
-        paired_rows.append([f"search minus {base}", f"{diff.mean():+.3f}",
-                            f"[{diff.mean() - half:+.3f}, {diff.mean() + half:+.3f}]",
+        mean, low, high = paired(diff)
+        paired_rows.append([f"search minus {base}", f"{mean:+.3f}", f"[{low:+.3f}, {high:+.3f}]",
                             f"{np.mean(diff > 0):.0%}"])
     table = [[name, *[mean_std(np.array(rows)[:, j]) for j in range(6)],
               f"{np.mean(timings[name]):.1f}" if name in timings else "-"]

@@ -26,7 +26,7 @@ import torch
 
 from pergdro_sklearn._constants import DEFAULT_HALVING_RUNGS
 
-from ._common import logger, markdown_table, mean_std, setup_logging, write_result
+from ._common import logger, markdown_table, mean_std, paired, setup_logging, write_result
 
 ARCH = (64, 64, 64)
 
@@ -241,7 +241,6 @@ def paper_protocol(epochs, n_initial, n_iter, n_jobs, halving_factor=3, seeds=(0
 def _protocol_summary(per_arm):
     """Mean ± std of every arm over the seeds, and each halving arm's pick against the
     search without halving (paired by seed, 95% t-interval)."""
-    from .selection import paired
 
     full = np.asarray(per_arm[None, None]["score"])
     rows = []

@@ -27,8 +27,7 @@ from pergdro_sklearn import GroupDROClassifier, PerGDROClassifier
 from pergdro_sklearn.datasets import make_shifted_groups
 from pergdro_sklearn.metrics import worst_group_accuracy
 
-from ._common import logger, markdown_table, mean_std, setup_logging, write_result
-from .selection import paired
+from ._common import logger, markdown_table, mean_std, paired, setup_logging, write_result
 
 NET = dict(hidden_layer_sizes=(64, 64, 64), max_iter=100, batch_size=128,
            learning_rate_init=1e-3)

@@ -25,8 +25,8 @@ from joblib import Parallel, delayed
 
 from pergdro_sklearn import PerGDROSearchCV
 
-from ._common import logger, markdown_table, setup_logging, write_result
-from .selection import SYNTHETIC, configure, metrics, paired, scenario
+from ._common import logger, markdown_table, paired, setup_logging, write_result
+from .selection import SYNTHETIC, configure, metrics, scenario
 
 BUDGETS = {
     # name: search arguments

@@ -31,7 +31,6 @@ import time
 import warnings
 
 import numpy as np
-from scipy import stats
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 
@@ -39,7 +38,14 @@ from pergdro_sklearn import GroupDROClassifier, Memberships
 from pergdro_sklearn.datasets import fetch_adult, train_val_test_split_by_group
 from pergdro_sklearn.metrics import worst_group_accuracy
 
-from ._common import benchmark_data_home, markdown_table, mean_std, setup_logging, write_result
+from ._common import (
+    benchmark_data_home,
+    format_paired,
+    markdown_table,
+    mean_std,
+    setup_logging,
+    write_result,
+)
 
 SETTINGS = dict(hidden_layer_sizes=(64, 64), max_iter=12, batch_size=512,
                 learning_rate_init=2e-3, step_size=0.01)
@@ -86,14 +92,6 @@ def run_seed(X, y, labels, seed):
     return out, X_tr.shape[0], X_te.shape[0], int(hidden.sum())
 
 
-def paired(a, b):
-    """Mean of ``a - b`` and its 95% t-interval."""
-    d = np.asarray(a) - np.asarray(b)
-    half = stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size) if d.size > 1 \
-        else float("nan")
-    return f"{d.mean():+.4f} [{d.mean() - half:+.4f}, {d.mean() + half:+.4f}]"
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
@@ -118,11 +116,12 @@ def main(argv=None):
         [[m, mean_std(worst[m], 4), mean_std(cells[m], 4)] for m in METHODS])
     diffs = markdown_table(
         ["paired difference (worst overlapping-group accuracy)", "mean [95% t-interval]"],
-        [["memberships - intersections", paired(worst["memberships"], worst["intersections"])],
+        [["memberships - intersections",
+          format_paired(worst["memberships"], worst["intersections"])],
          ["hidden, estimated - memberships (fully labelled)",
-          paired(worst["hidden, estimated"], worst["memberships"])],
+          format_paired(worst["hidden, estimated"], worst["memberships"])],
          ["hidden, estimated - hidden, dropped",
-          paired(worst["hidden, estimated"], worst["hidden, dropped"])]])
+          format_paired(worst["hidden, estimated"], worst["hidden, dropped"])]])
     setup = (f"Adult, {args.seeds} seeds; {n_train} training rows ({n_hidden} with their "
              f"groups hidden in the hidden settings), {n_test} test rows per seed. "
              f"GroupDROClassifier with {SETTINGS} in every setting. Scores: mean ± std "

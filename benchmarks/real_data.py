@@ -41,7 +41,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy import stats
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import mean_squared_error
@@ -78,6 +77,7 @@ from ._common import (
     logger,
     markdown_table,
     mean_std,
+    paired,
     setup_logging,
     write_result,
 )
@@ -203,15 +203,6 @@ def run(name, bunch, seed, args):
                       (round(float(pick["rho"]), 3),
                        np.round(np.asarray(pick["epsilon"]), 4).tolist())))
     return results, times, meta
-
-
-def paired(values, baseline):
-    """Mean paired difference and its 95% t-interval."""
-    diff = np.asarray(values) - np.asarray(baseline)
-    if diff.shape[0] < 2:
-        return diff.mean(), np.nan, np.nan
-    half = stats.t.ppf(0.975, diff.shape[0] - 1) * diff.std(ddof=1) / np.sqrt(diff.shape[0])
-    return diff.mean(), diff.mean() - half, diff.mean() + half
 
 
 def comparison(per_seed, task):

@@ -43,7 +43,6 @@ import time
 import numpy as np
 import torch
 from joblib import Parallel, delayed
-from scipy import stats
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import mean_squared_error
@@ -66,6 +65,7 @@ from ._common import (
     feature_scaler,
     logger,
     markdown_table,
+    paired,
     setup_logging,
     write_result,
 )
@@ -239,13 +239,6 @@ def run_seed(name, seed, args, bunch=None):
                 collapsed=int(np.sum(results["collapsed"])),
                 bounds=(search.rho_bounds_, search.epsilon_bounds_[:, 1].round(3).tolist()))
     return rows, info
-
-
-def paired(values, baseline):
-    """Mean paired difference and its 95% t-interval."""
-    diff = np.asarray(values) - np.asarray(baseline)
-    half = stats.t.ppf(0.975, diff.shape[0] - 1) * diff.std(ddof=1) / np.sqrt(diff.shape[0])
-    return diff.mean(), diff.mean() - half, diff.mean() + half
 
 
 def summarise(name, per_seed):

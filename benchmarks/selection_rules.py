@@ -71,7 +71,6 @@ import warnings
 import numpy as np
 import torch
 from joblib import Parallel, delayed
-from scipy import stats
 from sklearn.base import clone
 
 from pergdro_sklearn import (
@@ -106,6 +105,7 @@ from ._common import (
     feature_scaler,
     logger,
     markdown_table,
+    paired,
     setup_logging,
     write_result,
 )
@@ -387,12 +387,6 @@ def evidence_table(per_seed_evidence):
     return markdown_table(["seed", "paired_se's pick", "objective gain (SE)",
                            "average-loss gain (SE)", "error-rate gain (SE)", "hedged"],
                           cells)
-
-
-def paired(diff):
-    diff = np.asarray(diff)
-    half = stats.t.ppf(0.975, diff.size - 1) * diff.std(ddof=1) / np.sqrt(diff.size)
-    return diff.mean(), diff.mean() - half, diff.mean() + half
 
 
 def summarise(name, per_seed):

@@ -31,13 +31,19 @@ import warnings
 
 import numpy as np
 import torch
-from scipy import stats
 from sklearn.preprocessing import StandardScaler
 
 from pergdro_sklearn import PerGDROClassifier, PerGDRORegressor
 from pergdro_sklearn.datasets import train_val_test_split_by_group
 
-from ._common import benchmark_data_home, logger, markdown_table, setup_logging, write_result
+from ._common import (
+    benchmark_data_home,
+    format_paired,
+    logger,
+    markdown_table,
+    setup_logging,
+    write_result,
+)
 from .real_data import DATASETS, MIN_GROUP_SIZE, evaluate, load
 
 VARIANTS = {
@@ -123,12 +129,6 @@ def run(name, bunch, seed, labels):
     return task, out
 
 
-def paired(values, reference):
-    diff = np.asarray(values) - np.asarray(reference)
-    half = stats.t.ppf(0.975, diff.shape[0] - 1) * diff.std(ddof=1) / np.sqrt(diff.shape[0])
-    return f"{diff.mean():+.4f} [{diff.mean() - half:+.4f}, {diff.mean() + half:+.4f}]"
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
@@ -171,8 +171,8 @@ def main(argv=None):
             rows.append([
                 label, f"{w.mean():.4f} ± {w.std(ddof=1):.4f}",
                 f"{a.mean():.4f} ± {a.std(ddof=1):.4f}",
-                "-" if label == "defaults" else paired(worst, ref_w),
-                "-" if label == "defaults" else paired(avg, ref_a),
+                "-" if label == "defaults" else format_paired(worst, ref_w),
+                "-" if label == "defaults" else format_paired(avg, ref_a),
                 f"{np.mean([r[1][label][2] for r in per_seed]):.1f}",
                 f"{np.mean([r[1][label][3] for r in per_seed]):.0f}",
             ])

@@ -140,3 +140,13 @@ def test_network_params_sets_only_a_non_default_early_stopping_loss():
         "early_stopping_loss": "average"}
     assert network_params(Namespace(early_stopping_loss="worst_group")) == {
         "early_stopping_loss": "worst_group"}
+
+
+def test_paired_gives_the_t_interval_of_the_differences():
+    mean, low, high = _common.paired([3.0, 5.0, 7.0], [2.0, 3.0, 4.0])  # differences 1, 2, 3
+    half = 4.302652729911275 / np.sqrt(3)  # t(0.975, 2) times the standard error (std 1)
+    assert mean == pytest.approx(2.0)
+    assert (low, high) == pytest.approx((2.0 - half, 2.0 + half))
+    assert np.isnan(_common.paired([1.0], [0.0])[1])  # one pair: no interval
+    assert _common.format_paired([3.0, 5.0, 7.0], [2.0, 3.0, 4.0], digits=2) == (
+        f"+2.00 [{2.0 - half:+.2f}, {2.0 + half:+.2f}]")
