@@ -478,9 +478,20 @@ def test_early_stopping_loss_auto_follows_the_aggregate_each_network_trains(cls,
         np.testing.assert_allclose(auto.validation_scores_, same.validation_scores_)
         assert auto.best_epoch_ == same.best_epoch_
         np.testing.assert_allclose(auto.predict(shifted.X_test), same.predict(shifted.X_test))
-        # "auto" is the default
-        default = cls(**ES, **extra).fit(*fit, groups=shifted.groups_train)
-        np.testing.assert_allclose(default.validation_scores_, auto.validation_scores_)
+
+
+@pytest.mark.parametrize("cls", [PerGDROClassifier, PerGDRORegressor])
+def test_early_stopping_loss_default_stops_erm_on_the_average(cls, shifted):
+    """By default ERM follows the holdout's average loss, not its worst group's."""
+    y = shifted.y_train if cls._is_classifier_flag else shifted.y_train.astype(float)
+    fit = (shifted.X_train, y)
+    erm = dict(ES, rho=0.0, epsilon=0.0)
+    default = cls(**erm).fit(*fit, groups=shifted.groups_train)
+    average = cls(**erm, early_stopping_loss="average").fit(*fit, groups=shifted.groups_train)
+    worst = cls(**erm, early_stopping_loss="worst_group").fit(*fit, groups=shifted.groups_train)
+    np.testing.assert_allclose(default.validation_scores_, average.validation_scores_)
+    assert not np.allclose(default.validation_scores_[:len(worst.validation_scores_)],
+                           worst.validation_scores_[:len(default.validation_scores_)])
 
 
 def test_early_stopping_loss_auto_per_candidate_in_a_batch(shifted):
