@@ -56,6 +56,7 @@ from pergdro_sklearn import (
 )
 from pergdro_sklearn._constants import (
     DEFAULT_EARLY_STOPPING_LOSS,
+    DEFAULT_REFIT_SEEDS,
     DEFAULT_HIDDEN_LAYER_SIZES,
     EARLY_STOPPING_LOSSES,
 )
@@ -134,16 +135,22 @@ def mlp_seconds(task, X, y, seed):
     return time.perf_counter() - start
 
 
-def default_search(task, seed, network=None):
+def default_search(task, seed, network=None, search=None):
     final = (PerGDROClassifier if task == "classification" else PerGDRORegressor)(
         random_state=seed, **(network or {}))
-    return PerGDROSearchCV(final, random_state=seed)
+    return PerGDROSearchCV(final, random_state=seed, **(search or {}))
 
 
 def network_params(args):
     """Parameters set in every network of the package (empty: the defaults)."""
     loss = getattr(args, "early_stopping_loss", None)
     return {} if loss in (None, DEFAULT_EARLY_STOPPING_LOSS) else {"early_stopping_loss": loss}
+
+
+def search_params(args):
+    """Parameters set in the search (empty: the defaults)."""
+    seeds = getattr(args, "refit_seeds", None)
+    return {} if seeds in (None, DEFAULT_REFIT_SEEDS) else {"refit_seeds": seeds}
 
 
 def run(name, bunch, seed, args):
@@ -180,7 +187,7 @@ def run(name, bunch, seed, args):
             model.fit(X, y, **kwargs)
             times[label] = time.perf_counter() - start
             results[label] = evaluate(task, yte, model.predict(Xte), gte)
-        search = default_search(task, seed, network)
+        search = default_search(task, seed, network, search_params(args))
         start = time.perf_counter()
         search.fit(X, y, groups=g)
         times[SEARCH] = time.perf_counter() - start
@@ -334,6 +341,8 @@ def main(argv=None):
     parser.add_argument("--early-stopping-loss", choices=EARLY_STOPPING_LOSSES,
                         default=DEFAULT_EARLY_STOPPING_LOSS,
                         help="early_stopping_loss of every network of the package in the run")
+    parser.add_argument("--refit-seeds", type=int, default=DEFAULT_REFIT_SEEDS,
+                        help="refit_seeds of the search (a study setting)")
     args = parser.parse_args(argv)
     output = args.output or ("real_data_quick" if args.quick else "real_data")
     if args.figure_only:
@@ -358,7 +367,9 @@ def main(argv=None):
         "positive means the search is better, with 95% t-intervals."
         + ("" if not network_params(args) else
            f" Study setting, not the defaults: every network of the package (the search's "
-           f"estimator, ERM (ours), GroupDRO) with `{network_params(args)}`."),
+           f"estimator, ERM (ours), GroupDRO) with `{network_params(args)}`.")
+        + ("" if not search_params(args) else
+           f" Study setting, not the defaults: the search with `{search_params(args)}`."),
     ]
     summary = {}
     for name, bunch in bunches.items():
