@@ -56,8 +56,8 @@ from pergdro_sklearn import (
 )
 from pergdro_sklearn._constants import (
     DEFAULT_EARLY_STOPPING_LOSS,
-    DEFAULT_REFIT_SEEDS,
     DEFAULT_HIDDEN_LAYER_SIZES,
+    DEFAULT_REFIT_SEEDS,
     EARLY_STOPPING_LOSSES,
 )
 from pergdro_sklearn._search.baselines import group_balanced_weights
