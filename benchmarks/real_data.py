@@ -31,7 +31,8 @@ process (torch and the BLAS of scikit-learn each on one thread). Writes
 ``--early-stopping-loss worst_group`` (or ``average``) sets that ``early_stopping_loss`` in every
 network of the package in the run (the search's estimator, and so its candidates and its
 network baselines, ERM and GroupDRO), a study of what early stopping follows; the
-results then describe that setting, not the defaults. """
+results then describe that setting, not the defaults. ``--refit-seeds k`` sets the
+search's ``refit_seeds`` (a study of averaging the refit over k seeds). """
 
 import argparse
 import time

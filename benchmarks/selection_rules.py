@@ -6,6 +6,7 @@ Run from the repository root::
     python -m benchmarks.selection_rules --scenarios shift_majority --seeds 3
     python -m benchmarks.selection_rules --cv 3   # three folds instead of one holdout
     python -m benchmarks.selection_rules --scenarios adult --output selection_rules_adult
+    python -m benchmarks.selection_rules --refit-seeds 3  # the default rule refit as 3 networks
 
 For every scenario and seed, one default search (``PerGDROSearchCV`` with every
 parameter at its default but the split, baselines included) is run once; every
@@ -57,6 +58,10 @@ paired SE of the lowest:
   ERM's. The error rate, not the log loss, because the log loss also rewards
   calibration: a network that ends training overconfident loses average log loss to
   a linear model by many SE without losing accuracy.
+
+``--refit-seeds k`` adds a row: the package's default rule with its pick refit as
+``PerGDROSearchCV(refit_seeds=k)`` refits it (each network k times, averaged; ERM's
+row stays one network).
 
 Reported: per scenario, each rule's worst-group and average test metric and the
 paired difference to ERM (95% t-interval); then the worst case of every rule over
@@ -359,32 +364,40 @@ def run_seed(name, seed, data_home, folds=None, network=None, refit_seeds=(1,)):
         raise RuntimeError("the study's hedged differs from the package's")
     rows["paired_se + ERM, unless 2 SE or more accurate"] = (
         rows["paired_se"] if members.size == 1 else hedged)
-    # the same rule refit as the package's refit_seeds=k does it: every network row
-    # among the picks (ERM's included) refit with the search's seed and k - 1 seeds
-    # derived from it, averaged; a baseline is refit once
+    # the same rule refit as the package's refit_seeds=k refits it
+    indices, weights = search.pick_candidates("hedged")
     for k in refit_seeds:
         if k == 1:
             continue
-        models, weights = [], []
-        for row, weight in zip(members, np.full(members.size, 1.0 / members.size)):
-            if int(row) not in fitted:  # ERM's row, when no other rule needed it
-                fitted[int(row)] = clone(template).set_params(**params[int(row)]).fit(
-                    X, y, groups=g)
-            if e.models[int(row)]:
-                models.append(fitted[int(row)])
-                weights.append(weight)
-                continue
-            for s in _refit_seeds(seed, k):
-                one = dict(params[int(row)])
-                if isinstance(s, int):
-                    one["random_state"] = s
-                models.append(fitted[int(row)] if not isinstance(s, int) else
-                              clone(template).set_params(**one).fit(X, y, groups=g))
-                weights.append(weight / k)
+        models, shares = [], []
+        for row, random_state, share in seeded_members(indices, weights, e.models, seed, k):
+            if random_state is None and row in fitted:
+                models.append(fitted[row])
+            else:
+                one = params[row] if random_state is None else {
+                    **params[row], "random_state": random_state}
+                models.append(clone(template).set_params(**one).fit(X, y, groups=g))
+            shares.append(share)
         rows[f"paired_se + ERM, unless 2 SE or more accurate, refit_seeds={k}"] = score(
-            models[0] if len(models) == 1 else kind.from_fitted(models, np.array(weights),
+            models[0] if len(models) == 1 else kind.from_fitted(models, np.array(shares),
                                                                 groups=g))
     return task, rows, evidence(e, picks["paired_se"], members.size == 1)
+
+
+def seeded_members(indices, weights, models, seed, k):
+    """The networks that ``PerGDROSearchCV(refit_seeds=k, random_state=seed)``
+    refits for the picked ``indices``: ``(row, random_state, weight)``, with
+    ``random_state`` None for the estimator's own seed. A network row is refit with
+    that seed and ``k - 1`` seeds derived from it, sharing its weight; a baseline row
+    (``models[row]`` non-empty) is refit once, baselines first as in the package."""
+    seeds = [None] + _refit_seeds(seed, k)[1:] if k > 1 else [None]
+    baselines, networks = [], []
+    for row, weight in zip(np.asarray(indices).tolist(), np.asarray(weights, float).tolist()):
+        if models[row]:
+            baselines.append((row, None, weight))
+        else:
+            networks += [(row, s, weight / len(seeds)) for s in seeds]
+    return baselines + networks
 
 
 def evidence(e, row, alone):

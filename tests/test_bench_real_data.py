@@ -142,6 +142,18 @@ def test_network_params_sets_only_a_non_default_early_stopping_loss():
         "early_stopping_loss": "worst_group"}
 
 
+def test_search_params_sets_only_a_non_default_refit_seeds():
+    from argparse import Namespace
+
+    from benchmarks.real_data import default_search, search_params
+
+    assert search_params(Namespace(refit_seeds=1)) == {}
+    assert search_params(Namespace()) == {}
+    assert search_params(Namespace(refit_seeds=3)) == {"refit_seeds": 3}
+    assert default_search("classification", 0, None, {"refit_seeds": 3}).refit_seeds == 3
+    assert default_search("regression", 0).refit_seeds == 1
+
+
 def test_paired_gives_the_t_interval_of_the_differences():
     mean, low, high = _common.paired([3.0, 5.0, 7.0], [2.0, 3.0, 4.0])  # differences 1, 2, 3
     half = 4.302652729911275 / np.sqrt(3)  # t(0.975, 2) times the standard error (std 1)

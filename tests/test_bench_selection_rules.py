@@ -1,0 +1,38 @@
+"""``benchmarks.selection_rules``: its refit of a pick as ``refit_seeds`` refits it."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("matplotlib")
+
+from benchmarks.selection_rules import seeded_members  # noqa: E402
+from pergdro_sklearn import PerGDROClassifier, PerGDROSearchCV  # noqa: E402
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_seeded_members_are_the_networks_the_search_refits():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(240, 3))
+    groups = np.repeat([0, 1], 120)
+    y = (X[:, 0] + 0.5 * groups + rng.normal(scale=0.5, size=240) > 0).astype(int)
+    model = PerGDROClassifier(hidden_layer_sizes=(4,), max_iter=3, batch_size=64,
+                              random_state=7)
+    search = PerGDROSearchCV(model, n_initial_points=2, n_iter=2, baselines=None,
+                             refit_seeds=3, random_state=7).fit(X, y, groups=groups)
+    models = [""] * len(search.cv_results_["params"])  # no baselines: all networks
+    expected = seeded_members(search.selected_indices_, search.selected_weights_, models,
+                              7, 3)
+    ensemble = search.best_estimator_
+    assert len(ensemble.estimators_) == len(expected) == 3 * len(search.selected_indices_)
+    got = [m.random_state for m in ensemble.estimators_]
+    assert got == [7 if s is None else s for _, s, _ in expected]
+    np.testing.assert_allclose(ensemble.weights_, [w for _, _, w in expected])
+
+
+def test_seeded_members_refit_a_baseline_once_and_first():
+    members = seeded_members([4, 0], [0.5, 0.5], ["", "", "", "", "linear"], 0, 3)
+    assert members[0] == (4, None, 0.5)
+    assert [row for row, _, _ in members[1:]] == [0, 0, 0]
+    assert [s is None for _, s, _ in members[1:]] == [True, False, False]
+    assert sum(w for _, _, w in members) == pytest.approx(1.0)
+    assert seeded_members([2], [1.0], ["", "", ""], 0, 1) == [(2, None, 1.0)]
