@@ -59,9 +59,11 @@ paired SE of the lowest:
   calibration: a network that ends training overconfident loses average log loss to
   a linear model by many SE without losing accuracy.
 
-``--refit-seeds k`` adds a row: the package's default rule with its pick refit as
-``PerGDROSearchCV(refit_seeds=k)`` refits it (each network k times, averaged; ERM's
-row stays one network).
+Every other rule's pick is refit as one network per picked row. A further row is
+the package's default itself: its rule with the pick refit as
+``PerGDROSearchCV(refit_seeds=k)`` refits it (each network k times, averaged; k is
+the package's ``refit_seeds`` default, or those given to ``--refit-seeds``; ERM's
+row, the reference, stays one network).
 
 Reported: per scenario, each rule's worst-group and average test metric and the
 paired difference to ERM (95% t-interval); then the worst case of every rule over
@@ -87,6 +89,7 @@ from pergdro_sklearn import (
 )
 from pergdro_sklearn._constants import (
     DEFAULT_EARLY_STOPPING_LOSS,
+    DEFAULT_REFIT_SEEDS,
     EARLY_STOPPING_LOSSES,
     HEDGE_MARGIN,
 )
@@ -456,7 +459,8 @@ def worst_case(summaries):
     """Per rule: its lowest mean difference to ERM over the scenarios, where, how many
     scenarios have a loss whose interval excludes 0, and the mean gain elsewhere."""
     rows = []
-    for rule in (*RULES, *ENSEMBLE_RULES):
+    seeded = [r for r in next(iter(summaries.values())) if "refit_seeds=" in r]
+    for rule in (*RULES, *ENSEMBLE_RULES, *seeded):
         means = {name: s[rule][0] for name, s in summaries.items()}
         lowest = min(means, key=means.get)
         losses = [name for name, s in summaries.items() if s[rule][2] < 0]
@@ -486,10 +490,10 @@ def main(argv=None):
                         default=DEFAULT_EARLY_STOPPING_LOSS,
                         help="early_stopping_loss of every network in the study")
     parser.add_argument("--refit-seeds", type=lambda v: tuple(int(k) for k in v.split(",")),
-                        default=(1,),
-                        help="comma-separated k: also report the package's default rule "
+                        default=(DEFAULT_REFIT_SEEDS,),
+                        help="comma-separated k: report the package's default rule "
                         "refit as refit_seeds=k does it (an average of k networks per "
-                        "network pick)")
+                        "network pick; default: the package's refit_seeds)")
     args = parser.parse_args(argv)
     network = real_data.network_params(args)
     setup_logging()

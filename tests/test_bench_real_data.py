@@ -147,11 +147,11 @@ def test_search_params_sets_only_a_non_default_refit_seeds():
 
     from benchmarks.real_data import default_search, search_params
 
-    assert search_params(Namespace(refit_seeds=1)) == {}
+    assert search_params(Namespace(refit_seeds=3)) == {}  # the package's default
     assert search_params(Namespace()) == {}
-    assert search_params(Namespace(refit_seeds=3)) == {"refit_seeds": 3}
-    assert default_search("classification", 0, None, {"refit_seeds": 3}).refit_seeds == 3
-    assert default_search("regression", 0).refit_seeds == 1
+    assert search_params(Namespace(refit_seeds=1)) == {"refit_seeds": 1}
+    assert default_search("classification", 0, None, {"refit_seeds": 1}).refit_seeds == 1
+    assert default_search("regression", 0).refit_seeds == 3
 
 
 def test_paired_gives_the_t_interval_of_the_differences():

@@ -16,6 +16,7 @@ from pergdro_sklearn import (
 from pergdro_sklearn._constants import EARLY_STOPPING_AUTO_MIN_ROWS
 from pergdro_sklearn._search import selection as selection_module
 from pergdro_sklearn._search.baselines import group_balanced_weights, resolve_baselines
+from pergdro_sklearn._search.pick import _refit_seeds
 from pergdro_sklearn._search.selection import (
     error_evidence,
     hedge_with_erm,
@@ -32,7 +33,7 @@ SMALL = dict(n_iter=4, n_initial_points=4, random_state=0)
 def test_defaults_are_the_fast_search():
     search = PerGDROSearchCV(PerGDROClassifier())
     assert (search.n_iter, search.n_initial_points, search.n_points) == (16, 8, 8)
-    assert search.selection == "hedged" and search.refit_seeds == 1
+    assert search.selection == "hedged" and search.refit_seeds == 3
     assert search.baselines == "auto" and search._halving() == 3.0
     assert PerGDROSearchCV(PerGDROClassifier(), batch_candidates=1)._halving() is None
     assert PerGDROClassifier().early_stopping == "auto"
@@ -257,7 +258,8 @@ def test_hedged_averages_the_pick_with_erm_at_equal_weights(monkeypatch):
     # paired_se's pick is made a robust candidate (row 1) whatever these data say
     monkeypatch.setattr(selection_module, "select_paired_se", lambda *args: 1)
     X, y, groups = _hedge_data()
-    search = PerGDROSearchCV(PerGDROClassifier(**HEDGE_NET), baselines=None, **HEDGE_SEARCH)
+    search = PerGDROSearchCV(PerGDROClassifier(**HEDGE_NET), baselines=None, refit_seeds=1,
+                             **HEDGE_SEARCH)
     search.fit(X, y, groups=groups)
     pick = int(search.pick_candidates("paired_se")[0][0])
     assert pick == 1 and search.cv_results_["param_rho"][1] > 0
@@ -278,10 +280,31 @@ def test_hedged_returns_the_pick_alone_when_it_clearly_beats_erm(monkeypatch):
     monkeypatch.setattr(selection_module, "HEDGE_MARGIN", -np.inf)  # any pick is clear
     monkeypatch.setattr(selection_module, "select_paired_se", lambda *args: 1)
     X, y, groups = _hedge_data()
-    search = PerGDROSearchCV(PerGDROClassifier(**HEDGE_NET), baselines=None, **HEDGE_SEARCH)
+    search = PerGDROSearchCV(PerGDROClassifier(**HEDGE_NET), baselines=None, refit_seeds=1,
+                             **HEDGE_SEARCH)
     search.fit(X, y, groups=groups)
     assert search.selected_indices_.tolist() == [1]
     assert isinstance(search.best_estimator_, PerGDROClassifier)
+
+
+def test_the_default_refit_averages_three_seeds_of_each_hedged_network(monkeypatch):
+    monkeypatch.setattr(selection_module, "HEDGE_MARGIN", None)  # always average
+    monkeypatch.setattr(selection_module, "select_paired_se", lambda *args: 1)
+    X, y, groups = _hedge_data()
+    search = PerGDROSearchCV(PerGDROClassifier(**HEDGE_NET), baselines=None, **HEDGE_SEARCH)
+    search.fit(X, y, groups=groups)
+    assert search.selected_indices_.tolist() == [1, 0]  # the pick and ERM
+    final = search.best_estimator_
+    assert isinstance(final, EnsembleSelectionClassifier)
+    np.testing.assert_allclose(final.weights_, np.full(6, 1 / 6))
+    # each row refit with the estimator's seed and two seeds derived from it
+    seeds = [0] + _refit_seeds(0, 3)[1:]
+    assert len(set(seeds)) == 3
+    params = search.cv_results_["params"]
+    expected = np.mean([PerGDROClassifier(**HEDGE_NET).set_params(
+        **params[row], random_state=seed).fit(X, y, groups=groups).predict_proba(X)
+        for row in (1, 0) for seed in seeds], axis=0)
+    np.testing.assert_allclose(search.predict_proba(X), expected, atol=1e-6)
 
 
 def test_hedged_keeps_a_pick_alone_that_is_clearly_more_accurate_than_erm():
@@ -349,7 +372,10 @@ def test_a_hedged_baseline_and_erm_share_one_pipeline_prefix(monkeypatch):
     final = search.best_estimator_[-1]
     assert isinstance(final, EnsembleSelectionClassifier)
     members = [type(m[1] if isinstance(m, tuple) else m) for m in final.estimators_]
-    assert members == [HistGradientBoostingClassifier, PerGDROClassifier]
+    # the tree refit once, ERM with the default three seeds, half the weight each
+    assert members == [HistGradientBoostingClassifier] + [PerGDROClassifier] * 3
+    np.testing.assert_allclose(final.weights_, [0.5, 1 / 6, 1 / 6, 1 / 6])
     Xt = search.best_estimator_[:-1].transform(X)
-    expected = np.mean([m.predict_proba(Xt) for m in final.estimators_], axis=0)
+    expected = np.tensordot(final.weights_, [m.predict_proba(Xt) for m in final.estimators_],
+                            axes=1)
     np.testing.assert_allclose(search.predict_proba(X), expected, atol=1e-6)

@@ -258,14 +258,15 @@ skopt.space.Real, default="auto"
         ERM (``rho = 0``, ``epsilon = 0``, the lowest corner of the bounds) is always
         the first candidate, and a pick that scores worse than it on validation by
         more than its standard error gives a ``UserWarning``.
-    refit_seeds : int, default=1
-        The pick is refit this many times, with the estimator's ``random_state``
-        and seeds derived from it, and ``best_estimator_`` averages the networks'
-        predictions (an :class:`EnsembleSelectionClassifier` or ``...Regressor``
-        with equal weights): a network's seed moves its worst group by several
-        points, and the average is steadier (:ref:`benchmarks_selection`), at the
-        cost of one fit per seed. ``1`` (default) refits one network, the
-        estimator itself. A picked baseline is refit once. Over a Pipeline the average is
+    refit_seeds : int, default=3
+        Each picked network is refit this many times, with the estimator's
+        ``random_state`` and seeds derived from it, and ``best_estimator_``
+        averages the networks' predictions (an :class:`EnsembleSelectionClassifier`
+        or ``...Regressor``, the networks of one candidate sharing its weight
+        equally): a network's seed moves its worst group by several points, and the
+        average is steadier (:ref:`benchmarks_refit_seeds`), at the cost of one fit
+        per seed. ``1`` refits one network, the estimator itself. A picked baseline
+        is refit once. Over a Pipeline the average is
         the Pipeline's final step (see ``best_estimator_``).
     n_iter : int, default=16
         Number of candidates evaluated (initial points included; the baselines
@@ -445,7 +446,7 @@ skopt.space.Real, default="auto"
     best_estimator_ : estimator
         The pick refit on all the data (``refit=True`` only), an estimator of the
         searched kind. Without a Pipeline: the Per-GDRO estimator itself
-        (``refit_seeds=1``) or an :class:`EnsembleSelectionClassifier` (or
+        (``refit_seeds=1`` and one picked network) or an :class:`EnsembleSelectionClassifier` (or
         ``...Regressor``) averaging the refit networks, each reachable in its
         ``estimators_``. Over a Pipeline: a fitted clone of the Pipeline (nested
         Pipelines kept), its transformers fitted once on all the rows and its final
