@@ -5,7 +5,13 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from benchmarks.selection_rules import seeded_members  # noqa: E402
+from benchmarks.selection_rules import (  # noqa: E402
+    ENSEMBLE_RULES,
+    RULES,
+    seeded_members,
+    seeded_rule,
+    worst_case,
+)
 from pergdro_sklearn import PerGDROClassifier, PerGDROSearchCV  # noqa: E402
 
 
@@ -36,3 +42,19 @@ def test_seeded_members_refit_a_baseline_once_and_first():
     assert [s is None for _, s, _ in members[1:]] == [True, False, False]
     assert sum(w for _, _, w in members) == pytest.approx(1.0)
     assert seeded_members([2], [1.0], ["", "", ""], 0, 1) == [(2, None, 1.0)]
+
+
+def test_worst_case_ranks_the_default_refit_beside_the_rules():
+    # per scenario and rule: (mean difference to ERM, low, high)
+    rules = [*RULES, *ENSEMBLE_RULES]
+    flat = {rule: (0.5, 0.1, 0.9) for rule in rules}
+    summaries = {"no_shift": {**flat, seeded_rule(3): (-1.5, -2.5, -0.5)},
+                 "appendix_e": {**flat, seeded_rule(3): (2.0, 1.0, 3.0)}}
+    table = worst_case(summaries, refit_seeds=(3,)).splitlines()
+    row = next(line for line in table if line.startswith(f"| {seeded_rule(3)} |"))
+    assert "-1.50 (no_shift)" in row and "| 1 (no_shift) |" in row
+    assert "+2.00" in row  # its mean gain on the shifted scenario
+    assert table[2].startswith(f"| {rules[0]} |")  # ranked by the worst case: last here
+    assert table[-1] == row
+    # one network (k = 1) has no row of its own
+    assert not any(seeded_rule(1) in line for line in worst_case(summaries, (1,)).splitlines())

@@ -446,8 +446,9 @@ skopt.space.Real, default="auto"
     best_estimator_ : estimator
         The pick refit on all the data (``refit=True`` only), an estimator of the
         searched kind. Without a Pipeline: the Per-GDRO estimator itself
-        (``refit_seeds=1`` and one picked network) or an :class:`EnsembleSelectionClassifier` (or
-        ``...Regressor``) averaging the refit networks, each reachable in its
+        (``refit_seeds=1`` and one picked network) or an
+        :class:`EnsembleSelectionClassifier` (or ``...Regressor``) averaging the
+        refit networks, each reachable in its
         ``estimators_``. Over a Pipeline: a fitted clone of the Pipeline (nested
         Pipelines kept), its transformers fitted once on all the rows and its final
         step the network or that average, so ``best_estimator_.named_steps``,
