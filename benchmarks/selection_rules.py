@@ -382,6 +382,8 @@ def run_seed(name, seed, data_home, folds=None, network=None,
         for row, random_state, share in seeded_members(indices, weights, e.models, seed, k):
             if random_state is None and row in fitted:
                 models.append(fitted[row])
+            elif e.models[row]:  # a network baseline (GroupDRO) with a derived seed
+                models.append(baselines[e.models[row]].with_seed(random_state).fit(X, y, g))
             else:
                 one = params[row] if random_state is None else {
                     **params[row], "random_state": random_state}
@@ -393,19 +395,23 @@ def run_seed(name, seed, data_home, folds=None, network=None,
     return task, rows, evidence(e, picks["paired_se"], members.size == 1)
 
 
-def seeded_members(indices, weights, models, seed, k):
-    """The networks that ``PerGDROSearchCV(refit_seeds=k, random_state=seed)``
+def seeded_members(indices, weights, models, seed, k, network_baselines=("group_dro",)):
+    """The models that ``PerGDROSearchCV(refit_seeds=k, random_state=seed)``
     refits for the picked ``indices``: ``(row, random_state, weight)``, with
-    ``random_state`` None for the estimator's own seed. A network row is refit with
-    that seed and ``k - 1`` seeds derived from it, sharing its weight; a baseline row
-    (``models[row]`` non-empty) is refit once, baselines first as in the package."""
+    ``random_state`` None for the estimator's own seed. A network row (a searched
+    candidate, or a baseline named in ``network_baselines``) is refit with that seed
+    and ``k - 1`` seeds derived from it, sharing its weight; any other baseline row
+    (``models[row]`` non-empty) is refit once; baselines first as in the package."""
     seeds = [None] + _refit_seeds(seed, k)[1:] if k > 1 else [None]
     baselines, networks = [], []
     for row, weight in zip(np.asarray(indices).tolist(), np.asarray(weights, float).tolist()):
-        if models[row]:
+        shares = [(row, s, weight / len(seeds)) for s in seeds]
+        if models[row] in network_baselines:
+            baselines += shares
+        elif models[row]:
             baselines.append((row, None, weight))
         else:
-            networks += [(row, s, weight / len(seeds)) for s in seeds]
+            networks += shares
     return baselines + networks
 
 

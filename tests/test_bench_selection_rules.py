@@ -13,6 +13,7 @@ from benchmarks.selection_rules import (  # noqa: E402
     worst_case,
 )
 from pergdro_sklearn import PerGDROClassifier, PerGDROSearchCV  # noqa: E402
+from pergdro_sklearn._constants import SEARCHED_MODEL  # noqa: E402
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -58,3 +59,28 @@ def test_worst_case_ranks_the_default_refit_beside_the_rules():
     assert table[-1] == row
     # one network (k = 1) has no row of its own
     assert not any(seeded_rule(1) in line for line in worst_case(summaries, (1,)).splitlines())
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_seeded_members_seed_a_picked_group_dro_as_the_search_does(monkeypatch):
+    from pergdro_sklearn._search import selection as selection_module
+
+    monkeypatch.setattr(selection_module, "HEDGE_MARGIN", None)  # GroupDRO and ERM
+    monkeypatch.setattr(selection_module, "select_paired_se", lambda *args: 2)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(240, 3))
+    groups = np.repeat([0, 1], 120)
+    y = (X[:, 0] + 0.5 * groups + rng.normal(scale=0.5, size=240) > 0).astype(int)
+    model = PerGDROClassifier(hidden_layer_sizes=(4,), max_iter=3, batch_size=64,
+                              random_state=7)
+    search = PerGDROSearchCV(model, n_initial_points=2, n_iter=2, baselines=["group_dro"],
+                             random_state=7).fit(X, y, groups=groups)
+    models = ["" if m == SEARCHED_MODEL else m for m in search.cv_results_["param_model"]]
+    assert models[2] == "group_dro" and search.selected_indices_.tolist() == [2, 0]
+    expected = seeded_members(search.selected_indices_, search.selected_weights_, models,
+                              7, 3)
+    assert [row for row, _, _ in expected] == [2, 2, 2, 0, 0, 0]
+    ensemble = search.best_estimator_
+    assert [m.random_state for m in ensemble.estimators_] == [
+        7 if s is None else s for _, s, _ in expected]
+    np.testing.assert_allclose(ensemble.weights_, [w for _, _, w in expected])

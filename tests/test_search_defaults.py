@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -9,6 +10,7 @@ from sklearn.preprocessing import StandardScaler
 
 from pergdro_sklearn import (
     EnsembleSelectionClassifier,
+    GroupDROClassifier,
     PerGDROClassifier,
     PerGDRORegressor,
     PerGDROSearchCV,
@@ -378,4 +380,66 @@ def test_a_hedged_baseline_and_erm_share_one_pipeline_prefix(monkeypatch):
     Xt = search.best_estimator_[:-1].transform(X)
     expected = np.tensordot(final.weights_, [m.predict_proba(Xt) for m in final.estimators_],
                             axes=1)
+    np.testing.assert_allclose(search.predict_proba(X), expected, atol=1e-6)
+
+
+def _group_dro_seeds(X, y, groups, seeds):
+    """GroupDRO as the search's baseline builds it, fitted once per seed."""
+    template = resolve_baselines(["group_dro"], PerGDROClassifier(**HEDGE_NET))[0].estimator
+    return [clone(template).set_params(random_state=seed).fit(X, y, groups=groups)
+            for seed in seeds]
+
+
+def test_a_picked_group_dro_alone_is_refit_with_three_seeds(monkeypatch, capsys):
+    monkeypatch.setattr(selection_module, "select_paired_se", lambda *args: 4)
+    monkeypatch.setattr(selection_module, "hedge_with_erm",  # the pick stands alone
+                        lambda index, *args: (np.array([index]), np.array([1.0])))
+    X, y, groups = _hedge_data()
+    search = PerGDROSearchCV(PerGDROClassifier(**HEDGE_NET), baselines=["group_dro"],
+                             verbose=1, **HEDGE_SEARCH).fit(X, y, groups=groups)
+    assert ("Refitting the baseline 'group_dro' on all 400 rows (3 networks, "
+            "refit_seeds=3)." in capsys.readouterr().out)
+    assert search.cv_results_["param_model"][4] == "group_dro"
+    assert search.best_params_ == {"model": "group_dro"}
+    final = search.best_estimator_
+    assert isinstance(final, EnsembleSelectionClassifier)
+    assert [type(m) for m in final.estimators_] == [GroupDROClassifier] * 3
+    np.testing.assert_allclose(final.weights_, np.full(3, 1 / 3))
+    # GroupDRO's own seed, then the two the searched networks are refit with
+    seeds = [0] + _refit_seeds(0, 3)[1:]
+    assert [m.random_state for m in final.estimators_] == seeds
+    expected = np.mean([m.predict_proba(X) for m in _group_dro_seeds(X, y, groups, seeds)],
+                       axis=0)
+    np.testing.assert_allclose(search.predict_proba(X), expected, atol=1e-6)
+
+
+def test_group_dro_hedged_with_erm_averages_three_seeds_of_each(monkeypatch):
+    monkeypatch.setattr(selection_module, "HEDGE_MARGIN", None)  # always average
+    monkeypatch.setattr(selection_module, "select_paired_se", lambda *args: 4)
+    X, y, groups = _hedge_data()
+    search = PerGDROSearchCV(PerGDROClassifier(**HEDGE_NET), baselines=["group_dro"],
+                             **HEDGE_SEARCH).fit(X, y, groups=groups)
+    assert search.selected_indices_.tolist() == [4, 0]  # GroupDRO and ERM
+    final = search.best_estimator_
+    assert ([type(m) for m in final.estimators_]
+            == [GroupDROClassifier] * 3 + [PerGDROClassifier] * 3)
+    np.testing.assert_allclose(final.weights_, np.full(6, 1 / 6))
+    seeds = [0] + _refit_seeds(0, 3)[1:]
+    erm = [PerGDROClassifier(**HEDGE_NET).set_params(
+        **search.cv_results_["params"][0], random_state=seed).fit(X, y, groups=groups)
+        for seed in seeds]
+    expected = np.mean([m.predict_proba(X) for m in _group_dro_seeds(X, y, groups, seeds)
+                        + erm], axis=0)
+    np.testing.assert_allclose(search.predict_proba(X), expected, atol=1e-6)
+
+
+def test_refit_seeds_one_refits_a_picked_group_dro_as_one_network(monkeypatch):
+    monkeypatch.setattr(selection_module, "select_paired_se", lambda *args: 4)
+    monkeypatch.setattr(selection_module, "hedge_with_erm",
+                        lambda index, *args: (np.array([index]), np.array([1.0])))
+    X, y, groups = _hedge_data()
+    search = PerGDROSearchCV(PerGDROClassifier(**HEDGE_NET), baselines=["group_dro"],
+                             refit_seeds=1, **HEDGE_SEARCH).fit(X, y, groups=groups)
+    assert isinstance(search.best_estimator_, GroupDROClassifier)
+    expected = _group_dro_seeds(X, y, groups, [0])[0].predict_proba(X)
     np.testing.assert_allclose(search.predict_proba(X), expected, atol=1e-6)

@@ -53,6 +53,18 @@ class Baseline:
         self.balanced = balanced
         self.takes_groups = takes_groups
 
+    @property
+    def network(self):
+        """Whether the model is one of the package's seeded networks (GroupDRO, or a
+        user's PerGDRO / GroupDRO estimator): the refit averages its seeds."""
+        return isinstance(self.estimator, BaseGroupRobustMLP)
+
+    def with_seed(self, random_state):
+        """The same baseline with the estimator's ``random_state`` replaced."""
+        return Baseline(self.name, clone(self.estimator).set_params(random_state=random_state),
+                        balanced=self.balanced, takes_groups=self.takes_groups,
+                        dense=self.dense)
+
     def fit(self, X, y, groups):
         """A clone fitted on ``X, y`` (``groups`` used as the options say)."""
         model = clone(self.estimator)

@@ -100,10 +100,12 @@ class PickMixin:
     def _refit(self, run):
         """The pick refit on all the data, as an estimator of the searched kind.
 
-        Each picked candidate is refit ``refit_seeds`` times, with the estimator's
-        ``random_state`` and seeds derived from it. One network is the estimator
-        itself; several are averaged (members of one candidate share its weight
-        equally) by an :class:`EnsembleSelectionClassifier` (or ``...Regressor``).
+        Each picked network is refit ``refit_seeds`` times, with the estimator's
+        ``random_state`` and seeds derived from it: a searched candidate, and a
+        network baseline (GroupDRO) with its own ``random_state``; a tree or a linear
+        model is refit once. One network is the estimator itself; several are
+        averaged (members of one candidate share its weight equally) by an
+        :class:`EnsembleSelectionClassifier` (or ``...Regressor``).
         Over a Pipeline the transformers are fitted once, on all the rows, and the
         network (or the average) is the final step, so ``best_estimator_`` is a
         Pipeline like the one searched. The networks do not warn one by one: their
@@ -116,15 +118,23 @@ class PickMixin:
         baselines = {b.name: b for b in run.baselines}
         if len(self.selected_indices_) == 1 and "model" in params[self.best_index_]:
             baseline = baselines[params[self.best_index_]["model"]]  # it is the model
-            if report is not None:
-                report.refitting_baseline(baseline.name, _num_samples(run.X))
-            return refit_baseline(run.template, baseline, run.X, run.y, run.groups)
+            if not baseline.network or self.refit_seeds == 1:
+                if report is not None:
+                    report.refitting_baseline(baseline.name, _num_samples(run.X))
+                return refit_baseline(run.template, baseline, run.X, run.y, run.groups)
         seeds = _refit_seeds(run.template.final.random_state, self.refit_seeds)
         radii, weights, others, other_weights = [], [], [], []
         for index, weight in zip(self.selected_indices_, self.selected_weights_):
             if "model" in params[index]:  # a baseline among the picks ("hedged")
-                others.append(baselines[params[index]["model"]])
-                other_weights.append(weight)
+                baseline = baselines[params[index]["model"]]
+                if not baseline.network:  # a tree or a linear model: refit once
+                    others.append(baseline)
+                    other_weights.append(weight)
+                    continue
+                own = _refit_seeds(baseline.estimator.random_state, self.refit_seeds)
+                others += [baseline if seed is _TEMPLATE_SEED else baseline.with_seed(seed)
+                           for seed in own]
+                other_weights += [weight / len(own)] * len(own)
                 continue
             for seed in seeds:
                 one = {**params[index], "rho": float(params[index]["rho"]),
@@ -134,14 +144,17 @@ class PickMixin:
                 radii.append(one)
                 weights.append(weight / len(seeds))
         if report is not None:
-            for baseline in others:
-                report.refitting_baseline(baseline.name, _num_samples(run.X))
-            report.refitting(len(radii), _num_samples(run.X), self.refit_seeds)
+            names = [baseline.name for baseline in others]
+            for name in dict.fromkeys(names):
+                report.refitting_baseline(name, _num_samples(run.X), names.count(name))
+            if radii:
+                report.refitting(len(radii), _num_samples(run.X), self.refit_seeds)
         with deferred_convergence():
             prefix, members, fitted = run.template.fit_finals_and_baselines(
                 radii, others, run.X, run.y, run.groups)
-        if report is not None:
-            report.refitted(members)
+        if report is not None:  # the networks' convergence notes, GroupDRO's included
+            report.refitted([model for model, baseline in zip(fitted, others)
+                             if baseline.network] + members)
         members, weights = fitted + members, other_weights + weights  # the pick first
         if len(members) == 1:
             final = members[0]

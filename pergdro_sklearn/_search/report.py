@@ -208,15 +208,18 @@ class SearchReport:
 
     def refitting(self, n_networks, n_rows, refit_seeds):
         self.close_bar()
-        self.refit_start = time.monotonic()
+        if self.refit_start is None:  # the refit's first model
+            self.refit_start = time.monotonic()
         seeds = f" (refit_seeds={refit_seeds})" if refit_seeds > 1 else ""
         self._print(f"Refitting the pick on all {n_rows} rows: {n_networks} "
                     f"network{'s' if n_networks != 1 else ''}{seeds}.")
 
-    def refitting_baseline(self, name, n_rows):
+    def refitting_baseline(self, name, n_rows, n_networks=1):
         self.close_bar()
-        self.refit_start = time.monotonic()
-        self._print(f"Refitting the baseline {name!r} on all {n_rows} rows.")
+        if self.refit_start is None:  # the refit's first model
+            self.refit_start = time.monotonic()
+        seeds = f" ({n_networks} networks, refit_seeds={n_networks})" if n_networks > 1 else ""
+        self._print(f"Refitting the baseline {name!r} on all {n_rows} rows{seeds}.")
 
     def baselines(self, records):
         """The baselines were scored: one line each."""
