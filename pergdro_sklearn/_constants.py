@@ -100,7 +100,8 @@ HEDGE_MARGIN = 2.0
 # Networks averaged in the refit of each picked network: three. A worst-group metric is
 # a minimum over groups, so a network's seed variance lowers it; the average of three
 # seeds cuts that variance at two more fits per network (doc/benchmarks.rst,
-# "Seed averaging in the refit"). A picked baseline is refit once.
+# "Seed averaging in the refit"). A picked GroupDRO is a network and is averaged the
+# same way; a picked tree or linear model is refit once.
 DEFAULT_REFIT_SEEDS = 3
 # The name of the searched Per-GDRO model in cv_results_["param_model"] (baselines have
 # their own names, see PerGDROSearchCV's baselines).

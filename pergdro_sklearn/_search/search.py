@@ -265,8 +265,9 @@ skopt.space.Real, default="auto"
         or ``...Regressor``, the networks of one candidate sharing its weight
         equally): a network's seed moves its worst group by several points, and the
         average is steadier (:ref:`benchmarks_refit_seeds`), at the cost of one fit
-        per seed. ``1`` refits one network, the estimator itself. A picked baseline
-        is refit once. Over a Pipeline the average is
+        per seed. ``1`` refits one network, the estimator itself. A picked GroupDRO
+        baseline (a network too) is averaged over the same seeds; a picked tree or
+        linear model is refit once. Over a Pipeline the average is
         the Pipeline's final step (see ``best_estimator_``).
     n_iter : int, default=16
         Number of candidates evaluated (initial points included; the baselines
@@ -410,7 +411,8 @@ skopt.space.Real, default="auto"
         candidates' is ``"per_gdro"``) with NaN radii. ``selection`` may pick
         one: then ``best_params_`` is ``{"model": name}`` and ``best_estimator_``
         that model refit on all the rows (inside the Pipeline's transformers,
-        if any). ``None``: the candidates only. ``"ensemble"`` ignores them.
+        if any; a network baseline, GroupDRO, averaged over ``refit_seeds``
+        seeds). ``None``: the candidates only. ``"ensemble"`` ignores them.
     halving_rungs : int, default=3
         Rungs of successive halving: rung ``k`` (from 0) ends after
         ``ceil(max_iter / halving_factor ** (halving_rungs - 1 - k))`` epochs, so
