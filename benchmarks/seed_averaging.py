@@ -117,7 +117,7 @@ def main(argv=None):
     for name in args.scenarios.split(","):
         results = Parallel(n_jobs=args.jobs)(
             delayed(run_seed)(name, seed, data_home) for seed in range(args.seeds))
-        sections += [f"## {name}", "", summarise(results)]
+        sections += [f"## {name}", summarise(results)]
     write_result(args.output, "Seed averaging: one network against three seeds",
                  sections, time.perf_counter() - start)
 
