@@ -16,16 +16,21 @@ from pergdro_sklearn import PerGDROClassifier, PerGDROSearchCV  # noqa: E402
 from pergdro_sklearn._constants import SEARCHED_MODEL  # noqa: E402
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_seeded_members_are_the_networks_the_search_refits():
+def _small_search(**params):
+    """A two-candidate search of a tiny network (random_state 7) on two groups."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(240, 3))
     groups = np.repeat([0, 1], 120)
     y = (X[:, 0] + 0.5 * groups + rng.normal(scale=0.5, size=240) > 0).astype(int)
     model = PerGDROClassifier(hidden_layer_sizes=(4,), max_iter=3, batch_size=64,
                               random_state=7)
-    search = PerGDROSearchCV(model, n_initial_points=2, n_iter=2, baselines=None,
-                             refit_seeds=3, random_state=7).fit(X, y, groups=groups)
+    return PerGDROSearchCV(model, n_initial_points=2, n_iter=2, random_state=7,
+                           **params).fit(X, y, groups=groups)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_seeded_members_are_the_networks_the_search_refits():
+    search = _small_search(baselines=None, refit_seeds=3)
     models = [""] * len(search.cv_results_["params"])  # no baselines: all networks
     expected = seeded_members(search.selected_indices_, search.selected_weights_, models,
                               7, 3)
@@ -67,14 +72,7 @@ def test_seeded_members_seed_a_picked_group_dro_as_the_search_does(monkeypatch):
 
     monkeypatch.setattr(selection_module, "HEDGE_MARGIN", None)  # GroupDRO and ERM
     monkeypatch.setattr(selection_module, "select_paired_se", lambda *args: 2)
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(240, 3))
-    groups = np.repeat([0, 1], 120)
-    y = (X[:, 0] + 0.5 * groups + rng.normal(scale=0.5, size=240) > 0).astype(int)
-    model = PerGDROClassifier(hidden_layer_sizes=(4,), max_iter=3, batch_size=64,
-                              random_state=7)
-    search = PerGDROSearchCV(model, n_initial_points=2, n_iter=2, baselines=["group_dro"],
-                             random_state=7).fit(X, y, groups=groups)
+    search = _small_search(baselines=["group_dro"])
     models = ["" if m == SEARCHED_MODEL else m for m in search.cv_results_["param_model"]]
     assert models[2] == "group_dro" and search.selected_indices_.tolist() == [2, 0]
     expected = seeded_members(search.selected_indices_, search.selected_weights_, models,
