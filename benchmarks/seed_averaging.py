@@ -42,7 +42,7 @@ def seeded_fits(estimator, X, y, groups, k):
     """``estimator`` fitted with the seeds a search refit gives it: its own
     ``random_state`` first, then ``k - 1`` derived from it."""
     own = estimator.random_state
-    seeds = [own] + [int(s) for s in _refit_seeds(own, k)[1:]]
+    seeds = [own] + _refit_seeds(own, k)[1:]  # derived seeds (None where own is None)
     return [clone(estimator).set_params(random_state=s).fit(X, y, groups=groups)
             for s in seeds]
 
